@@ -1,0 +1,104 @@
+"""The ``survey-report`` command line: thin wrappers over the library.
+
+Subcommands
+-----------
+validate DATA_DIR     load and check the three input files; print a report and every fault.
+demo-data --out DIR   write the synthetic demo data set (population, sample, responses).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import SurveyError
+from .paths import ProjectPaths
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Analyses of KL's citizen survey on employment services (borgerundersøgelse).")
+
+_PARAMS_HELP = "Folder of questionnaire.yaml, survey.yaml and kommuner.yaml (default: the project's params/)."
+
+
+def _params(params_dir: Optional[Path]):
+    from .params import load_params
+
+    return load_params(params_dir or ProjectPaths().params)
+
+
+def _fail(exc: SurveyError) -> None:
+    typer.echo(str(exc), err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def validate(
+    data_dir: Path = typer.Argument(..., help="Folder with population, sample and responses files."),
+    params_dir: Optional[Path] = typer.Option(None, "--params", help=_PARAMS_HELP),
+    max_faults: int = typer.Option(500, help="Print at most this many faults (all are counted)."),
+) -> None:
+    """Load DATA_DIR, print a validation report and every fault; exit 1 if there are faults."""
+    from .load import check_inputs
+
+    try:
+        params = _params(params_dir)
+    except SurveyError as exc:
+        _fail(exc)
+    result = check_inputs(data_dir, params)
+    s = result.summary
+    typer.echo(f"Validation of {data_dir} (wave {params.survey.wave})")
+    for note in result.notes:
+        typer.echo(f"  {note}")
+    for key in ("population_rows", "sample_rows", "responses_rows"):
+        if key in s:
+            typer.echo(f"{key.replace('_', ' ')}: {s[key]}")
+    if "responses_by_status" in s:
+        typer.echo("respondents by status: " + ", ".join(f"{k}: {v}" for k, v in s["responses_by_status"].items()))
+    for key, title in (("population_per_kommune", "population per municipality"),
+                       ("respondents_per_kommune", "respondents per municipality")):
+        if key in s:
+            typer.echo(f"{title}:")
+            for k, v in s[key].items():
+                typer.echo(f"  {k}: {v}")
+    if "answers_per_question" in s:
+        typer.echo("answers per question (incl. 'ved ikke'):")
+        for k, v in s["answers_per_question"].items():
+            typer.echo(f"  {k}: {v}")
+    if result.faults:
+        typer.echo(f"\n{len(result.faults)} fault(s):")
+        for f in result.faults[:max_faults]:
+            typer.echo(f"  - {f}")
+        if len(result.faults) > max_faults:
+            typer.echo(f"  ... and {len(result.faults) - max_faults} more")
+        raise typer.Exit(code=1)
+    typer.echo("\nNo faults found.")
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Path = typer.Option(..., "--out", help="Folder to write population, sample and responses to."),
+    seed: int = typer.Option(2023, help="Random seed; the same seed gives byte-identical files."),
+    fmt: str = typer.Option("csv", "--format", help="csv, xlsx, parquet or sav."),
+    params_dir: Optional[Path] = typer.Option(None, "--params", help=_PARAMS_HELP),
+) -> None:
+    """Write the synthetic demo data set to OUT."""
+    from .demo import generate, write_dataset
+
+    try:
+        params = _params(params_dir)
+        data = generate(params, seed=seed)
+        written = write_dataset(data, out, fmt)
+    except SurveyError as exc:
+        _fail(exc)
+    for p in written:
+        typer.echo(f"wrote {p}")
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Recognising Danish CPR numbers (personnummer).
+
+A CPR number is DDMMYY-SSSS: a date of birth and a 4-digit serial. Since 2007 the modulus-11 check no
+longer holds for all numbers, so recognition rests on the date alone: six digits that form a valid
+day and month, followed by four digits, with or without a hyphen or space between.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+__all__ = ["CPR_PATTERN", "is_cpr_like", "cpr_like_mask"]
+
+# DD (01-31) MM (01-12) YY, optional '-' or space, SSSS; not part of a longer digit run.
+CPR_PATTERN = re.compile(r"(?<!\d)(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])(\d{2})[-\s]?(\d{4})(?!\d)")
+
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _date_valid(day: int, month: int) -> bool:
+    # 29 February is accepted for any year: the century is not known from YY alone.
+    return 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]
+
+
+def is_cpr_like(value: object) -> bool:
+    """True when ``value`` as a whole is a date-valid CPR number (``0101901234``, ``010190-1234``)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return False
+    text = str(value).strip()
+    m = CPR_PATTERN.fullmatch(text)
+    return bool(m) and _date_valid(int(m.group(1)), int(m.group(2)))
+
+
+def cpr_like_mask(values: pd.Series) -> pd.Series:
+    """Boolean mask of the entries of ``values`` that are CPR-like as a whole (vectorized)."""
+    text = values.astype("string").str.strip()
+    parts = text.str.extract(r"^(\d{2})(\d{2})\d{2}[-\s]?\d{4}$")
+    day = pd.to_numeric(parts[0], errors="coerce")
+    month = pd.to_numeric(parts[1], errors="coerce")
+    dim = month.map(lambda m: _DAYS_IN_MONTH[int(m) - 1] if pd.notna(m) and 1 <= m <= 12 else 0)
+    ok = day.between(1, 31) & month.between(1, 12) & (day <= dim)
+    return ok.fillna(False).astype(bool)

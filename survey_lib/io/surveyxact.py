@@ -1,0 +1,173 @@
+"""Reader of a SurveyXact export: an .xlsx with the sheets Dataset, Labels and Structure, or a folder
+with the three CSV files Dataset.csv, Labels.csv and Structure.csv.
+
+SurveyXact stores answers as its own option codes (usually 1 for the first option shown). The
+Labels sheet gives each code's text; answers are recoded *by that text* to the codebook's codes
+(score 1-5, the 'ved ikke' code, or an option code), so a survey that lists its options from negative
+to positive is read correctly too. Variable names map to question ids through ``survey.yaml``
+(``surveyxact.variables``). Rows whose status is neither complete nor partial (invited, not answered)
+are not respondents: they are left out and counted in the returned notes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import Fault
+from ..params import Params
+from .readers import RawTable, read_csv, read_excel
+
+__all__ = ["is_surveyxact", "read_surveyxact"]
+
+SHEETS = ("Dataset", "Labels", "Structure")
+
+
+def is_surveyxact(path: Path) -> bool:
+    """True for an .xlsx with a 'Dataset' and a 'Labels' sheet, or a folder with Dataset.csv and Labels.csv."""
+    if path.is_dir():
+        return (path / "Dataset.csv").is_file() and (path / "Labels.csv").is_file()
+    if path.suffix.lower() == ".xlsx" and path.is_file():
+        try:
+            from openpyxl import load_workbook
+
+            wb = load_workbook(path, read_only=True)
+            names = set(wb.sheetnames)
+            wb.close()
+            return {"Dataset", "Labels"} <= names
+        except Exception:  # not a readable workbook: the normal reader reports it
+            return False
+    return False
+
+
+def _sheet(path: Path, name: str) -> tuple[RawTable, list[Fault]]:
+    if path.is_dir():
+        return read_csv(path / f"{name}.csv")
+    table, faults = read_excel(path, sheet=name)
+    return table, faults
+
+
+def _norm(label: object) -> str:
+    return " ".join(str(label).strip().lower().split())
+
+
+def read_surveyxact(path: Path, params: Params) -> tuple[RawTable, list[Fault], list[str]]:
+    """Read a SurveyXact export into a responses table with the data contract's column names.
+
+    Returns
+    -------
+    table, faults, notes
+        ``table.frame`` has ``person_id``, ``status``, ``started_at``, ``submitted_at`` and the question
+        columns (codes recoded to the codebook); ``faults`` name the sheet, row and variable; ``notes``
+        say what was left out and why.
+    """
+    sx = params.survey.surveyxact
+    where = str(path)
+    if sx is None:
+        return RawTable(path, pd.DataFrame(), "surveyxact"), [Fault(
+            where, "params", "this is a SurveyXact export, but survey.yaml has no 'surveyxact' section "
+            "mapping its variables to question ids")], []
+    data, faults = _sheet(path, "Dataset")
+    labels, f2 = _sheet(path, "Labels")
+    faults += f2
+    notes: list[str] = []
+    if faults:
+        return RawTable(path, pd.DataFrame(), "surveyxact"), faults, notes
+    ds, lab = data.frame, labels.frame
+    lab.columns = [c.lower() for c in lab.columns]
+    for col in ("variable", "value", "label"):
+        if col not in lab.columns:
+            faults.append(Fault(f"{where} [Labels]", "missing_column",
+                                f"the Labels sheet needs the columns variable, value, label; {col!r} is missing",
+                                None, col))
+    needed = [sx.id_variable, sx.status_variable, sx.started_variable, sx.submitted_variable]
+    for col in needed:
+        if col not in ds.columns:
+            faults.append(Fault(f"{where} [Dataset]", "missing_column",
+                                f"variable {col!r} (named in survey.yaml: surveyxact) is not in the Dataset sheet",
+                                None, col))
+    if faults:
+        return RawTable(path, pd.DataFrame(), "surveyxact"), faults, notes
+
+    # code -> label per variable
+    code_label: dict[str, dict[str, str]] = {}
+    for _, r in lab.iterrows():
+        code_label.setdefault(str(r["variable"]).strip(), {})[_as_code(r["value"])] = str(r["label"])
+
+    # status: keep complete and partial respondents, note the others
+    status_code = ds[sx.status_variable].map(_as_code)
+    status_of = {str(c): s for s, codes in sx.status_codes.items() for c in codes}
+    status = status_code.map(status_of)
+    left_out = status.isna()
+    if left_out.any():
+        counts = status_code[left_out].value_counts().to_dict()
+        notes.append(f"{where}: {int(left_out.sum())} row(s) with a status that is neither complete nor partial "
+                     f"were left out (not respondents); status codes {counts}")
+
+    out = pd.DataFrame({
+        "person_id": ds[sx.id_variable],
+        "status": status,
+        "started_at": ds[sx.started_variable],
+        "submitted_at": ds[sx.submitted_variable],
+    })
+    questionnaire = params.questionnaire
+    col_question = {c: q for q in questionnaire.questions for c in q.columns}
+    for var, target in sx.variables.items():
+        if var not in ds.columns:
+            faults.append(Fault(f"{where} [Dataset]", "missing_column",
+                                f"variable {var!r} (mapped to {target!r} in survey.yaml) is not in the Dataset sheet",
+                                None, var))
+            continue
+        q = col_question.get(target)
+        if q is None:
+            faults.append(Fault(where, "params", f"survey.yaml maps {var!r} to {target!r}, which is no column "
+                                f"of the codebook", None, var))
+            continue
+        values = ds[var]
+        if q.kind in ("likert", "single_choice"):
+            values, f = _recode_by_label(values, code_label.get(var, {}), q, params, where, var)
+            faults.extend(f)
+        out[target] = values
+    unmapped = [c for c in ds.columns if c not in sx.variables and c not in needed]
+    if unmapped:
+        notes.append(f"{where}: variables not mapped in survey.yaml and therefore not read: {unmapped}")
+    out = out[~left_out].reset_index(drop=True)
+    return RawTable(path, out, "surveyxact"), faults, notes
+
+
+def _as_code(v: object) -> str:
+    """A code as text: 1, 1.0 and '1.0' (CSV written from floats) all become '1'."""
+    text = str(v).strip()
+    try:
+        number = float(text.replace(",", "."))
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
+def _recode_by_label(values: pd.Series, labels: dict[str, str], q, params: Params, where: str, var: str
+                     ) -> tuple[pd.Series, list[Fault]]:
+    """Recode SurveyXact codes to codebook codes through their label text."""
+    if q.kind == "likert":
+        scale = params.questionnaire.scales[q.scale]
+        target = {_norm(c.label): c.score for c in scale.categories}
+        target[_norm(scale.dont_know.label)] = scale.dont_know.code
+    else:
+        target = {_norm(o.label): o.code for o in q.options}
+    mapping: dict[str, object] = {}
+    faults: list[Fault] = []
+    for code, label in labels.items():
+        if _norm(label) in target:
+            mapping[code] = target[_norm(label)]
+        else:
+            faults.append(Fault(f"{where} [Labels]", "unknown_label",
+                                f"label of code {code} of {var!r} is not a category of question {q.id!r}; "
+                                f"expected one of {sorted(target)}", None, var, label))
+    out = values.map(lambda v: pd.NA if pd.isna(v) or str(v).strip() == "" else mapping.get(_as_code(v), f"?{_as_code(v)}"))
+    for idx, v in out.items():
+        if isinstance(v, str) and v.startswith("?"):
+            faults.append(Fault(f"{where} [Dataset]", "unknown_code",
+                                f"code has no label in the Labels sheet for {var!r}", int(idx) + 1, var, v[1:]))
+    out = out.map(lambda v: pd.NA if isinstance(v, str) and v.startswith("?") else v)
+    return out, faults
