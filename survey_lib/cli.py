@@ -79,19 +79,46 @@ def validate(
 @app.command("demo-data")
 def demo_data(
     out: Path = typer.Option(..., "--out", help="Folder to write population, sample and responses to."),
-    seed: int = typer.Option(2023, help="Random seed; the same seed gives byte-identical files."),
+    seed: int = typer.Option(2023, help="Random seed; the same seed gives the same files (byte-identical for csv and parquet)."),
     fmt: str = typer.Option("csv", "--format", help="csv, xlsx, parquet or sav."),
+    scale: str = typer.Option("pilot", help="'pilot' (the 13 municipalities of 2023), 'national' (98 "
+                                            "municipalities, about 600,000 citizens), or a factor of national."),
     params_dir: Optional[Path] = typer.Option(None, "--params", help=_PARAMS_HELP),
 ) -> None:
-    """Write the synthetic demo data set to OUT."""
+    """Write the synthetic twin of the 2023 pilot to OUT (plus its ground truth).
+
+    A national twin has municipalities of its own, so a params folder for it is written to OUT/params
+    (validate with: survey-report validate OUT --params OUT/params)."""
+    import shutil
+
+    import yaml
+
     from .demo import generate, write_dataset
 
+    if scale == "pilot":
+        size: str | float = "pilot"
+    else:
+        try:
+            size = 1.0 if scale == "national" else float(scale)
+        except ValueError:
+            typer.echo(f"--scale must be 'pilot', 'national' or a number; got {scale!r}", err=True)
+            raise typer.Exit(code=2)
     try:
         params = _params(params_dir)
-        data = generate(params, seed=seed)
+        data = generate(params, seed=seed, scale=size)
         written = write_dataset(data, out, fmt)
     except SurveyError as exc:
         _fail(exc)
+    if size != "pilot":
+        src = Path(params.sources["survey"]).parent
+        dst = out / "params"
+        dst.mkdir(parents=True, exist_ok=True)
+        for name in ("questionnaire.yaml", "survey.yaml"):
+            shutil.copyfile(src / name, dst / name)
+        (dst / "kommuner.yaml").write_text(
+            "# Synthetic municipalities of a national twin (survey-report demo-data --scale).\n"
+            + yaml.safe_dump({"kommuner": data.kommuner}, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        written.append(dst)
     for p in written:
         typer.echo(f"wrote {p}")
 

@@ -1,0 +1,81 @@
+"""Writing a generated data set in the data contract's form, atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import SurveyError
+from .generate import DemoData
+
+__all__ = ["write_dataset", "WRITE_FORMATS"]
+
+WRITE_FORMATS = ("csv", "xlsx", "parquet", "sav")
+
+
+def _write_frame(df: pd.DataFrame, path: Path, fmt: str) -> None:
+    if fmt == "csv":
+        df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    elif fmt == "xlsx":
+        df.to_excel(path, index=False)
+    elif fmt == "parquet":
+        df.to_parquet(path, index=False)
+    elif fmt == "sav":
+        import pyreadstat
+
+        out = df.copy()
+        for c in out.columns:
+            if pd.api.types.is_numeric_dtype(out[c]):
+                out[c] = out[c].astype("float64")
+            else:
+                out[c] = out[c].astype(object).where(out[c].notna(), "")
+        pyreadstat.write_sav(out, str(path))
+
+
+def write_dataset(data: DemoData, out: Path | str, fmt: str = "csv") -> list[Path]:
+    """Write population, sample and responses in ``fmt`` plus the ground truth beside them.
+
+    Everything is written to a temporary folder next to ``out`` first and moved into place, so an
+    interrupted run never leaves a half-written data set. Files of other formats from an earlier run
+    are removed (one file per role is the contract).
+
+    Returns the paths written.
+    """
+    if fmt not in WRITE_FORMATS:
+        raise SurveyError(f"--format must be one of {list(WRITE_FORMATS)}; got {fmt!r}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        names = []
+        for role in ("population", "sample", "responses"):
+            name = f"{role}.{fmt}"
+            _write_frame(getattr(data, role), tmp / name, fmt)
+            names.append(name)
+        data.comments_truth.to_csv(tmp / "ground_truth_comments.csv", index=False, lineterminator="\n")
+        names.append("ground_truth_comments.csv")
+        manifest = {"generator": "survey_lib.demo", "seed": data.seed, "format": fmt,
+                    "kommuner": data.kommuner,
+                    "note": "Synthetic twin of the 2023 pilot; not real persons. The ground truth file is "
+                            "not part of the data contract."}
+        (tmp / "demo_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
+                                                encoding="utf-8")
+        names.append("demo_manifest.json")
+        out.mkdir(exist_ok=True)
+        for role in ("population", "sample", "responses"):
+            for ext in WRITE_FORMATS:
+                stale = out / f"{role}.{ext}"
+                if ext != fmt and stale.exists():
+                    stale.unlink()
+        written = []
+        for name in names:
+            os.replace(tmp / name, out / name)
+            written.append(out / name)
+        return written
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
