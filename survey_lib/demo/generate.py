@@ -109,7 +109,6 @@ PARTIAL_STOPS = np.array([471, 180, 164, 45, 53, 64], dtype=float)
 PARTIAL_BY_MG = np.array([0.6, 1.25, 0.7, 1.0])
 THEME_ORDER = {"status": 0, "moedet": 1, "maal": 2, "samtalen": 3, "progression": 4, "tilfredshed": 5}
 
-DEBUG_CALIBRATION = False
 SHARED_LATENT = 0.75          # loading of every answer on the respondent's latent satisfaction
 KOMMUNE_SPREAD_OTHER = 0.6    # municipality spread of other questions relative to overall satisfaction
 KONTAKT_SHARES = {"kun_jobcentret": 0.636, "social": 0.198, "boern_familie": 0.078,
@@ -432,7 +431,7 @@ def generate(params: Params, seed: int = 2023, scale: str | float = "pilot") -> 
         answered = _answered(rng, q.id, asked, cells, pub)
         p = _fit_distributions(q.id, answered, cells, weight, pub)
         plans.append((q, asked, answered, p, rng.normal(size=n_r)))
-    shift, tilt = _calibrate(plans, cells, weight, person, kommune_effect, kom_i[r_idx], pub)
+    shift, tilt = _calibrate(plans, cells, weight, person, kommune_effect, kom_i[r_idx], pub, refine=scale == "pilot")
     latent = person + shift
     for q, asked, answered, p, noise in plans:
         if q.id == pub["weighting_example"]["question"]:
@@ -693,7 +692,7 @@ def _within_cell_rank(answered: np.ndarray, cells: _Cells, key: np.ndarray) -> n
 _TILT_CENTRES = np.array([0.12, 0.37, 0.63, 0.88])
 
 
-def _calibrate(plans, cells, weight, person, effect, kom, pub) -> tuple[np.ndarray, np.ndarray]:
+def _calibrate(plans, cells, weight, person, effect, kom, pub, refine: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Municipality effects, and the weight tilt of overall satisfaction.
 
     The municipality effects (on the latent scale) are scaled separately above and below zero so
@@ -705,7 +704,8 @@ def _calibrate(plans, cells, weight, person, effect, kom, pub) -> tuple[np.ndarr
     heavy respondents take a category, which changes the *unweighted* distribution and leaves every
     weighted one as it is; the four ``g_j`` are found by Newton steps so that the unweighted shares
     equal those of the report's appendix table ('Eksempel på beregning af vægtede andele').
-    The two calibrations are alternated.
+    The two calibrations are alternated, then refined together (``refine``; the national twin, which
+    has no published municipalities to meet, skips the refinement and the second round).
     """
     extremes = pub["municipality_extremes"]
     rows = sorted(pub["weighting_example"]["rows"], key=lambda r: -r["score"])
@@ -765,7 +765,7 @@ def _calibrate(plans, cells, weight, person, effect, kom, pub) -> tuple[np.ndarr
     neg = np.where(effect < 0, effect, 0.0)
     up = down = 0.0
     g = np.zeros(4)
-    for _ in range(2):
+    for _ in range(2 if refine else 1):
         g = newton(up * pos + down * neg, g)
         for _ in range(3):   # the two sides interact a little through the cells: alternate
             up = bisect(lambda b: kommune_means(scores(b * pos + down * neg, g)).max()
@@ -790,7 +790,7 @@ def _calibrate(plans, cells, weight, person, effect, kom, pub) -> tuple[np.ndarr
 
     x = np.concatenate([g, [up, down]])
     best, best_err = x, np.inf
-    for _ in range(10):
+    for _ in range(10 if refine else 0):
         r0 = residuals(x)
         err = np.abs(r0).max()
         if err < best_err:
@@ -801,9 +801,8 @@ def _calibrate(plans, cells, weight, person, effect, kom, pub) -> tuple[np.ndarr
         jac = np.column_stack([(residuals(x + h[j] * e) - r0) / h[j] for j, e in enumerate(np.eye(6))])
         step = np.linalg.lstsq(jac, -r0, rcond=None)[0]
         x = x + 0.7 * np.clip(step, -0.5, 0.5)
-    g, up, down = best[:4], best[4], best[5]
-    if DEBUG_CALIBRATION:
-        print("calibration residuals (1 = test tolerance):", np.round(residuals(best), 2))
+    if refine:
+        g, up, down = best[:4], best[4], best[5]
     shift = up * pos + down * neg
     return shift, tilt_of(shift, g)
 
