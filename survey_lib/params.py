@@ -199,10 +199,11 @@ class Ydelse(_Frozen):
 
 
 class Weighting(_Frozen):
-    method: str
+    method: Literal["poststratify", "rake"]
     cells: tuple[str, ...]
     respondents: Literal["all", "complete"] = "all"
     min_respondents: int = Field(default=1, ge=1)
+    trim_max_ratio: float | None = Field(default=None, gt=1)
 
 
 class Breakdown(_Frozen):

@@ -1,0 +1,191 @@
+"""Weighted means and shares with design-based (linearized) standard errors.
+
+Notes
+-----
+For a domain D (the respondents of a group who answered), the estimate of a mean is the ratio
+
+    ybar = sum_{i in D} w_i y_i / W,   W = sum_{i in D} w_i,
+
+and its variance is estimated by linearization (Woodruff 1971) exactly as R ``survey`` does for the
+reference design (``svydesign(ids=~1, strata=~kommune, weights=~1)`` then ``postStratify``;
+Lumley 2010, ch. 7; ``svymean`` with ``na.rm=TRUE`` and ``svyby``):
+
+1. influence values e_i = d_i (y_i - ybar) / W, with d_i = 1 in the domain, 0 elsewhere;
+2. post-stratification: in each post-stratum h, subtract the mean of e over *all* its rows,
+   x_i = w_i (e_i - ebar_h) (``svyrecvar``'s residuals for post-strata; the rows outside the
+   domain stay in the design with zero weight, as R's subsetting of a calibrated design keeps them);
+3. stratified with-replacement variance: v = sum_s n_s/(n_s - 1) sum_{i in s} (x_i - xbar_s)^2,
+   with n_s all rows of stratum s (a stratum with one row contributes nothing).
+
+A share of answer category k is the mean of the indicator 1(y_i = k). :func:`linearized_covariance`
+does this densely for a matrix of outcomes (the full covariance, for tests); :func:`domain_estimates`
+computes the same variances from sums per post-stratum and group, vectorized over groups and
+categories, for the bulk tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .design import SurveyDesign
+
+__all__ = ["linearized_covariance", "DomainEstimates", "domain_estimates"]
+
+
+def _stratum_factor(n_s: np.ndarray) -> np.ndarray:
+    return np.where(n_s > 1, n_s / np.maximum(n_s - 1, 1), 0.0)
+
+
+def linearized_covariance(design: SurveyDesign, domain: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted means of the columns of ``Y`` over their domains and their linearized covariance.
+
+    Parameters
+    ----------
+    design
+        The survey design.
+    domain
+        Boolean mask of the rows in the domain: one column for all outcomes (n,) or one per
+        outcome (n, m) (rows outside a domain keep their place in the design).
+    Y
+        n x m outcomes (values outside the domain are ignored).
+
+    Returns
+    -------
+    means : (m,) array
+    cov : (m, m) array
+    """
+    Y = np.asarray(Y, float).reshape(design.n, -1)
+    d = np.asarray(domain, bool)
+    d = np.broadcast_to(d.reshape(design.n, -1), Y.shape)
+    w = design.weight
+    wd = np.where(d, w[:, None], 0.0)
+    W = wd.sum(axis=0)
+    Yd = np.where(d, Y, 0.0)
+    mean = (wd * Yd).sum(axis=0) / W
+    E = np.where(d, (Yd - mean) / W, 0.0)
+    if (design.post_stratum >= 0).all() and len(design.post_stratum_labels):
+        H = len(design.post_stratum_labels)
+        sums = np.zeros((H, E.shape[1]))
+        np.add.at(sums, design.post_stratum, E)
+        ebar = sums / np.maximum(design.post_stratum_sizes, 1)[:, None]
+        E = E - ebar[design.post_stratum]
+    X = w[:, None] * E
+    n_s = design.stratum_sizes
+    c = _stratum_factor(n_s)
+    S = np.zeros((len(n_s), X.shape[1]))
+    np.add.at(S, design.stratum, X)
+    Xc = X * np.sqrt(c[design.stratum])[:, None]
+    cov = Xc.T @ Xc - S.T @ (S * (c / np.maximum(n_s, 1))[:, None])
+    return mean, cov
+
+
+@dataclass(frozen=True)
+class DomainEstimates:
+    """Estimates per group (rows) and per category (columns of the share arrays)."""
+
+    n: np.ndarray             # unweighted answers per group
+    weighted_n: np.ndarray    # sum of weights per group
+    mean: np.ndarray          # mean score per group
+    mean_se: np.ndarray
+    shares: np.ndarray        # (groups, categories)
+    share_se: np.ndarray
+    counts: np.ndarray        # (groups, categories) unweighted
+
+
+def _variance(ybar: np.ndarray, W: np.ndarray, m, S1, P0, P1, Q0, Q1, Q2, n_h, A_h, B_h, s_of_h, n_s,
+              adjust: bool) -> np.ndarray:
+    """Variance per domain from per-(post-stratum, domain) sums; arrays are (H, G) or (H, G, K)."""
+    extra = (slice(None),) + (None,) * (m.ndim - 1)
+    Wb = np.where(W > 0, W, np.inf)
+    if adjust:
+        ebar = (S1 - ybar * m) / (Wb * n_h[extra])
+    else:
+        ebar = np.zeros_like(S1, dtype=float)
+    x2 = (Q2 - 2 * ybar * Q1 + ybar ** 2 * Q0) / Wb ** 2 - 2 * ebar * (Q1 - ybar * Q0) / Wb + ebar ** 2 * A_h[extra]
+    x1 = (P1 - ybar * P0) / Wb - ebar * B_h[extra]
+    n_strata = len(n_s)
+    shape = (n_strata,) + x2.shape[1:]
+    sum_x2 = np.zeros(shape)
+    sum_x1 = np.zeros(shape)
+    np.add.at(sum_x2, s_of_h, x2)
+    np.add.at(sum_x1, s_of_h, x1)
+    c = _stratum_factor(n_s)[(slice(None),) + (None,) * (x2.ndim - 1)]
+    ns = np.maximum(n_s, 1)[(slice(None),) + (None,) * (x2.ndim - 1)]
+    return (c * (sum_x2 - sum_x1 ** 2 / ns)).sum(axis=0)
+
+
+def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_groups: int,
+                     categories: tuple[int, ...] = (5, 4, 3, 2, 1)) -> DomainEstimates:
+    """Means and category shares of ``y`` per group, with linearized standard errors.
+
+    Parameters
+    ----------
+    design
+        The survey design (post-strata must be nested in strata, as municipality-level cells are).
+    y
+        Scores; NaN where not answered (including 'ved ikke', which the caller sets to NaN).
+    group
+        Group code per row, 0..n_groups-1, or -1 for rows in no group.
+    n_groups
+        Number of groups.
+    categories
+        Category values whose shares are estimated (columns in this order).
+    """
+    y = np.asarray(y, float)
+    valid = ~np.isnan(y) & (group >= 0)
+    w = design.weight
+    adjust = (design.post_stratum >= 0).all() and len(design.post_stratum_labels) > 0
+    if adjust:
+        h = design.post_stratum
+        H = len(design.post_stratum_labels)
+    else:   # no post-strata: each stratum is one block for the sums (no adjustment is applied)
+        h = design.stratum
+        H = len(design.stratum_labels)
+    s_of_h = np.zeros(H, dtype=int)
+    s_of_h[h] = design.stratum
+    n_h = np.bincount(h, minlength=H).astype(float)
+    A_h = np.bincount(h, weights=w ** 2, minlength=H)
+    B_h = np.bincount(h, weights=w, minlength=H)
+    n_s = design.stratum_sizes.astype(float)
+
+    G = n_groups
+    idx = h[valid] * G + group[valid]
+    yv, wv = y[valid], w[valid]
+
+    def hg(weights=None) -> np.ndarray:
+        return np.bincount(idx, weights=weights, minlength=H * G).reshape(H, G)
+
+    m = hg()
+    S1 = hg(yv)
+    P0, P1 = hg(wv), hg(wv * yv)
+    Q0, Q1, Q2 = hg(wv ** 2), hg(wv ** 2 * yv), hg(wv ** 2 * yv ** 2)
+    W = P0.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = P1.sum(axis=0) / W
+    var_mean = _variance(np.nan_to_num(mean)[None, :], W[None, :], m, S1, P0, P1, Q0, Q1, Q2, n_h, A_h, B_h,
+                         s_of_h, n_s, adjust)
+    # shares: indicator outcomes, one per category (H, G, K)
+    K = len(categories)
+    cat_index = np.full(len(yv), -1)
+    for k, value in enumerate(categories):
+        cat_index[yv == value] = k
+    ok = cat_index >= 0
+    idx3 = idx[ok] * K + cat_index[ok]
+
+    def hgk(weights=None) -> np.ndarray:
+        return np.bincount(idx3, weights=weights, minlength=H * G * K).reshape(H, G, K)
+
+    c_cnt = hgk()
+    c_w, c_w2 = hgk(wv[ok]), hgk(wv[ok] ** 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = c_w.sum(axis=0) / W[:, None]
+    var_share = _variance(np.nan_to_num(shares)[None, :, :], W[None, :, None], m[:, :, None], c_cnt, P0[:, :, None],
+                          c_w, Q0[:, :, None], c_w2, c_w2, n_h, A_h, B_h, s_of_h, n_s, adjust)
+    empty = W <= 0
+    mean_se = np.where(empty, np.nan, np.sqrt(np.maximum(var_mean, 0)))
+    share_se = np.where(empty[:, None], np.nan, np.sqrt(np.maximum(var_share, 0)))
+    return DomainEstimates(
+        n=m.sum(axis=0).astype(int), weighted_n=W, mean=mean, mean_se=mean_se,
+        shares=shares, share_se=share_se, counts=c_cnt.sum(axis=0).astype(int))

@@ -1,0 +1,139 @@
+"""Design-based tests, matching R ``survey``: Rao–Scott for distributions across groups, a Wald F
+test of mean differences, and a t-test of one municipality against the others.
+
+Notes
+-----
+Rao–Scott second-order correction (``svychisq(..., statistic = "F")``; Rao & Scott 1984): with
+p the weighted cell proportions of the r x c table (complete cases), V their linearized covariance,
+C the interaction contrasts residualised on the main effects, D = diag(p),
+
+    Delta = (C' D^-1 C / N)^-1 (C' D^-1 V D^-1 C),   X2 = N sum (p_rc - p_r p_c)^2 / (p_r p_c),
+    F = X2 / tr(Delta),  d0 = tr(Delta)^2 / tr(Delta^2),  F ~ F(d0, d0 nu),
+
+with nu = (number of PSUs) - (number of strata) of the design (N cancels).
+
+Wald test of mean differences (``regTermTest(svyglm(y ~ g, d), ~g)``): beta are the G-1 differences
+from the first group, V_beta their linearized covariance; F = beta' V_beta^-1 beta / (G - 1) on
+(G - 1, nu_y + 1 - G) degrees of freedom, nu_y = PSUs - strata among the rows with an answer.
+
+t-test (``svyttest(y ~ in_k, d)``): t = (ybar_1 - ybar_0) / SE, df = nu_y - 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .design import SurveyDesign
+from .estimate import linearized_covariance
+
+__all__ = ["TestResult", "rao_scott", "wald_means", "ttest_domains", "adjust_pvalues"]
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test: its name, statistic, degrees of freedom and p-value."""
+
+    test: str
+    statistic: float
+    df1: float
+    df2: float
+    p_value: float
+    estimate: float = float("nan")
+
+
+def _nu(design: SurveyDesign, rows: np.ndarray | None = None) -> int:
+    """Degrees of freedom of the design: PSUs (rows) minus strata, among ``rows`` with weight > 0."""
+    keep = design.weight > 0 if rows is None else (np.asarray(rows, bool) & (design.weight > 0))
+    return int(keep.sum() - len(np.unique(design.stratum[keep])))
+
+
+def rao_scott(design: SurveyDesign, y: np.ndarray, group: np.ndarray) -> TestResult:
+    """Rao–Scott F test of independence of answer categories ``y`` and ``group`` (NaN / -1: missing)."""
+    y = np.asarray(y, float)
+    group = np.asarray(group)
+    ok = ~np.isnan(y) & (group >= 0)
+    rows = np.unique(y[ok])
+    cols = np.unique(group[ok])
+    nr, nc = len(rows), len(cols)
+    if nr < 2 or nc < 2:
+        return TestResult("rao_scott", np.nan, np.nan, np.nan, np.nan)
+    r_idx = np.searchsorted(rows, np.where(ok, y, rows[0]))
+    c_idx = np.searchsorted(cols, np.where(ok, group, cols[0]))
+    cell = np.where(ok, r_idx + nr * c_idx, -1)
+    Y = (cell[:, None] == np.arange(nr * nc)[None, :]).astype(float)
+    p, V = linearized_covariance(design, ok, Y)
+    pm = p.reshape(nc, nr).T                 # rows x cols
+    pr, pc = pm.sum(axis=1), pm.sum(axis=0)
+    expected = np.outer(pr, pc)
+    q = np.sum((pm - expected) ** 2 / np.where(expected > 0, expected, np.inf))
+    # contrasts: interaction columns residualised on the main effects (R: qr.resid(qr(X1), X12[, -main]))
+    rr, cc = np.meshgrid(np.arange(nr), np.arange(nc), indexing="ij")
+    rr, cc = rr.T.ravel(), cc.T.ravel()                       # rows vary fastest
+    X1 = np.column_stack([np.ones(nr * nc)] + [(rr == i).astype(float) for i in range(1, nr)]
+                         + [(cc == j).astype(float) for j in range(1, nc)])
+    inter = np.column_stack([((rr == i) & (cc == j)).astype(float) for j in range(1, nc) for i in range(1, nr)])
+    beta, *_ = np.linalg.lstsq(X1, inter, rcond=None)
+    C = inter - X1 @ beta
+    inv_p = np.where(p > 0, 1 / np.where(p > 0, p, 1), 0.0)
+    denom = C.T @ (inv_p[:, None] * C)
+    numr = C.T @ (inv_p[:, None] * V * inv_p[None, :]) @ C
+    delta = np.linalg.solve(denom, numr)
+    tr = np.trace(delta)
+    d0 = tr ** 2 / np.trace(delta @ delta)
+    f = q / tr
+    nu = _nu(design)
+    return TestResult("rao_scott", float(f), float(d0), float(d0 * nu), float(stats.f.sf(f, d0, d0 * nu)))
+
+
+def _group_means(design: SurveyDesign, y: np.ndarray, group: np.ndarray):
+    y = np.asarray(y, float)
+    ok = ~np.isnan(y) & (np.asarray(group) >= 0)
+    levels = np.unique(np.asarray(group)[ok])
+    D = ok[:, None] & (np.asarray(group)[:, None] == levels[None, :])
+    Y = np.repeat(np.where(ok, y, 0.0)[:, None], len(levels), axis=1)
+    mean, cov = linearized_covariance(design, D, Y)
+    return levels, mean, cov, ok
+
+
+def wald_means(design: SurveyDesign, y: np.ndarray, group: np.ndarray) -> TestResult:
+    """Design-based Wald F test that the mean of ``y`` is equal in all groups."""
+    levels, mean, cov, ok = _group_means(design, y, group)
+    G = len(levels)
+    if G < 2:
+        return TestResult("wald", np.nan, np.nan, np.nan, np.nan)
+    L = np.hstack([-np.ones((G - 1, 1)), np.eye(G - 1)])
+    beta = L @ mean
+    vb = L @ cov @ L.T
+    chisq = float(beta @ np.linalg.solve(vb, beta))
+    ddf = _nu(design, ok) + 1 - G
+    f = chisq / (G - 1)
+    return TestResult("wald", f, float(G - 1), float(ddf), float(stats.f.sf(f, G - 1, ddf)))
+
+
+def ttest_domains(design: SurveyDesign, y: np.ndarray, in_group: np.ndarray) -> TestResult:
+    """Design-based t-test of the mean of ``y`` in ``in_group`` against the rest; the estimate is the
+    difference (in group minus rest)."""
+    g = np.asarray(in_group).astype(int)
+    levels, mean, cov, ok = _group_means(design, y, g)
+    if len(levels) < 2:
+        return TestResult("t", np.nan, np.nan, np.nan, np.nan)
+    est = mean[1] - mean[0]
+    se = np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    df = _nu(design, ok) - 1
+    t = est / se
+    return TestResult("t", float(t), float(df), np.nan, float(2 * stats.t.sf(abs(t), df)), float(est))
+
+
+def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:
+    """Multiple-testing adjustment (statsmodels ``multipletests``); NaN p-values stay NaN."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p, float)
+    out = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method=method)[1]
+    return out

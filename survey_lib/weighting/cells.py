@@ -1,0 +1,115 @@
+"""Weighting cells and the deterministic collapse of cells without (enough) respondents.
+
+Rule (documented in docs/methods.md): a cell (age band x gender x municipality x målgruppe by
+default) with population but fewer respondents than ``min_respondents`` is merged, within the same
+municipality and målgruppe,
+
+1. with the neighbouring age band (the younger neighbour for the oldest band, otherwise the older
+   one; the first that has respondents after earlier merges), then
+2. with the other gender (the whole age range of the municipality x målgruppe), then
+3. with the other målgruppe(s) of the municipality (the cell with most respondents).
+
+Merging repeats until every cell meets the minimum. No population is ever lost: a merged cell carries
+the population of all its members. If a whole municipality has fewer respondents than the minimum,
+weighting is impossible and a WeightingError says so.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .base import WeightingError
+
+__all__ = ["cell_table", "collapse_cells"]
+
+
+def cell_table(respondents: pd.DataFrame, population: pd.DataFrame, cells: list[str],
+               count_mask: pd.Series | None = None) -> pd.DataFrame:
+    """Population and respondent counts per cell (all combinations present in the population).
+
+    ``count_mask`` selects the respondents that count in the denominator (e.g. complete only).
+    """
+    pop = population.groupby(cells, observed=True, dropna=False).size().rename("population")
+    resp_rows = respondents if count_mask is None else respondents[count_mask.to_numpy()]
+    resp = resp_rows.groupby(cells, observed=True, dropna=False).size().rename("respondents")
+    table = pd.concat([pop, resp], axis=1).fillna(0).astype(int).reset_index()
+    missing = table[table["population"] == 0]
+    if len(missing):
+        first = missing.iloc[0]
+        raise WeightingError(
+            "respondents in a weighting cell that has no population: "
+            + ", ".join(f"{c}={first[c]!r}" for c in cells)
+            + f" ({len(missing)} such cell(s)); the population file must cover every respondent's cell")
+    return table
+
+
+def collapse_cells(table: pd.DataFrame, cells: list[str], min_respondents: int,
+                   age_order: list[str], age_col: str = "alder_band", gender_col: str = "koen",
+                   group_cols: tuple[str, str] = ("kommune", "maalgruppe")) -> tuple[pd.Series, pd.DataFrame]:
+    """Assign every cell a post-stratum label after collapsing.
+
+    Returns the label per row of ``table`` and a log with one row per merge (cell, into, rule, reason).
+    """
+    labels = pd.Series(range(len(table)), index=table.index)   # post-stratum id per original cell
+    log = []
+    kommune_col, mg_col = group_cols
+
+    def counts() -> pd.DataFrame:
+        g = table.assign(ps=labels).groupby("ps")
+        return pd.DataFrame({"respondents": g["respondents"].sum(), "population": g["population"].sum()})
+
+    def describe(i: int) -> str:
+        return "/".join(str(table.at[i, c]) for c in cells)
+
+    for rule in ("age", "gender", "maalgruppe"):
+        while True:
+            c = counts()
+            small = c[(c["respondents"] < min_respondents) & (c["population"] > 0)]
+            if small.empty:
+                break
+            progressed = False
+            for ps in small.index:
+                members = labels[labels == ps].index
+                row = table.loc[members[0]]
+                same = (table[kommune_col] == row[kommune_col])
+                if rule in ("age", "gender"):
+                    same &= table[mg_col] == row[mg_col]
+                if rule == "age":
+                    same &= table[gender_col] == row[gender_col]
+                    ages = sorted({age_order.index(a) for a in table.loc[members, age_col]})
+                    lo, hi = ages[0], ages[-1]
+                    order = [hi + 1, lo - 1] if hi + 1 < len(age_order) else [lo - 1]
+                    candidates = [labels[same & (table[age_col] == age_order[j])] for j in order if 0 <= j < len(age_order)]
+                    target = next((cand.iloc[0] for cand in candidates if len(cand) and cand.iloc[0] != ps), None)
+                else:
+                    others = labels[same & (labels != ps)]
+                    if others.empty:
+                        target = None
+                    else:
+                        c_now = counts()
+                        target = c_now.loc[others.unique(), "respondents"].idxmax()
+                if target is None:
+                    continue
+                reason = (f"{int(c.at[ps, 'respondents'])} respondent(s) < minimum {min_respondents}, "
+                          f"population {int(c.at[ps, 'population'])}")
+                log.append({"cell": "; ".join(describe(i) for i in members),
+                            "merged_into": "; ".join(describe(i) for i in labels[labels == target].index),
+                            "rule": {"age": "neighbouring age band", "gender": "other gender",
+                                     "maalgruppe": "other målgruppe in the municipality"}[rule],
+                            "reason": reason})
+                labels[members] = target
+                progressed = True
+                break   # recount after every merge: deterministic order
+            if not progressed:
+                break
+    c = counts()
+    still = c[(c["respondents"] < min_respondents) & (c["population"] > 0)]
+    if len(still):
+        i = labels[labels == still.index[0]].index[0]
+        raise WeightingError(
+            f"municipality {table.at[i, kommune_col]!r} has fewer than {min_respondents} respondent(s) in all; "
+            "its population cannot be weighted. Lower weighting.min_respondents in survey.yaml or leave the "
+            "municipality out of the analysis.")
+    # dense, deterministic labels: the first member's description
+    first = {ps: describe(labels[labels == ps].index[0]) for ps in labels.unique()}
+    return labels.map(first), pd.DataFrame(log, columns=["cell", "merged_into", "rule", "reason"])
