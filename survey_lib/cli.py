@@ -2,8 +2,9 @@
 
 Subcommands
 -----------
-validate DATA_DIR     load and check the three input files; print a report and every fault.
-demo-data --out DIR   write the synthetic demo data set (population, sample, responses).
+validate DATA_DIR         load and check the three input files; print a report and every fault.
+demo-data --out DIR       write the synthetic twin (population, sample, responses, ground truth).
+tables DATA_DIR --out DIR weight, estimate every table and test, write CSV and Excel.
 """
 
 from __future__ import annotations
@@ -119,6 +120,30 @@ def demo_data(
             "# Synthetic municipalities of a national twin (survey-report demo-data --scale).\n"
             + yaml.safe_dump({"kommuner": data.kommuner}, allow_unicode=True, sort_keys=False), encoding="utf-8")
         written.append(dst)
+    for p in written:
+        typer.echo(f"wrote {p}")
+
+
+@app.command()
+def tables(
+    data_dir: Path = typer.Argument(..., help="Folder with population, sample and responses files."),
+    out: Path = typer.Option(..., "--out", help="Folder to write tables.csv, tests.csv, ... and tabeller.xlsx to."),
+    kommune: Optional[list[str]] = typer.Option(None, "--kommune", help="Only these municipalities as scopes "
+                                                "(repeatable; default: all). 'all' is always made."),
+    no_excel: bool = typer.Option(False, "--no-excel", help="Write the CSV files only."),
+    params_dir: Optional[Path] = typer.Option(None, "--params", help=_PARAMS_HELP),
+) -> None:
+    """Weight the data, estimate every table and test, and write them (CSV with '.' decimals, Excel
+    with Danish headers and formats)."""
+    from .pipeline import make_tables
+
+    try:
+        params = _params(params_dir)
+        for k in kommune or []:
+            params.kommune(k)
+        written = make_tables(data_dir, params, out, scopes=list(kommune) if kommune else None, excel=not no_excel)
+    except SurveyError as exc:
+        _fail(exc)
     for p in written:
         typer.echo(f"wrote {p}")
 

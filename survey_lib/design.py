@@ -13,9 +13,11 @@ and the weights are post-stratified to the population counts of the (collapsed) 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from .load import SurveyData
 from .params import Params
@@ -67,6 +69,18 @@ class SurveyDesign:
         """Rows per post-stratum."""
         return np.bincount(self.post_stratum[self.post_stratum >= 0], minlength=len(self.post_stratum_labels))
 
+    @cached_property
+    def stratum_indicator(self) -> sparse.csr_matrix:
+        """Sparse (strata x rows) 0/1 matrix: ``stratum_indicator @ X`` sums rows per stratum."""
+        return _indicator(self.stratum, len(self.stratum_labels))
+
+    @cached_property
+    def post_stratum_indicator(self) -> sparse.csr_matrix | None:
+        """Sparse (post-strata x rows) 0/1 matrix, or None without post-strata."""
+        if not (self.post_stratum >= 0).all() or not len(self.post_stratum_labels):
+            return None
+        return _indicator(self.post_stratum, len(self.post_stratum_labels))
+
     def subset(self, mask: np.ndarray) -> "SurveyDesign":
         """A design restricted to the rows of ``mask`` with strata and post-strata re-coded (used
         for a municipality's own design, equal to R's subset for strata it covers whole)."""
@@ -78,6 +92,11 @@ class SurveyDesign:
                             self.stratum_labels[s_codes], ps_new if (ps >= 0).all() else ps,
                             self.post_stratum_labels[ps_codes] if (ps >= 0).all() else self.post_stratum_labels,
                             self.weighting)
+
+
+def _indicator(codes: np.ndarray, n_codes: int) -> sparse.csr_matrix:
+    n = len(codes)
+    return sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(n_codes, n))
 
 
 def weighting_settings(params: Params) -> WeightingSettings:

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from .design import SurveyDesign
 
@@ -65,17 +66,14 @@ def linearized_covariance(design: SurveyDesign, domain: np.ndarray, Y: np.ndarra
     Yd = np.where(d, Y, 0.0)
     mean = (wd * Yd).sum(axis=0) / W
     E = np.where(d, (Yd - mean) / W, 0.0)
-    if (design.post_stratum >= 0).all() and len(design.post_stratum_labels):
-        H = len(design.post_stratum_labels)
-        sums = np.zeros((H, E.shape[1]))
-        np.add.at(sums, design.post_stratum, E)
-        ebar = sums / np.maximum(design.post_stratum_sizes, 1)[:, None]
+    ps = design.post_stratum_indicator
+    if ps is not None:
+        ebar = (ps @ E) / np.maximum(design.post_stratum_sizes, 1)[:, None]
         E = E - ebar[design.post_stratum]
     X = w[:, None] * E
     n_s = design.stratum_sizes
     c = _stratum_factor(n_s)
-    S = np.zeros((len(n_s), X.shape[1]))
-    np.add.at(S, design.stratum, X)
+    S = design.stratum_indicator @ X
     Xc = X * np.sqrt(c[design.stratum])[:, None]
     cov = Xc.T @ Xc - S.T @ (S * (c / np.maximum(n_s, 1))[:, None])
     return mean, cov
@@ -107,10 +105,10 @@ def _variance(ybar: np.ndarray, W: np.ndarray, m, S1, P0, P1, Q0, Q1, Q2, n_h, A
     x1 = (P1 - ybar * P0) / Wb - ebar * B_h[extra]
     n_strata = len(n_s)
     shape = (n_strata,) + x2.shape[1:]
-    sum_x2 = np.zeros(shape)
-    sum_x1 = np.zeros(shape)
-    np.add.at(sum_x2, s_of_h, x2)
-    np.add.at(sum_x1, s_of_h, x1)
+    to_strata = sparse.csr_matrix((np.ones(len(s_of_h)), (s_of_h, np.arange(len(s_of_h)))),
+                                  shape=(n_strata, len(s_of_h)))
+    sum_x2 = (to_strata @ x2.reshape(len(s_of_h), -1)).reshape(shape)
+    sum_x1 = (to_strata @ x1.reshape(len(s_of_h), -1)).reshape(shape)
     c = _stratum_factor(n_s)[(slice(None),) + (None,) * (x2.ndim - 1)]
     ns = np.maximum(n_s, 1)[(slice(None),) + (None,) * (x2.ndim - 1)]
     return (c * (sum_x2 - sum_x1 ** 2 / ns)).sum(axis=0)

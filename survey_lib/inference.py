@@ -80,7 +80,9 @@ def rao_scott(design: SurveyDesign, y: np.ndarray, group: np.ndarray) -> TestRes
     inv_p = np.where(p > 0, 1 / np.where(p > 0, p, 1), 0.0)
     denom = C.T @ (inv_p[:, None] * C)
     numr = C.T @ (inv_p[:, None] * V * inv_p[None, :]) @ C
-    delta = np.linalg.solve(denom, numr)
+    # a structural zero (a category nobody in a group chose) makes denom singular, where R stops;
+    # the least-squares solution gives the same Delta whenever solve() would
+    delta = np.linalg.lstsq(denom, numr, rcond=None)[0]
     tr = np.trace(delta)
     d0 = tr ** 2 / np.trace(delta @ delta)
     f = q / tr

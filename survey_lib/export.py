@@ -1,0 +1,143 @@
+"""Writing the table set: tidy CSV for machines ('.' decimals) and an Excel workbook for analysts
+(Danish headers, number formats that Danish Excel shows as 3,85 and 24,0 %). Written atomically:
+everything goes to a temporary folder beside the target and is moved into place at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .params import Params
+from .tables import TableSet
+
+__all__ = ["write_table_set", "EXCEL_HEADERS"]
+
+# Danish headers of the Excel workbook (the CSV keeps the machine names).
+EXCEL_HEADERS = {
+    "scope": "Omfang", "question": "Spørgsmål", "heading": "Overskrift", "breakdown": "Opdeling", "group": "Gruppe",
+    "category": "Kode", "category_label": "Svarkategori", "n": "Antal svar", "category_n": "Antal i kategori",
+    "dont_know_n": "Ved ikke/ikke relevant", "weighted_n": "Vægtet antal", "share": "Andel",
+    "share_se": "Andel, standardfejl", "mean": "Gns. score", "mean_se": "Gns. score, standardfejl",
+    "mean_ci_low": "95 %-KI, nedre", "mean_ci_high": "95 %-KI, øvre", "suppressed": "Undertrykt (for få svar)",
+    "test": "Test", "statistic": "Teststørrelse", "df1": "Frihedsgrader 1", "df2": "Frihedsgrader 2",
+    "p_value": "p-værdi", "p_adjusted": "Justeret p-værdi", "others_mean": "Gns. score, øvrige kommuner",
+    "difference": "Forskel", "df": "Frihedsgrader", "flag": "Vurdering", "rank": "Placering",
+    "n_municipalities": "Antal kommuner", "kommune": "Kommune", "respondents": "Respondenter",
+    "sum_weights": "Sum af vægte", "min": "Mindste vægt", "q1": "Nedre kvartil", "median": "Median",
+    "q3": "Øvre kvartil", "max": "Største vægt", "cv": "Variationskoefficient", "deff_kish": "Designeffekt (Kish)",
+    "n_effective": "Effektivt antal",
+}
+FORMATS = {"share": "0.0%", "share_se": "0.0%", "mean": "0.00", "mean_se": "0.000", "mean_ci_low": "0.00",
+           "mean_ci_high": "0.00", "weighted_n": "#,##0", "statistic": "0.00", "df1": "0.0", "df2": "0.0",
+           "p_value": "0.0000", "p_adjusted": "0.0000", "others_mean": "0.00", "difference": "0.00",
+           "sum_weights": "#,##0", "min": "0.00", "q1": "0.00", "median": "0.00", "q3": "0.00", "max": "0.00",
+           "cv": "0.00", "deff_kish": "0.00", "n_effective": "#,##0", "rank": "0"}
+FLAGS_DA = {"above": "Signifikant over de øvrige", "below": "Signifikant under de øvrige",
+            "level": "På niveau med de øvrige", "suppressed": "Undertrykt (for få svar)"}
+BREAKDOWNS_DA = {"total": "I alt", "maalgruppe": "Målgruppe", "koen": "Køn", "alder_band": "Alder",
+                 "varighed_band": "Varighed (kun aktuelle forløb)", "tilknytning": "Tilknytning til jobcentret",
+                 "kommune": "Kommune", "kommune_vs_others": "Kommunen mod de øvrige"}
+TESTS_DA = {"rao_scott": "Rao–Scott (fordeling)", "wald": "Wald (gns. score)", "t": "t-test (gns. score)"}
+
+
+def _sheet(wb, title: str, frame: pd.DataFrame) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    ws = wb.create_sheet(title=title[:31])
+    cols = list(frame.columns)
+    header = []
+    for c in cols:
+        cell = WriteOnlyCell(ws, value=EXCEL_HEADERS.get(c, c))
+        cell.font = Font(bold=True)
+        header.append(cell)
+    ws.append(header)
+    fmts = [FORMATS.get(c) for c in cols]
+    for values in frame.itertuples(index=False, name=None):
+        row = []
+        for v, fmt in zip(values, fmts):
+            if isinstance(v, float) and np.isnan(v):
+                v = None
+            elif isinstance(v, (np.bool_, bool)):
+                v = "ja" if v else "nej"
+            elif isinstance(v, np.generic):
+                v = v.item()
+            cell = WriteOnlyCell(ws, value=v)
+            if fmt and v is not None:
+                cell.number_format = fmt
+            row.append(cell)
+        ws.append(row)
+
+
+def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, prov: dict) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    qn = params.questionnaire
+    theme_of = {q.id: q.theme for q in qn.questions} | {f"tema_{t.id}": t.id for t in qn.themes}
+    heading = {q.id: q.heading for q in qn.questions} | {f"tema_{t.id}": f"Temascore: {t.label}" for t in qn.themes}
+    t = ts.tables.copy()
+    t.insert(2, "heading", t["question"].map(heading))
+    t["breakdown"] = t["breakdown"].map(BREAKDOWNS_DA).fillna(t["breakdown"])
+    t["scope"] = t["scope"].replace({"all": "Alle kommuner"})
+    for theme in qn.themes:
+        part = t[t["question"].map(theme_of) == theme.id]
+        if len(part):
+            _sheet(wb, theme.label, part)
+    tests = ts.tests.copy()
+    tests["breakdown"] = tests["breakdown"].map(BREAKDOWNS_DA).fillna(tests["breakdown"])
+    tests["test"] = tests["test"].map(TESTS_DA).fillna(tests["test"])
+    tests["scope"] = tests["scope"].replace({"all": "Alle kommuner"})
+    _sheet(wb, "Tests", tests)
+    comp = ts.comparisons.copy()
+    comp["flag"] = comp["flag"].map(FLAGS_DA).fillna(comp["flag"])
+    _sheet(wb, "Kommune mod øvrige", comp)
+    diag = diagnostics.copy()
+    diag["kommune"] = diag["kommune"].replace({"all": "Alle kommuner"})
+    _sheet(wb, "Vægte", diag)
+    about = pd.DataFrame({"Oplysning": list(prov.keys()),
+                          "Værdi": [json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v for v in prov.values()]})
+    about = pd.concat([pd.DataFrame({"Oplysning": ["Læsevejledning"], "Værdi": [
+        "Andele og gennemsnitlige scorer er vægtede (post-stratificering); 'Ved ikke/ikke relevant' indgår ikke. "
+        f"Grupper med under {params.survey.min_cell_size} svar er undertrykt. p-værdier er justeret for mange "
+        f"test ({params.survey.multiple_testing}) inden for hvert omfang."]}), about])
+    _sheet(wb, "Om tabellerne", about)
+    wb.save(path)
+
+
+def write_table_set(ts: TableSet, weights: pd.DataFrame, diagnostics: pd.DataFrame, strata: pd.DataFrame,
+                    collapses: pd.DataFrame, out: Path | str, params: Params, prov: dict,
+                    excel: bool = True) -> list[Path]:
+    """Write tables.csv, tests.csv, comparisons.csv, weights.csv, weights_diagnostics.csv,
+    strata.csv, collapses.csv, provenance.json and (``excel``) tabeller.xlsx to ``out``."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        files = {
+            "tables.csv": ts.tables, "tests.csv": ts.tests, "comparisons.csv": ts.comparisons,
+            "weights.csv": weights, "weights_diagnostics.csv": diagnostics, "strata.csv": strata,
+            "collapses.csv": collapses,
+        }
+        for name, frame in files.items():
+            frame.to_csv(tmp / name, index=False, lineterminator="\n", float_format="%.10g")
+        (tmp / "provenance.json").write_text(json.dumps(prov, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        names = list(files) + ["provenance.json"]
+        if excel:
+            _excel(tmp / "tabeller.xlsx", ts, params, diagnostics, prov)
+            names.append("tabeller.xlsx")
+        out.mkdir(exist_ok=True)
+        written = []
+        for name in names:
+            os.replace(tmp / name, out / name)
+            written.append(out / name)
+        return written
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,220 @@
+"""The tidy table set: every question x scope x breakdown x group x category, tests and comparisons.
+
+Scopes are all municipalities together (``all``) and each municipality. Estimates for a municipality
+are domain estimates in the full design, which equal those of the municipality's own design because
+municipalities are design strata and contain their post-strata. Tests within a municipality use the
+municipality's own design (its respondents only), as a municipality's report would.
+
+Disclosure control: a group with fewer answers than ``min_cell_size`` is suppressed: its shares,
+mean, standard errors and intervals are left empty and ``suppressed`` is true, and it is left out of
+the tests. Multiple testing: within each scope, the p-values of all its tests are adjusted together
+(``multiple_testing`` in survey.yaml: Holm by default, via statsmodels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .design import SurveyDesign
+from .estimate import domain_estimates
+from .inference import adjust_pvalues, rao_scott, ttest_domains, wald_means
+from .params import Params, Question
+
+__all__ = ["TableSet", "build_tables", "theme_scores", "score_matrix", "TABLE_COLUMNS", "TEST_COLUMNS"]
+
+TABLE_COLUMNS = ["scope", "question", "breakdown", "group", "category", "category_label", "n", "category_n",
+                 "dont_know_n", "weighted_n", "share", "share_se", "mean", "mean_se", "mean_ci_low", "mean_ci_high",
+                 "suppressed"]
+TEST_COLUMNS = ["scope", "question", "breakdown", "test", "statistic", "df1", "df2", "p_value", "p_adjusted"]
+COMPARISON_COLUMNS = ["scope", "question", "mean", "others_mean", "difference", "statistic", "df", "p_value",
+                      "p_adjusted", "flag", "rank", "n_municipalities", "n"]
+Z95 = stats.norm.ppf(0.975)
+
+
+@dataclass(frozen=True)
+class TableSet:
+    """The engine's output: tidy frames with the columns above."""
+
+    tables: pd.DataFrame
+    tests: pd.DataFrame
+    comparisons: pd.DataFrame
+
+
+def score_matrix(design: SurveyDesign, params: Params) -> dict[str, np.ndarray]:
+    """Scores (1-5, NaN for not asked / not answered / 'ved ikke') of every likert question."""
+    out = {}
+    for q in params.questionnaire.likert:
+        v = design.frame[q.id].to_numpy(dtype=float, na_value=np.nan)
+        out[q.id] = np.where((v >= 1) & (v <= 5), v, np.nan)
+    return out
+
+
+def theme_scores(scores: dict[str, np.ndarray], params: Params) -> dict[str, np.ndarray]:
+    """Theme score per respondent: the mean of the theme's question scores the respondent gave
+    (NaN when none), as later national rounds publish them."""
+    out = {}
+    for theme in params.questionnaire.themes:
+        qs = [q.id for q in params.questionnaire.likert if q.theme == theme.id]
+        if not qs:
+            continue
+        m = np.column_stack([scores[q] for q in qs])
+        with np.errstate(invalid="ignore"):
+            cnt = (~np.isnan(m)).sum(axis=1)
+            out[f"tema_{theme.id}"] = np.where(cnt > 0, np.nansum(m, axis=1) / np.maximum(cnt, 1), np.nan)
+    return out
+
+
+def _breakdown_codes(design: SurveyDesign, params: Params) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Group codes per breakdown variable (-1 outside any group), in params order."""
+    f = design.frame
+    s = params.survey
+    order = {
+        "maalgruppe": [m.code for m in s.maalgrupper], "koen": [g.code for g in s.genders],
+        "alder_band": [b.code for b in s.age_bands], "varighed_band": [b.code for b in s.duration_bands],
+        "tilknytning": ["igangvaerende", "afsluttet"], "kommune": [k.name for k in params.kommuner],
+    }
+    out = {"total": (np.zeros(design.n, dtype=int), [""])}
+    for b in s.breakdowns:
+        levels = order[b.variable]
+        values = f[b.variable].astype("string").fillna("").to_numpy()
+        codes = np.array([levels.index(v) if v in levels else -1 for v in values])
+        if b.only_current:
+            codes = np.where(f["tilknytning"].astype("string").fillna("").to_numpy() == "igangvaerende", codes, -1)
+        out[b.variable] = (codes, levels)
+    return out
+
+
+def _labels(params: Params) -> dict[str, dict[int, str]]:
+    qn = params.questionnaire
+    return {q.id: {c.score: c.label for c in qn.scales[q.scale].categories} for q in qn.likert}
+
+
+def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None = None) -> TableSet:
+    """Estimate every table, test and comparison.
+
+    Parameters
+    ----------
+    design
+        The weighted design of all respondents.
+    params
+        Parameters (questions, breakdowns, minimum cell size, significance level, adjustment).
+    scopes
+        Municipalities to make scopes for (default: all in params); ``all`` is always made.
+    """
+    s = params.survey
+    min_n = s.min_cell_size
+    kommuner = [k.name for k in params.kommuner]
+    scopes = kommuner if scopes is None else scopes
+    kom_codes = np.array([kommuner.index(k) if k in kommuner else -1 for k in design.frame["kommune"]])
+    scores = score_matrix(design, params)
+    themes = theme_scores(scores, params)
+    outcomes = {**scores, **themes}
+    labels = _labels(params)
+    dont_know = {q.id: (design.frame[q.id].to_numpy(dtype=float, na_value=np.nan) == params.questionnaire.scales[q.scale].dont_know.code)
+                 for q in params.questionnaire.likert}
+    breakdowns = _breakdown_codes(design, params)
+    n_k = len(kommuner)
+    rows: list[dict] = []
+    tests: list[dict] = []
+
+    def emit(scope: str, qid: str, bname: str, group: str, est, j: int, dk_n: int) -> None:
+        n = int(est.n[j])
+        sup = n < min_n
+        mean = np.nan if sup else est.mean[j]
+        se = np.nan if sup else est.mean_se[j]
+        base = {"scope": scope, "question": qid, "breakdown": bname, "group": group, "n": n,
+                "dont_know_n": dk_n, "weighted_n": est.weighted_n[j], "mean": mean, "mean_se": se,
+                "mean_ci_low": mean - Z95 * se, "mean_ci_high": mean + Z95 * se, "suppressed": sup}
+        if qid in labels:
+            for c, score in enumerate((5, 4, 3, 2, 1)):
+                rows.append({**base, "category": str(score), "category_label": labels[qid][score],
+                             "category_n": int(est.counts[j, c]),
+                             "share": np.nan if sup else est.shares[j, c],
+                             "share_se": np.nan if sup else est.share_se[j, c]})
+        else:
+            rows.append({**base, "category": "", "category_label": "", "category_n": n, "share": np.nan,
+                         "share_se": np.nan})
+
+    for qid, y in outcomes.items():
+        dk = dont_know.get(qid)
+        for bname, (codes, levels) in breakdowns.items():
+            G = len(levels)
+            est = domain_estimates(design, y, codes, G)
+            dk_all = np.bincount(codes[(codes >= 0) & dk], minlength=G) if dk is not None else np.zeros(G, int)
+            for j in range(G):
+                emit("all", qid, bname, levels[j], est, j, int(dk_all[j]))
+            if bname == "kommune":
+                continue
+            # every municipality at once: groups municipality x group
+            combined = np.where((codes >= 0) & (kom_codes >= 0), kom_codes * G + codes, -1)
+            est_k = domain_estimates(design, y, combined, n_k * G)
+            dk_k = np.bincount(combined[(combined >= 0) & dk], minlength=n_k * G) if dk is not None \
+                else np.zeros(n_k * G, int)
+            for k, name in enumerate(kommuner):
+                if name in scopes:
+                    for j in range(G):
+                        emit(name, qid, bname, levels[j], est_k, k * G + j, int(dk_k[k * G + j]))
+
+    tables = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+    # ---- tests within each scope ----------------------------------------------------------------
+    n_by_group = tables.drop_duplicates(["scope", "question", "breakdown", "group"]).set_index(
+        ["scope", "question", "breakdown", "group"])["n"]
+    for scope in ["all"] + scopes:
+        rows_in = np.ones(design.n, bool) if scope == "all" else kom_codes == kommuner.index(scope)
+        sub = design if scope == "all" else design.subset(rows_in)
+        for qid, y_full in outcomes.items():
+            y = y_full[rows_in]
+            for bname, (codes_full, levels) in breakdowns.items():
+                if bname == "total" or (bname == "kommune" and scope != "all"):
+                    continue
+                codes = codes_full[rows_in]
+                keep = np.array([n_by_group.get((scope, qid, bname, lv), 0) >= min_n for lv in levels])
+                codes = np.where((codes >= 0) & keep[np.maximum(codes, 0)], codes, -1)
+                if len(np.unique(codes[(codes >= 0) & ~np.isnan(y)])) < 2:
+                    continue
+                if qid in labels:
+                    r = rao_scott(sub, y, codes)
+                    tests.append({"scope": scope, "question": qid, "breakdown": bname, "test": "rao_scott",
+                                  "statistic": r.statistic, "df1": r.df1, "df2": r.df2, "p_value": r.p_value})
+                r = wald_means(sub, y, codes)
+                tests.append({"scope": scope, "question": qid, "breakdown": bname, "test": "wald",
+                              "statistic": r.statistic, "df1": r.df1, "df2": r.df2, "p_value": r.p_value})
+
+    # ---- municipality against the others ----------------------------------------------------------
+    comp = []
+    totals = tables[(tables["scope"] == "all") & (tables["breakdown"] == "kommune")].drop_duplicates(
+        ["question", "group"]).set_index(["question", "group"])
+    for qid, y in outcomes.items():
+        means = totals.loc[qid]["mean"].reindex(kommuner)
+        ranks = means.rank(ascending=False, method="min")
+        for k, name in enumerate(kommuner):
+            if name not in scopes:
+                continue
+            n = int(totals.loc[(qid, name), "n"])
+            if n < min_n:
+                comp.append({"scope": name, "question": qid, "n": n, "flag": "suppressed",
+                             "n_municipalities": int(means.notna().sum())})
+                continue
+            r = ttest_domains(design, y, kom_codes == k)
+            comp.append({"scope": name, "question": qid, "mean": means[name], "others_mean": means[name] - r.estimate,
+                         "difference": r.estimate, "statistic": r.statistic, "df": r.df1, "p_value": r.p_value,
+                         "rank": ranks[name], "n_municipalities": int(means.notna().sum()), "n": n})
+            tests.append({"scope": name, "question": qid, "breakdown": "kommune_vs_others", "test": "t",
+                          "statistic": r.statistic, "df1": r.df1, "df2": np.nan, "p_value": r.p_value})
+    tests_df = pd.DataFrame(tests, columns=TEST_COLUMNS[:-1])
+    tests_df["p_adjusted"] = np.nan
+    for scope, idx in tests_df.groupby("scope").groups.items():
+        tests_df.loc[idx, "p_adjusted"] = adjust_pvalues(tests_df.loc[idx, "p_value"].to_numpy(), s.multiple_testing)
+    comp_df = pd.DataFrame(comp, columns=[c for c in COMPARISON_COLUMNS if c != "p_adjusted"])
+    adj = tests_df[tests_df["breakdown"] == "kommune_vs_others"].set_index(["scope", "question"])["p_adjusted"]
+    comp_df["p_adjusted"] = [adj.get((sc, q), np.nan) for sc, q in zip(comp_df["scope"], comp_df["question"])]
+    sig = (comp_df["p_adjusted"] < s.significance_level).to_numpy()
+    diff = comp_df["difference"].to_numpy(dtype=float)
+    computed = np.where(sig & (diff > 0), "above", np.where(sig & (diff < 0), "below", "level"))
+    comp_df["flag"] = np.where(comp_df["flag"].isna().to_numpy(), computed, comp_df["flag"].astype(object).to_numpy())
+    return TableSet(tables=tables, tests=tests_df[TEST_COLUMNS], comparisons=comp_df[COMPARISON_COLUMNS])

@@ -1,0 +1,130 @@
+"""The table set and its export, on the hand-made data set and on a small twin."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+import builders
+from survey_lib.cli import app
+from survey_lib.demo import generate, write_dataset
+from survey_lib.design import build_design
+from survey_lib.load import load_survey
+from survey_lib.tables import TABLE_COLUMNS, TEST_COLUMNS, build_tables
+
+
+@pytest.fixture(scope="module")
+def twin_tables(tmp_path_factory, params):
+    folder = tmp_path_factory.mktemp("twin_tables")
+    write_dataset(generate(params, seed=2023), folder)
+    data = load_survey(folder, params)
+    design = build_design(data, params)
+    return folder, design, build_tables(design, params, scopes=["Odder", "Ishøj"])
+
+
+def test_columns_and_scopes(twin_tables):
+    _, _, ts = twin_tables
+    assert list(ts.tables.columns) == TABLE_COLUMNS
+    assert list(ts.tests.columns) == TEST_COLUMNS
+    assert set(ts.tables["scope"]) == {"all", "Odder", "Ishøj"}
+    total = ts.tables[(ts.tables["scope"] == "all") & (ts.tables["breakdown"] == "total")
+                      & (ts.tables["question"] == "tilfredshed")]
+    assert total["share"].sum() == pytest.approx(1.0)
+    assert total["group"].tolist() == [""] * 5
+    assert total["category"].tolist() == ["5", "4", "3", "2", "1"]
+    assert total["dont_know_n"].iloc[0] == 463      # the twin reproduces the report's 'ved ikke' count
+
+
+def test_mean_matches_shares_and_ci(twin_tables):
+    _, _, ts = twin_tables
+    t = ts.tables[(ts.tables["category"] != "") & ~ts.tables["suppressed"]]
+    g = t.groupby(["scope", "question", "breakdown", "group"])
+    implied = g.apply(lambda x: (x["share"] * x["category"].astype(int)).sum(), include_groups=False)
+    np.testing.assert_allclose(implied.to_numpy(), g["mean"].first().to_numpy(), rtol=1e-9)
+    first = g.first()
+    np.testing.assert_allclose(first["mean_ci_high"] - first["mean"], 1.959963984540054 * first["mean_se"], rtol=1e-9)
+
+
+def test_duration_breakdown_only_current_courses(twin_tables):
+    _, design, ts = twin_tables
+    rows = ts.tables[(ts.tables["scope"] == "all") & (ts.tables["breakdown"] == "varighed_band")
+                     & (ts.tables["question"] == "tillid") & (ts.tables["category"] == "5")]
+    f = design.frame
+    y = pd.to_numeric(f["tillid"], errors="coerce")
+    current = (f["tilknytning"] == "igangvaerende") & y.between(1, 5)
+    assert rows["n"].sum() == int(current.sum())
+
+
+def test_theme_scores_present(twin_tables):
+    _, _, ts = twin_tables
+    themes = ts.tables[ts.tables["question"].str.startswith("tema_")]
+    assert set(themes["question"]) == {"tema_moedet", "tema_maal", "tema_samtalen", "tema_progression", "tema_tilfredshed"}
+    assert (themes["category"] == "").all() and themes["mean"].between(1, 5).all()
+
+
+def test_municipality_comparisons(twin_tables):
+    _, _, ts = twin_tables
+    c = ts.comparisons
+    assert set(c["scope"]) == {"Odder", "Ishøj"}
+    assert c["rank"].between(1, 13).all()
+    assert set(c["flag"]) <= {"above", "below", "level", "suppressed"}
+    sig = c["p_adjusted"] < 0.05
+    assert ((c["flag"] == "above") == (sig & (c["difference"] > 0))).all()
+    t = ts.tables
+    all_k = t[(t["scope"] == "all") & (t["breakdown"] == "kommune") & (t["question"] == "tilfredshed")].drop_duplicates("group")
+    odder = c[(c["scope"] == "Odder") & (c["question"] == "tilfredshed")].iloc[0]
+    assert odder["mean"] == pytest.approx(all_k.set_index("group").loc["Odder", "mean"])
+    assert int(odder["rank"]) == int((all_k["mean"] > odder["mean"]).sum()) + 1
+
+
+def test_pvalues_adjusted_within_scope(twin_tables):
+    _, _, ts = twin_tables
+    from statsmodels.stats.multitest import multipletests
+    for scope, part in ts.tests.groupby("scope"):
+        np.testing.assert_allclose(part["p_adjusted"], multipletests(part["p_value"], method="holm")[1])
+
+
+def test_small_groups_suppressed(tmp_path, params):
+    """The hand-made data has groups of 1-4 answers: every estimate of those is suppressed and the
+    groups stay out of the tests."""
+    builders.write(builders.frames(), tmp_path)
+    design = build_design(load_survey(tmp_path, params), params)
+    ts = build_tables(design, params)
+    t = ts.tables
+    small = t[t["n"] < params.survey.min_cell_size]
+    assert len(small) and small["suppressed"].all()
+    assert small[["share", "share_se", "mean", "mean_se", "mean_ci_low", "mean_ci_high"]].isna().all().all()
+    assert not t.loc[t["n"] >= params.survey.min_cell_size, "suppressed"].any()
+    assert ts.tests.empty or (ts.tests["breakdown"] == "kommune_vs_others").all()
+
+
+def test_cli_tables_writes_csv_and_danish_excel(tmp_path, params):
+    write_dataset(generate(params, seed=2023), tmp_path / "data")
+    res = CliRunner().invoke(app, ["tables", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--kommune", "Odder"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    tables = pd.read_csv(out / "tables.csv", keep_default_na=False)
+    assert set(tables["scope"]) == {"all", "Odder"}
+    weights = pd.read_csv(out / "weights.csv")
+    assert list(weights.columns) == ["person_id", "stratum", "weight"] and len(weights) == 9989
+    prov = json.loads((out / "provenance.json").read_text())
+    assert len(prov["data_sha256"]) == 64 and prov["wave"] == "2023-pilot"
+    wb = load_workbook(out / "tabeller.xlsx")
+    assert {"Mødet med jobcentret", "Overordnet tilfredshed", "Tests", "Vægte", "Om tabellerne"} <= set(wb.sheetnames)
+    ws = wb["Overordnet tilfredshed"]
+    header = [c.value for c in ws[1]]
+    assert "Andel" in header and "Gns. score" in header and "Justeret p-værdi" not in header
+    share_col = header.index("Andel") + 1
+    mean_col = header.index("Gns. score") + 1
+    assert ws.cell(row=2, column=share_col).number_format == "0.0%"     # Danish Excel: 24,0 %
+    assert ws.cell(row=2, column=mean_col).number_format == "0.00"      # Danish Excel: 3,85
+    tests_header = [c.value for c in wb["Tests"][1]]
+    assert "Justeret p-værdi" in tests_header
+
+
+def test_bad_municipality_exits_2(tmp_path):
+    res = CliRunner().invoke(app, ["tables", str(tmp_path), "--out", str(tmp_path / "o"), "--kommune", "Atlantis"])
+    assert res.exit_code == 2 and "unknown municipality 'Atlantis'" in res.output
