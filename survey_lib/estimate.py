@@ -93,8 +93,12 @@ class DomainEstimates:
 
 
 def _variance(ybar: np.ndarray, W: np.ndarray, m, S1, P0, P1, Q0, Q1, Q2, n_h, A_h, B_h, s_of_h, n_s,
-              adjust: bool) -> np.ndarray:
-    """Variance per domain from per-(post-stratum, domain) sums; arrays are (H, G) or (H, G, K)."""
+              adjust: bool, by_stratum: bool = False) -> np.ndarray:
+    """Variance per domain from per-(post-stratum, domain) sums; arrays are (H, G) or (H, G, K).
+
+    ``ybar`` and ``W`` broadcast against them (per domain, or per post-stratum when domains are
+    split by stratum). With ``by_stratum`` the result is per stratum (S, G[, K]) instead of summed.
+    """
     extra = (slice(None),) + (None,) * (m.ndim - 1)
     Wb = np.where(W > 0, W, np.inf)
     if adjust:
@@ -111,11 +115,12 @@ def _variance(ybar: np.ndarray, W: np.ndarray, m, S1, P0, P1, Q0, Q1, Q2, n_h, A
     sum_x1 = (to_strata @ x1.reshape(len(s_of_h), -1)).reshape(shape)
     c = _stratum_factor(n_s)[(slice(None),) + (None,) * (x2.ndim - 1)]
     ns = np.maximum(n_s, 1)[(slice(None),) + (None,) * (x2.ndim - 1)]
-    return (c * (sum_x2 - sum_x1 ** 2 / ns)).sum(axis=0)
+    per_stratum = c * (sum_x2 - sum_x1 ** 2 / ns)
+    return per_stratum if by_stratum else per_stratum.sum(axis=0)
 
 
 def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_groups: int,
-                     categories: tuple[int, ...] = (5, 4, 3, 2, 1)) -> DomainEstimates:
+                     categories: tuple[int, ...] = (5, 4, 3, 2, 1), by_stratum: bool = False) -> DomainEstimates:
     """Means and category shares of ``y`` per group, with linearized standard errors.
 
     Parameters
@@ -130,6 +135,10 @@ def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_g
         Number of groups.
     categories
         Category values whose shares are estimated (columns in this order).
+    by_stratum
+        Estimate every group within every stratum (municipality) separately: the results then have
+        one row per stratum x group (row ``s * n_groups + g``), each the domain estimate of that
+        group in that stratum (equal to the estimate in the stratum's own design).
     """
     y = np.asarray(y, float)
     valid = ~np.isnan(y) & (group >= 0)
@@ -147,6 +156,7 @@ def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_g
     A_h = np.bincount(h, weights=w ** 2, minlength=H)
     B_h = np.bincount(h, weights=w, minlength=H)
     n_s = design.stratum_sizes.astype(float)
+    S = len(n_s)
 
     G = n_groups
     idx = h[valid] * G + group[valid]
@@ -155,15 +165,27 @@ def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_g
     def hg(weights=None) -> np.ndarray:
         return np.bincount(idx, weights=weights, minlength=H * G).reshape(H, G)
 
+    to_strata = sparse.csr_matrix((np.ones(H), (s_of_h, np.arange(H))), shape=(S, H))
+
+    def total(a: np.ndarray) -> np.ndarray:
+        """Sum over post-strata: per group, or per stratum x group."""
+        if by_stratum:
+            return np.asarray(to_strata @ a.reshape(H, -1)).reshape((S,) + a.shape[1:])
+        return a.sum(axis=0)
+
+    def per_h(a: np.ndarray) -> np.ndarray:
+        """Broadcast a per-domain quantity to the post-strata."""
+        return a[s_of_h] if by_stratum else a[None]
+
     m = hg()
     S1 = hg(yv)
     P0, P1 = hg(wv), hg(wv * yv)
     Q0, Q1, Q2 = hg(wv ** 2), hg(wv ** 2 * yv), hg(wv ** 2 * yv ** 2)
-    W = P0.sum(axis=0)
+    W = total(P0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = P1.sum(axis=0) / W
-    var_mean = _variance(np.nan_to_num(mean)[None, :], W[None, :], m, S1, P0, P1, Q0, Q1, Q2, n_h, A_h, B_h,
-                         s_of_h, n_s, adjust)
+        mean = total(P1) / W
+    var_mean = _variance(per_h(np.nan_to_num(mean)), per_h(W), m, S1, P0, P1, Q0, Q1, Q2, n_h, A_h, B_h,
+                         s_of_h, n_s, adjust, by_stratum)
     # shares: indicator outcomes, one per category (H, G, K)
     K = len(categories)
     cat_index = np.full(len(yv), -1)
@@ -178,12 +200,17 @@ def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_g
     c_cnt = hgk()
     c_w, c_w2 = hgk(wv[ok]), hgk(wv[ok] ** 2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        shares = c_w.sum(axis=0) / W[:, None]
-    var_share = _variance(np.nan_to_num(shares)[None, :, :], W[None, :, None], m[:, :, None], c_cnt, P0[:, :, None],
-                          c_w, Q0[:, :, None], c_w2, c_w2, n_h, A_h, B_h, s_of_h, n_s, adjust)
+        shares = total(c_w) / W[..., None]
+    var_share = _variance(per_h(np.nan_to_num(shares)), per_h(W)[..., None], m[:, :, None], c_cnt, P0[:, :, None],
+                          c_w, Q0[:, :, None], c_w2, c_w2, n_h, A_h, B_h, s_of_h, n_s, adjust, by_stratum)
+    n = total(m)
+    counts = total(c_cnt)
+    if by_stratum:   # flatten stratum x group into rows
+        W, mean, var_mean, shares, var_share = (a.reshape((S * G,) + a.shape[2:]) for a in (W, mean, var_mean, shares, var_share))
+        n, counts = n.reshape(S * G), counts.reshape(S * G, K)
     empty = W <= 0
     mean_se = np.where(empty, np.nan, np.sqrt(np.maximum(var_mean, 0)))
     share_se = np.where(empty[:, None], np.nan, np.sqrt(np.maximum(var_share, 0)))
     return DomainEstimates(
-        n=m.sum(axis=0).astype(int), weighted_n=W, mean=mean, mean_se=mean_se,
-        shares=shares, share_se=share_se, counts=c_cnt.sum(axis=0).astype(int))
+        n=n.astype(int), weighted_n=W, mean=mean, mean_se=mean_se,
+        shares=shares, share_se=share_se, counts=counts.astype(int))

@@ -29,7 +29,8 @@ from scipy import stats
 from .design import SurveyDesign
 from .estimate import linearized_covariance
 
-__all__ = ["TestResult", "rao_scott", "wald_means", "ttest_domains", "adjust_pvalues"]
+__all__ = ["TestResult", "rao_scott", "rao_scott_from_cells", "wald_means", "wald_from_means", "ttest_domains",
+           "t_from_difference", "adjust_pvalues"]
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,18 @@ def rao_scott(design: SurveyDesign, y: np.ndarray, group: np.ndarray) -> TestRes
     cell = np.where(ok, r_idx + nr * c_idx, -1)
     Y = (cell[:, None] == np.arange(nr * nc)[None, :]).astype(float)
     p, V = linearized_covariance(design, ok, Y)
+    return rao_scott_from_cells(p, V, nr, nc, _nu(design))
+
+
+def rao_scott_from_cells(p: np.ndarray, V: np.ndarray, nr: int, nc: int, nu: float) -> TestResult:
+    """Rao–Scott F from the cell proportions ``p`` (rows vary fastest) and their covariance ``V``."""
     pm = p.reshape(nc, nr).T                 # rows x cols
     pr, pc = pm.sum(axis=1), pm.sum(axis=0)
     expected = np.outer(pr, pc)
     q = np.sum((pm - expected) ** 2 / np.where(expected > 0, expected, np.inf))
     # contrasts: interaction columns residualised on the main effects (R: qr.resid(qr(X1), X12[, -main]))
-    rr, cc = np.meshgrid(np.arange(nr), np.arange(nc), indexing="ij")
-    rr, cc = rr.T.ravel(), cc.T.ravel()                       # rows vary fastest
+    rr = np.tile(np.arange(nr), nc)
+    cc = np.repeat(np.arange(nc), nr)
     X1 = np.column_stack([np.ones(nr * nc)] + [(rr == i).astype(float) for i in range(1, nr)]
                          + [(cc == j).astype(float) for j in range(1, nc)])
     inter = np.column_stack([((rr == i) & (cc == j)).astype(float) for j in range(1, nc) for i in range(1, nr)])
@@ -86,7 +92,6 @@ def rao_scott(design: SurveyDesign, y: np.ndarray, group: np.ndarray) -> TestRes
     tr = np.trace(delta)
     d0 = tr ** 2 / np.trace(delta @ delta)
     f = q / tr
-    nu = _nu(design)
     return TestResult("rao_scott", float(f), float(d0), float(d0 * nu), float(stats.f.sf(f, d0, d0 * nu)))
 
 
@@ -103,14 +108,18 @@ def _group_means(design: SurveyDesign, y: np.ndarray, group: np.ndarray):
 def wald_means(design: SurveyDesign, y: np.ndarray, group: np.ndarray) -> TestResult:
     """Design-based Wald F test that the mean of ``y`` is equal in all groups."""
     levels, mean, cov, ok = _group_means(design, y, group)
-    G = len(levels)
+    return wald_from_means(mean, cov, _nu(design, ok) + 1 - len(levels))
+
+
+def wald_from_means(mean: np.ndarray, cov: np.ndarray, ddf: float) -> TestResult:
+    """Wald F test of equal means from the group means and their covariance."""
+    G = len(mean)
     if G < 2:
         return TestResult("wald", np.nan, np.nan, np.nan, np.nan)
     L = np.hstack([-np.ones((G - 1, 1)), np.eye(G - 1)])
     beta = L @ mean
     vb = L @ cov @ L.T
-    chisq = float(beta @ np.linalg.solve(vb, beta))
-    ddf = _nu(design, ok) + 1 - G
+    chisq = float(beta @ np.linalg.lstsq(vb, beta, rcond=None)[0])
     f = chisq / (G - 1)
     return TestResult("wald", f, float(G - 1), float(ddf), float(stats.f.sf(f, G - 1, ddf)))
 
@@ -127,6 +136,12 @@ def ttest_domains(design: SurveyDesign, y: np.ndarray, in_group: np.ndarray) -> 
     df = _nu(design, ok) - 1
     t = est / se
     return TestResult("t", float(t), float(df), np.nan, float(2 * stats.t.sf(abs(t), df)), float(est))
+
+
+def t_from_difference(estimate: float, se: float, df: float) -> TestResult:
+    """Two-sided t-test of a difference with its standard error."""
+    t = estimate / se
+    return TestResult("t", float(t), float(df), np.nan, float(2 * stats.t.sf(abs(t), df)), float(estimate))
 
 
 def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:

@@ -21,8 +21,10 @@ from scipy import stats
 
 from .design import SurveyDesign
 from .estimate import domain_estimates
-from .inference import adjust_pvalues, rao_scott, ttest_domains, wald_means
-from .params import Params, Question
+from .inference import (TestResult, adjust_pvalues, rao_scott, rao_scott_from_cells, t_from_difference, wald_from_means,
+                        wald_means)
+from .params import Params
+from .scoped import complement_means, scoped_covariance
 
 __all__ = ["TableSet", "build_tables", "theme_scores", "score_matrix", "TABLE_COLUMNS", "TEST_COLUMNS"]
 
@@ -93,6 +95,11 @@ def _labels(params: Params) -> dict[str, dict[int, str]]:
     return {q.id: {c.score: c.label for c in qn.scales[q.scale].categories} for q in qn.likert}
 
 
+def _row(scope: str, qid: str, breakdown: str, r: TestResult) -> dict:
+    return {"scope": scope, "question": qid, "breakdown": breakdown, "test": r.test, "statistic": r.statistic,
+            "df1": r.df1, "df2": r.df2, "p_value": r.p_value}
+
+
 def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None = None) -> TableSet:
     """Estimate every table, test and comparison.
 
@@ -118,6 +125,8 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
                  for q in params.questionnaire.likert}
     breakdowns = _breakdown_codes(design, params)
     n_k = len(kommuner)
+    # the design's strata are the municipalities: map stratum code -> municipality index
+    stratum_kom = np.array([kommuner.index(str(lbl)) if str(lbl) in kommuner else -1 for lbl in design.stratum_labels])
     rows: list[dict] = []
     tests: list[dict] = []
 
@@ -149,41 +158,63 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
                 emit("all", qid, bname, levels[j], est, j, int(dk_all[j]))
             if bname == "kommune":
                 continue
-            # every municipality at once: groups municipality x group
-            combined = np.where((codes >= 0) & (kom_codes >= 0), kom_codes * G + codes, -1)
-            est_k = domain_estimates(design, y, combined, n_k * G)
-            dk_k = np.bincount(combined[(combined >= 0) & dk], minlength=n_k * G) if dk is not None \
-                else np.zeros(n_k * G, int)
-            for k, name in enumerate(kommuner):
-                if name in scopes:
+            # every municipality at once: each group within each stratum (= municipality)
+            est_k = domain_estimates(design, y, codes, G, by_stratum=True)
+            dk_k = np.bincount(design.stratum[(codes >= 0) & dk] * G + codes[(codes >= 0) & dk],
+                               minlength=len(design.stratum_labels) * G) if dk is not None \
+                else np.zeros(len(design.stratum_labels) * G, int)
+            for s_code, label in enumerate(design.stratum_labels):
+                if str(label) in scopes:
                     for j in range(G):
-                        emit(name, qid, bname, levels[j], est_k, k * G + j, int(dk_k[k * G + j]))
+                        emit(str(label), qid, bname, levels[j], est_k, s_code * G + j, int(dk_k[s_code * G + j]))
 
     tables = pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
     # ---- tests within each scope ----------------------------------------------------------------
     n_by_group = tables.drop_duplicates(["scope", "question", "breakdown", "group"]).set_index(
         ["scope", "question", "breakdown", "group"])["n"]
-    for scope in ["all"] + scopes:
-        rows_in = np.ones(design.n, bool) if scope == "all" else kom_codes == kommuner.index(scope)
-        sub = design if scope == "all" else design.subset(rows_in)
-        for qid, y_full in outcomes.items():
-            y = y_full[rows_in]
-            for bname, (codes_full, levels) in breakdowns.items():
-                if bname == "total" or (bname == "kommune" and scope != "all"):
-                    continue
-                codes = codes_full[rows_in]
-                keep = np.array([n_by_group.get((scope, qid, bname, lv), 0) >= min_n for lv in levels])
-                codes = np.where((codes >= 0) & keep[np.maximum(codes, 0)], codes, -1)
-                if len(np.unique(codes[(codes >= 0) & ~np.isnan(y)])) < 2:
-                    continue
+    scope_idx = [kommuner.index(k) for k in scopes]
+    for qid, y in outcomes.items():
+        for bname, (codes, levels) in breakdowns.items():
+            if bname == "total":
+                continue
+            G = len(levels)
+            keep = np.array([n_by_group.get(("all", qid, bname, lv), 0) >= min_n for lv in levels])
+            c_all = np.where((codes >= 0) & keep[np.maximum(codes, 0)], codes, -1)
+            if len(np.unique(c_all[(c_all >= 0) & ~np.isnan(y)])) >= 2:
                 if qid in labels:
-                    r = rao_scott(sub, y, codes)
-                    tests.append({"scope": scope, "question": qid, "breakdown": bname, "test": "rao_scott",
-                                  "statistic": r.statistic, "df1": r.df1, "df2": r.df2, "p_value": r.p_value})
-                r = wald_means(sub, y, codes)
-                tests.append({"scope": scope, "question": qid, "breakdown": bname, "test": "wald",
-                              "statistic": r.statistic, "df1": r.df1, "df2": r.df2, "p_value": r.p_value})
+                    tests.append(_row("all", qid, bname, rao_scott(design, y, c_all)))
+                tests.append(_row("all", qid, bname, wald_means(design, y, c_all)))
+            if bname == "kommune" or not scopes:
+                continue
+            # every municipality's own design at once; groups below the minimum left out
+            kept = np.array([[n_by_group.get((k, qid, bname, lv), 0) >= min_n for lv in levels] for k in kommuner])
+            row_kept = (codes >= 0) & (kom_codes >= 0) & kept[np.maximum(kom_codes, 0), np.maximum(codes, 0)]
+            c_k = np.where(row_kept & ~np.isnan(y), codes, -1)
+            means = scoped_covariance(design, y, c_k, G, "means")
+            shares = None
+            if qid in labels:
+                cells = np.where(c_k >= 0, (np.nan_to_num(y).astype(int) - 1) + 5 * c_k, -1)
+                shares = scoped_covariance(design, y, cells, 5 * G, "shares")
+            answered = np.bincount(design.stratum[c_k >= 0], minlength=len(design.stratum_labels))
+            for k_idx, name in zip(scope_idx, scopes):
+                s_code = int(np.flatnonzero(stratum_kom == k_idx)[0]) if (stratum_kom == k_idx).any() else -1
+                if s_code < 0:
+                    continue
+                present = np.flatnonzero(means.n[s_code] > 0)
+                if len(present) < 2:
+                    continue
+                if shares is not None:
+                    cnt = shares.n[s_code].reshape(G, 5)[present]          # (groups, categories 1..5)
+                    cats = np.flatnonzero(cnt.sum(axis=0) > 0)
+                    if len(cats) >= 2:
+                        sel = np.array([cat + 5 * g for g in present for cat in cats])
+                        r = rao_scott_from_cells(shares.mean[s_code][sel], shares.cov[s_code][np.ix_(sel, sel)],
+                                                 len(cats), len(present), means.rows[s_code] - 1)
+                        tests.append(_row(name, qid, bname, r))
+                r = wald_from_means(means.mean[s_code][present], means.cov[s_code][np.ix_(present, present)],
+                                    answered[s_code] - len(present))
+                tests.append(_row(name, qid, bname, r))
 
     # ---- municipality against the others ----------------------------------------------------------
     comp = []
@@ -192,6 +223,10 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
     for qid, y in outcomes.items():
         means = totals.loc[qid]["mean"].reindex(kommuner)
         ranks = means.rank(ascending=False, method="min")
+        raw_k = domain_estimates(design, y, kom_codes, n_k)
+        others_mean, others_var = complement_means(design, y)
+        answered = ~np.isnan(y)
+        df = int(answered.sum() - len(np.unique(design.stratum[answered]))) - 1
         for k, name in enumerate(kommuner):
             if name not in scopes:
                 continue
@@ -200,9 +235,11 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
                 comp.append({"scope": name, "question": qid, "n": n, "flag": "suppressed",
                              "n_municipalities": int(means.notna().sum())})
                 continue
-            r = ttest_domains(design, y, kom_codes == k)
-            comp.append({"scope": name, "question": qid, "mean": means[name], "others_mean": means[name] - r.estimate,
-                         "difference": r.estimate, "statistic": r.statistic, "df": r.df1, "p_value": r.p_value,
+            s_code = int(np.flatnonzero(stratum_kom == k)[0])
+            diff = raw_k.mean[k] - others_mean[s_code]
+            r = t_from_difference(diff, float(np.sqrt(raw_k.mean_se[k] ** 2 + others_var[s_code])), df)
+            comp.append({"scope": name, "question": qid, "mean": means[name], "others_mean": others_mean[s_code],
+                         "difference": diff, "statistic": r.statistic, "df": r.df1, "p_value": r.p_value,
                          "rank": ranks[name], "n_municipalities": int(means.notna().sum()), "n": n})
             tests.append({"scope": name, "question": qid, "breakdown": "kommune_vs_others", "test": "t",
                           "statistic": r.statistic, "df1": r.df1, "df2": np.nan, "p_value": r.p_value})
