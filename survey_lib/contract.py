@@ -90,6 +90,9 @@ _DATETIME_FORMATS = (
 
 def _as_text(raw: pd.Series) -> pd.Series:
     """Raw values as stripped text, blanks as <NA>; whole floats (3.0 from Excel) print as '3'."""
+    if pd.api.types.is_string_dtype(raw.dtype) or (raw.dtype == object and raw.map(type).eq(str).all()):
+        text = raw.astype("string").str.strip()       # CSV: every cell is text already (fast path)
+        return text.mask(text.str.lower().isin(_BLANKS))
 
     def conv(v: object) -> object:
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:

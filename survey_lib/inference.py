@@ -27,7 +27,7 @@ import numpy as np
 from scipy import stats
 
 from .design import SurveyDesign
-from .estimate import linearized_covariance
+from .scoped import pooled_covariance
 
 __all__ = ["TestResult", "rao_scott", "rao_scott_from_cells", "wald_means", "wald_from_means", "ttest_domains",
            "t_from_difference", "adjust_pvalues"]
@@ -64,8 +64,7 @@ def rao_scott(design: SurveyDesign, y: np.ndarray, group: np.ndarray) -> TestRes
     r_idx = np.searchsorted(rows, np.where(ok, y, rows[0]))
     c_idx = np.searchsorted(cols, np.where(ok, group, cols[0]))
     cell = np.where(ok, r_idx + nr * c_idx, -1)
-    Y = (cell[:, None] == np.arange(nr * nc)[None, :]).astype(float)
-    p, V = linearized_covariance(design, ok, Y)
+    p, V, _ = pooled_covariance(design, y, cell, nr * nc, "shares")
     return rao_scott_from_cells(p, V, nr, nc, _nu(design))
 
 
@@ -75,20 +74,19 @@ def rao_scott_from_cells(p: np.ndarray, V: np.ndarray, nr: int, nc: int, nu: flo
     pr, pc = pm.sum(axis=1), pm.sum(axis=0)
     expected = np.outer(pr, pc)
     q = np.sum((pm - expected) ** 2 / np.where(expected > 0, expected, np.inf))
-    # contrasts: interaction columns residualised on the main effects (R: qr.resid(qr(X1), X12[, -main]))
-    rr = np.tile(np.arange(nr), nc)
-    cc = np.repeat(np.arange(nc), nr)
-    X1 = np.column_stack([np.ones(nr * nc)] + [(rr == i).astype(float) for i in range(1, nr)]
-                         + [(cc == j).astype(float) for j in range(1, nc)])
-    inter = np.column_stack([((rr == i) & (cc == j)).astype(float) for j in range(1, nc) for i in range(1, nr)])
-    beta, *_ = np.linalg.lstsq(X1, inter, rcond=None)
-    C = inter - X1 @ beta
+    # contrasts: interaction columns residualised on the main effects (R: qr.resid(qr(X1), X12[, -main])).
+    # On the full r x c grid that residual is the double-centred indicator (d_ri - 1/r)(d_cj - 1/c).
+    Cr = (np.eye(nr) - 1.0 / nr)[:, 1:]
+    Cc = (np.eye(nc) - 1.0 / nc)[:, 1:]
+    C = np.kron(Cc, Cr)                      # cell (c, r) -> row c*nr + r; contrast (j, i) -> j*(nr-1) + i
     inv_p = np.where(p > 0, 1 / np.where(p > 0, p, 1), 0.0)
     denom = C.T @ (inv_p[:, None] * C)
     numr = C.T @ (inv_p[:, None] * V * inv_p[None, :]) @ C
-    # a structural zero (a category nobody in a group chose) makes denom singular, where R stops;
-    # the least-squares solution gives the same Delta whenever solve() would
-    delta = np.linalg.lstsq(denom, numr, rcond=None)[0]
+    try:
+        delta = np.linalg.solve(denom, numr)
+    except np.linalg.LinAlgError:
+        # a structural zero (a category nobody in a group chose) makes denom singular, where R stops
+        delta = np.linalg.lstsq(denom, numr, rcond=None)[0]
     tr = np.trace(delta)
     d0 = tr ** 2 / np.trace(delta @ delta)
     f = q / tr
@@ -97,11 +95,12 @@ def rao_scott_from_cells(p: np.ndarray, V: np.ndarray, nr: int, nc: int, nu: flo
 
 def _group_means(design: SurveyDesign, y: np.ndarray, group: np.ndarray):
     y = np.asarray(y, float)
-    ok = ~np.isnan(y) & (np.asarray(group) >= 0)
-    levels = np.unique(np.asarray(group)[ok])
-    D = ok[:, None] & (np.asarray(group)[:, None] == levels[None, :])
-    Y = np.repeat(np.where(ok, y, 0.0)[:, None], len(levels), axis=1)
-    mean, cov = linearized_covariance(design, D, Y)
+    group = np.asarray(group)
+    ok = ~np.isnan(y) & (group >= 0)
+    levels, codes = np.unique(group[ok], return_inverse=True)
+    cells = np.full(len(y), -1)
+    cells[ok] = codes
+    mean, cov, _ = pooled_covariance(design, y, cells, len(levels), "means")
     return levels, mean, cov, ok
 
 
@@ -146,11 +145,16 @@ def t_from_difference(estimate: float, se: float, df: float) -> TestResult:
 
 def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:
     """Multiple-testing adjustment (statsmodels ``multipletests``); NaN p-values stay NaN."""
-    from statsmodels.stats.multitest import multipletests
+    from unittest import mock
+
+    from statsmodels.stats import multitest
 
     p = np.asarray(p, float)
     out = np.full_like(p, np.nan)
     ok = ~np.isnan(p)
     if ok.any():
-        out[ok] = multipletests(p[ok], method=method)[1]
+        # statsmodels' Holm branch calls gc.collect() on every call (a full collection: ~60 ms with a
+        # large heap, once per scope); the result does not depend on it, so it is skipped here
+        with mock.patch("gc.collect"):
+            out[ok] = multitest.multipletests(p[ok], method=method)[1]
     return out

@@ -159,3 +159,73 @@ def complement_means(design: SurveyDesign, y: np.ndarray) -> tuple[np.ndarray, n
     np.fill_diagonal(contrib, 0.0)                                           # leave the municipality itself out
     var = contrib.sum(axis=1) / np.where(W > 0, W, np.inf) ** 2
     return mu, var
+
+
+def pooled_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_cells: int, mode: str
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Means and covariance of C outcomes in the whole design, with sparse algebra.
+
+    Same estimator as :func:`survey_lib.estimate.linearized_covariance`, for the two outcome layouts
+    of the tests (``mode`` as in :func:`scoped_covariance`), without forming the dense n x C matrix
+    of influence values: with many groups (all municipalities) that matrix is too large.
+
+    Notes
+    -----
+    With P the post-stratum indicator, the post-stratified influence values are, per row i,
+    ``x_i = w_i [a_i - p b_i] / W`` (shares: ``a_i = d_i I_i - cnt_h / n_h``, ``b_i = d_i - m_h / n_h``,
+    a rank-one term in p) or ``x_ij = w_i [ay_ij - mu_j a1_ij] / W_j`` (group means: sparse). The
+    covariance ``V = X' diag(c_s) X - F' diag(c_s / n_s) F``, ``F`` the stratum sums of X, is then
+    assembled from sparse products.
+    """
+    w = design.weight
+    n = design.n
+    h, H, adjust = _ps_codes(design)
+    ok = (cells >= 0) & ~np.isnan(y)
+    rows = np.flatnonzero(ok)
+    C = n_cells
+    n_h = np.bincount(h, minlength=H).astype(float)
+    Ph = sparse.csr_matrix((np.ones(n), (np.arange(n), h)), shape=(n, H))
+    n_s = design.stratum_sizes.astype(float)
+    c = np.where(n_s > 1, n_s / np.maximum(n_s - 1, 1), 0.0)
+    cs = c[design.stratum]
+    Sind = design.stratum_indicator
+    if mode == "shares":
+        Ind = sparse.csr_matrix((np.ones(len(rows)), (rows, cells[rows])), shape=(n, C))
+        W = w[ok].sum()
+        p = np.asarray(Ind.T @ w).ravel() / W
+        cnt = sparse.csr_matrix(Ph.T @ Ind)                          # H x C
+        if adjust:
+            A = (Ind - Ph @ sparse.diags(1 / np.maximum(n_h, 1)) @ cnt).tocsr()
+            b = ok.astype(float) - (np.bincount(h[ok], minlength=H) / np.maximum(n_h, 1))[h]
+        else:
+            A, b = Ind, ok.astype(float)
+        Aw = sparse.diags(w) @ A                                      # rows w_i a_i
+        AtDA = (Aw.T @ sparse.diags(cs) @ Aw).toarray()
+        g = np.asarray(Aw.T @ (cs * w * b)).ravel()
+        gamma = float(np.sum(cs * (w * b) ** 2))
+        F = (Sind @ Aw).toarray()                                     # S x C
+        phi = Sind @ (w * b)                                          # S
+        k = c / np.maximum(n_s, 1)
+        FF = F.T @ (F * k[:, None])
+        Fphi = F.T @ (k * phi)
+        phiphi = float(np.sum(k * phi ** 2))
+        V = (AtDA - np.outer(p, g) - np.outer(g, p) + gamma * np.outer(p, p)
+             - (FF - np.outer(p, Fphi) - np.outer(Fphi, p) + phiphi * np.outer(p, p))) / W ** 2
+        return p, V, np.full(C, W)
+    # group means over disjoint domains: fully sparse
+    yv = y[rows]
+    Dy = sparse.csr_matrix((yv, (rows, cells[rows])), shape=(n, C))
+    D1 = sparse.csr_matrix((np.ones(len(rows)), (rows, cells[rows])), shape=(n, C))
+    Wj = np.asarray(D1.T @ w).ravel()
+    mu = np.asarray(Dy.T @ w).ravel() / np.where(Wj > 0, Wj, np.inf)
+    if adjust:
+        inv = sparse.diags(1 / np.maximum(n_h, 1))
+        Ay = Dy - Ph @ inv @ sparse.csr_matrix(Ph.T @ Dy)
+        A1 = D1 - Ph @ inv @ sparse.csr_matrix(Ph.T @ D1)
+    else:
+        Ay, A1 = Dy, D1
+    X = (sparse.diags(w) @ (Ay - A1 @ sparse.diags(mu)) @ sparse.diags(1 / np.where(Wj > 0, Wj, np.inf))).tocsr()
+    F = (Sind @ X).toarray()
+    k = c / np.maximum(n_s, 1)
+    V = (X.T @ sparse.diags(cs) @ X).toarray() - F.T @ (F * k[:, None])
+    return mu, V, Wj
