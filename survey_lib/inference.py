@@ -24,12 +24,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from .design import SurveyDesign
-from .scoped import pooled_covariance
+from .scoped import pooled_covariance, scoped_covariance
 
-__all__ = ["TestResult", "rao_scott", "rao_scott_from_cells", "wald_means", "wald_from_means", "ttest_domains",
+_DENSE_CELLS = 40   # up to this many outcomes the per-post-stratum form is cheaper than sparse algebra
+
+
+def _pooled(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_cells: int, mode: str):
+    """Means and covariance over the whole design (two equal implementations; the cheaper one)."""
+    if n_cells <= _DENSE_CELLS:
+        sc = scoped_covariance(design, y, cells, n_cells, mode, pooled=True)
+        return sc.mean[0], sc.cov[0]
+    mean, cov, _ = pooled_covariance(design, y, cells, n_cells, mode)
+    return mean, cov
+
+__all__ = ["TestResult", "rao_scott", "rao_scott_from_cells", "rao_scott_batch", "wald_means", "wald_from_means", "ttest_domains",
            "t_from_difference", "adjust_pvalues"]
 
 
@@ -43,6 +54,17 @@ class TestResult:
     df2: float
     p_value: float
     estimate: float = float("nan")
+
+
+def f_pvalue(f, df1, df2):
+    """Upper tail of the F distribution (scipy.special.fdtrc: the ufunc behind stats.f.sf)."""
+    return float(special.fdtrc(df1, df2, f)) if np.ndim(f) == 0 else special.fdtrc(df1, df2, f)
+
+
+def t_pvalue(t, df):
+    """Two-sided p-value of a t statistic (scipy.special.stdtr)."""
+    p = 2 * special.stdtr(df, -np.abs(t))
+    return float(p) if np.ndim(p) == 0 else p
 
 
 def _nu(design: SurveyDesign, rows: np.ndarray | None = None) -> int:
@@ -64,7 +86,7 @@ def rao_scott(design: SurveyDesign, y: np.ndarray, group: np.ndarray) -> TestRes
     r_idx = np.searchsorted(rows, np.where(ok, y, rows[0]))
     c_idx = np.searchsorted(cols, np.where(ok, group, cols[0]))
     cell = np.where(ok, r_idx + nr * c_idx, -1)
-    p, V, _ = pooled_covariance(design, y, cell, nr * nc, "shares")
+    p, V = _pooled(design, y, cell, nr * nc, "shares")
     return rao_scott_from_cells(p, V, nr, nc, _nu(design))
 
 
@@ -90,7 +112,31 @@ def rao_scott_from_cells(p: np.ndarray, V: np.ndarray, nr: int, nc: int, nu: flo
     tr = np.trace(delta)
     d0 = tr ** 2 / np.trace(delta @ delta)
     f = q / tr
-    return TestResult("rao_scott", float(f), float(d0), float(d0 * nu), float(stats.f.sf(f, d0, d0 * nu)))
+    return TestResult("rao_scott", float(f), float(d0), float(d0 * nu), f_pvalue(f, d0, d0 * nu))
+
+
+def rao_scott_batch(p: np.ndarray, V: np.ndarray, nr: int, nc: int, nu: np.ndarray) -> list[TestResult]:
+    """:func:`rao_scott_from_cells` for B tables of the same shape at once (p: B x C, V: B x C x C)."""
+    B = p.shape[0]
+    pm = p.reshape(B, nc, nr).transpose(0, 2, 1)
+    pr, pc = pm.sum(axis=2), pm.sum(axis=1)
+    expected = pr[:, :, None] * pc[:, None, :]
+    q = np.sum((pm - expected) ** 2 / np.where(expected > 0, expected, np.inf), axis=(1, 2))
+    Cm = np.kron((np.eye(nc) - 1.0 / nc)[:, 1:], (np.eye(nr) - 1.0 / nr)[:, 1:])
+    inv_p = np.where(p > 0, 1 / np.where(p > 0, p, 1), 0.0)
+    denom = np.einsum("ci,bc,cj->bij", Cm, inv_p, Cm)
+    scaled = inv_p[:, :, None] * V * inv_p[:, None, :]
+    numr = np.einsum("ci,bcd,dj->bij", Cm, scaled, Cm)
+    try:
+        delta = np.linalg.solve(denom, numr)
+    except np.linalg.LinAlgError:
+        delta = np.stack([np.linalg.lstsq(denom[b], numr[b], rcond=None)[0] for b in range(B)])
+    tr = np.trace(delta, axis1=1, axis2=2)
+    tr2 = np.einsum("bij,bji->b", delta, delta)
+    d0 = tr ** 2 / tr2
+    f = q / tr
+    pv = f_pvalue(f, d0, d0 * nu)
+    return [TestResult("rao_scott", float(f[b]), float(d0[b]), float(d0[b] * nu[b]), float(pv[b])) for b in range(B)]
 
 
 def _group_means(design: SurveyDesign, y: np.ndarray, group: np.ndarray):
@@ -100,7 +146,7 @@ def _group_means(design: SurveyDesign, y: np.ndarray, group: np.ndarray):
     levels, codes = np.unique(group[ok], return_inverse=True)
     cells = np.full(len(y), -1)
     cells[ok] = codes
-    mean, cov, _ = pooled_covariance(design, y, cells, len(levels), "means")
+    mean, cov = _pooled(design, y, cells, len(levels), "means")
     return levels, mean, cov, ok
 
 
@@ -120,7 +166,7 @@ def wald_from_means(mean: np.ndarray, cov: np.ndarray, ddf: float) -> TestResult
     vb = L @ cov @ L.T
     chisq = float(beta @ np.linalg.lstsq(vb, beta, rcond=None)[0])
     f = chisq / (G - 1)
-    return TestResult("wald", f, float(G - 1), float(ddf), float(stats.f.sf(f, G - 1, ddf)))
+    return TestResult("wald", f, float(G - 1), float(ddf), f_pvalue(f, G - 1, ddf))
 
 
 def ttest_domains(design: SurveyDesign, y: np.ndarray, in_group: np.ndarray) -> TestResult:
@@ -134,13 +180,13 @@ def ttest_domains(design: SurveyDesign, y: np.ndarray, in_group: np.ndarray) -> 
     se = np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
     df = _nu(design, ok) - 1
     t = est / se
-    return TestResult("t", float(t), float(df), np.nan, float(2 * stats.t.sf(abs(t), df)), float(est))
+    return TestResult("t", float(t), float(df), np.nan, t_pvalue(t, df), float(est))
 
 
 def t_from_difference(estimate: float, se: float, df: float) -> TestResult:
     """Two-sided t-test of a difference with its standard error."""
     t = estimate / se
-    return TestResult("t", float(t), float(df), np.nan, float(2 * stats.t.sf(abs(t), df)), float(estimate))
+    return TestResult("t", float(t), float(df), np.nan, t_pvalue(t, df), float(estimate))
 
 
 def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:

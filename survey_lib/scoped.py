@@ -52,7 +52,8 @@ def _ps_codes(design: SurveyDesign) -> tuple[np.ndarray, int, bool]:
     return design.stratum, len(design.stratum_labels), False
 
 
-def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_cells: int, mode: str) -> ScopedCovariance:
+def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_cells: int, mode: str,
+                      pooled: bool = False) -> ScopedCovariance:
     """Means and covariances of C outcomes in every municipality's own design.
 
     Parameters
@@ -63,6 +64,10 @@ def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
         Outcome index per row (-1: in no domain): the table cell (category x group) for
         ``mode="shares"`` (one common domain: the rows with a cell), or the group for ``mode="means"``
         (disjoint domains, the outcome is ``y``).
+    pooled
+        Estimate over the whole design instead (one row: the means over all municipalities and
+        their covariance summed over the strata) — the same numbers as :func:`pooled_covariance`,
+        cheaper when C is small.
     """
     w = design.weight
     h, H, adjust = _ps_codes(design)
@@ -86,18 +91,20 @@ def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
     Q0, Q1, Q2 = hc(wv ** 2), hc(wv ** 2 * yv), hc(wv ** 2 * yv ** 2)
     S1 = hc(yv)
     to_k = sparse.csr_matrix((np.ones(H), (k_of_h, np.arange(H))), shape=(K, H))
+    to_mean = sparse.csr_matrix(np.ones((1, H))) if pooled else to_k
+    mean_of_h = np.zeros(H, dtype=int) if pooled else k_of_h
     if mode == "shares":
         # one common domain per municipality: the rows in any cell
-        W_k = np.asarray(to_k @ P0.sum(axis=1)).ravel()
-        mean_k = (to_k @ P1) / np.where(W_k > 0, W_k, np.inf)[:, None]
+        W_k = np.asarray(to_mean @ P0.sum(axis=1)).ravel()
+        mean_k = (to_mean @ P1) / np.where(W_k > 0, W_k, np.inf)[:, None]
         Wd = np.repeat(W_k[:, None], C, axis=1)
         m_h = cnt.sum(axis=1)
         Q0d_h = Q0.sum(axis=1)
     else:
-        Wd = np.asarray(to_k @ P0)
-        mean_k = np.asarray(to_k @ P1) / np.where(Wd > 0, Wd, np.inf)
-    mu = mean_k[k_of_h]                    # (H, C)
-    Wh = Wd[k_of_h]
+        Wd = np.asarray(to_mean @ P0)
+        mean_k = np.asarray(to_mean @ P1) / np.where(Wd > 0, Wd, np.inf)
+    mu = np.asarray(mean_k)[mean_of_h]     # (H, C)
+    Wh = Wd[mean_of_h]
     Wh = np.where(Wh > 0, Wh, np.inf)
     if mode == "shares":
         ebar = (S1 - mu * m_h[:, None]) / (Wh * n_h[:, None]) if adjust else np.zeros((H, C))
@@ -117,6 +124,10 @@ def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
     n_k = design.stratum_sizes.astype(float)
     c = np.where(n_k > 1, n_k / np.maximum(n_k - 1, 1), 0.0)
     cov = c[:, None, None] * (sum_M - S[:, :, None] * S[:, None, :] / np.maximum(n_k, 1)[:, None, None])
+    if pooled:
+        cov = cov.sum(axis=0, keepdims=True)
+        n = np.asarray(to_mean @ cnt)
+        return ScopedCovariance(np.asarray(mean_k), cov, np.asarray(Wd), n, np.array([n_k.sum()]))
     n = np.asarray(to_k @ cnt)
     return ScopedCovariance(np.asarray(mean_k), cov, np.asarray(Wd), n, n_k)
 

@@ -21,7 +21,7 @@ from scipy import stats
 
 from .design import SurveyDesign
 from .estimate import domain_estimates
-from .inference import (TestResult, adjust_pvalues, rao_scott, rao_scott_from_cells, t_from_difference, wald_from_means,
+from .inference import (TestResult, adjust_pvalues, rao_scott, rao_scott_batch, t_from_difference, wald_from_means,
                         wald_means)
 from .params import Params
 from .scoped import complement_means, scoped_covariance
@@ -197,6 +197,7 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
                 cells = np.where(c_k >= 0, (np.nan_to_num(y).astype(int) - 1) + 5 * c_k, -1)
                 shares = scoped_covariance(design, y, cells, 5 * G, "shares")
             answered = np.bincount(design.stratum[c_k >= 0], minlength=len(design.stratum_labels))
+            batch: dict[tuple, list] = {}    # Rao-Scott tables of one shape go through together
             for k_idx, name in zip(scope_idx, scopes):
                 s_code = int(np.flatnonzero(stratum_kom == k_idx)[0]) if (stratum_kom == k_idx).any() else -1
                 if s_code < 0:
@@ -209,12 +210,18 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
                     cats = np.flatnonzero(cnt.sum(axis=0) > 0)
                     if len(cats) >= 2:
                         sel = np.array([cat + 5 * g for g in present for cat in cats])
-                        r = rao_scott_from_cells(shares.mean[s_code][sel], shares.cov[s_code][np.ix_(sel, sel)],
-                                                 len(cats), len(present), means.rows[s_code] - 1)
-                        tests.append(_row(name, qid, bname, r))
+                        batch.setdefault((len(cats), len(present), tuple(sel)), []).append((name, s_code))
                 r = wald_from_means(means.mean[s_code][present], means.cov[s_code][np.ix_(present, present)],
                                     answered[s_code] - len(present))
                 tests.append(_row(name, qid, bname, r))
+            for (nr, nc, sel), members in batch.items():
+                sel_a = np.array(sel)
+                codes_b = np.array([sc for _, sc in members])
+                results = rao_scott_batch(shares.mean[codes_b][:, sel_a],
+                                          shares.cov[codes_b][:, sel_a][:, :, sel_a], nr, nc,
+                                          means.rows[codes_b] - 1)
+                for (name, _), r in zip(members, results):
+                    tests.append(_row(name, qid, bname, r))
 
     # ---- municipality against the others ----------------------------------------------------------
     comp = []
