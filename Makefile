@@ -22,10 +22,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "survey_lib (.venv)"
 	touch $(STAMP)
 
-# The main job on the built-in demo data (grows into the full batch as the project grows).
+# The main job on the built-in demo data (grows into the full batch as the project grows):
+# the synthetic twin, its validation, and every table and test (CSV + Excel) in outputs/demo/tables.
 report: setup
 	$(BIN)/survey-report demo-data --out $(DEMO)
 	$(BIN)/survey-report validate $(DEMO)
+	$(BIN)/survey-report tables $(DEMO) --out outputs/demo/tables
 
 test: setup
 	$(BIN)/python -m pytest -n 2 -q
