@@ -194,7 +194,9 @@ def test_comments_are_not_the_reports_quotes(twin):
     """The report's quoted comments may not be copied: no comment shares a 40-character run with the report."""
     from survey_lib.demo import comments
 
-    report = open(twin_check.REPORT_MD, encoding="utf-8").read()
+    if not twin_check.REPORT_MD.is_file():
+        pytest.skip(f"the report is not beside the project ({twin_check.REPORT_MD}); CI has it in ../shared")
+    report = twin_check.REPORT_MD.read_text(encoding="utf-8")
     sentences = [s for bank in (comments.POSITIVE_THEMES, comments.NEGATIVE_THEMES) for v in bank.values() for s in v]
     sentences += comments.IMPROVEMENTS
     for s in sentences:
