@@ -168,6 +168,35 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
                     for j in range(G):
                         emit(str(label), qid, bname, levels[j], est_k, s_code * G + j, int(dk_k[s_code * G + j]))
 
+    # ---- multi-select questions: share of the respondents asked who ticked each option ------------
+    for q in params.questionnaire.questions:
+        if q.kind != "multi_select":
+            continue
+        ticks = {o.code: design.frame[f"{q.id}_{o.code}"].to_numpy(dtype=float, na_value=np.nan) for o in q.options}
+        for bname, (codes, levels) in breakdowns.items():
+            G = len(levels)
+            per_option = {code: (domain_estimates(design, v, codes, G, categories=(1,)),
+                                 domain_estimates(design, v, codes, G, categories=(1,), by_stratum=True)
+                                 if bname != "kommune" else None)
+                          for code, v in ticks.items()}
+            targets = [("all", None)] + ([(str(lbl), s_code) for s_code, lbl in enumerate(design.stratum_labels)
+                                          if str(lbl) in scopes] if bname != "kommune" else [])
+            for scope, s_code in targets:
+                for j in range(G):
+                    for o in q.options:
+                        est_all, est_k = per_option[o.code]
+                        est, row = (est_all, j) if s_code is None else (est_k, s_code * G + j)
+                        n = int(est.n[row])
+                        sup = n < min_n
+                        rows.append({"scope": scope, "question": q.id, "breakdown": bname, "group": levels[j],
+                                     "category": o.code, "category_label": o.label, "n": n,
+                                     "category_n": int(est.counts[row, 0]),
+                                     "dont_know_n": 0, "weighted_n": est.weighted_n[row],
+                                     "share": np.nan if sup else est.mean[row],
+                                     "share_se": np.nan if sup else est.mean_se[row],
+                                     "mean": np.nan, "mean_se": np.nan, "mean_ci_low": np.nan, "mean_ci_high": np.nan,
+                                     "suppressed": sup})
+
     tables = pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
     # ---- tests within each scope ----------------------------------------------------------------

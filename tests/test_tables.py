@@ -40,7 +40,8 @@ def test_columns_and_scopes(twin_tables):
 
 def test_mean_matches_shares_and_ci(twin_tables):
     _, _, ts = twin_tables
-    t = ts.tables[(ts.tables["category"] != "") & ~ts.tables["suppressed"]]
+    t = ts.tables[(ts.tables["category"] != "") & ~ts.tables["suppressed"]
+                  & (ts.tables["question"] != "kontakt_afdelinger")]
     g = t.groupby(["scope", "question", "breakdown", "group"])
     implied = g.apply(lambda x: (x["share"] * x["category"].astype(int)).sum(), include_groups=False)
     np.testing.assert_allclose(implied.to_numpy(), g["mean"].first().to_numpy(), rtol=1e-9)
@@ -128,3 +129,18 @@ def test_cli_tables_writes_csv_and_danish_excel(tmp_path, params):
 def test_bad_municipality_exits_2(tmp_path):
     res = CliRunner().invoke(app, ["tables", str(tmp_path), "--out", str(tmp_path / "o"), "--kommune", "Atlantis"])
     assert res.exit_code == 2 and "unknown municipality 'Atlantis'" in res.output
+
+
+def test_multi_select_shares_of_respondents(twin_tables):
+    _, design, ts = twin_tables
+    t = ts.tables[(ts.tables["question"] == "kontakt_afdelinger") & (ts.tables["scope"] == "all")
+                  & (ts.tables["breakdown"] == "total")].set_index("category")
+    f = design.frame
+    asked = f["kontakt_afdelinger_social"].notna().to_numpy()
+    w = design.weight[asked]
+    for code in ("kun_jobcentret", "social", "andre"):
+        ticked = f.loc[asked, f"kontakt_afdelinger_{code}"].to_numpy(dtype=float) == 1
+        assert t.loc[code, "share"] == pytest.approx(w[ticked].sum() / w.sum(), abs=1e-12)
+        assert t.loc[code, "category_n"] == ticked.sum()
+        assert t.loc[code, "n"] == asked.sum()
+    assert t["share"].sum() > 1.0      # several departments may be ticked
