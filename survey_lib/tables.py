@@ -13,6 +13,8 @@ the tests. Multiple testing: within each scope, the p-values of all its tests ar
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,8 +84,7 @@ def _breakdown_codes(design: SurveyDesign, params: Params) -> dict[str, tuple[np
     out = {"total": (np.zeros(design.n, dtype=int), [""])}
     for b in s.breakdowns:
         levels = order[b.variable]
-        values = f[b.variable].astype("string").fillna("").to_numpy()
-        codes = np.array([levels.index(v) if v in levels else -1 for v in values])
+        codes = pd.Categorical(f[b.variable].astype("string"), categories=levels).codes.astype(int)
         if b.only_current:
             codes = np.where(f["tilknytning"].astype("string").fillna("").to_numpy() == "igangvaerende", codes, -1)
         out[b.variable] = (codes, levels)
@@ -93,6 +94,11 @@ def _breakdown_codes(design: SurveyDesign, params: Params) -> dict[str, tuple[np
 def _labels(params: Params) -> dict[str, dict[int, str]]:
     qn = params.questionnaire
     return {q.id: {c.score: c.label for c in qn.scales[q.scale].categories} for q in qn.likert}
+
+
+def _workers() -> int:
+    """Threads for the per-question work: the machine's cores (numpy releases the GIL)."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _row(scope: str, qid: str, breakdown: str, r: TestResult) -> dict:
@@ -130,43 +136,62 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
     rows: list[dict] = []
     tests: list[dict] = []
 
-    def emit(scope: str, qid: str, bname: str, group: str, est, j: int, dk_n: int) -> None:
-        n = int(est.n[j])
+    blocks: list[pd.DataFrame] = []
+
+    def emit(out: list, scopes_: list[str], qid: str, bname: str, levels: list[str], est, rows_idx: np.ndarray,
+             dk_n: np.ndarray) -> None:
+        """Rows of one question x breakdown for several scopes at once (vectorized)."""
+        G = len(levels)
+        n = est.n[rows_idx].astype(int)
         sup = n < min_n
-        mean = np.nan if sup else est.mean[j]
-        se = np.nan if sup else est.mean_se[j]
-        base = {"scope": scope, "question": qid, "breakdown": bname, "group": group, "n": n,
-                "dont_know_n": dk_n, "weighted_n": est.weighted_n[j], "mean": mean, "mean_se": se,
+        mean = np.where(sup, np.nan, est.mean[rows_idx])
+        se = np.where(sup, np.nan, est.mean_se[rows_idx])
+        base = {"scope": np.repeat(scopes_, G), "question": qid, "breakdown": bname,
+                "group": np.tile(np.array(levels, dtype=object), len(scopes_)), "n": n, "dont_know_n": dk_n,
+                "weighted_n": est.weighted_n[rows_idx], "mean": mean, "mean_se": se,
                 "mean_ci_low": mean - Z95 * se, "mean_ci_high": mean + Z95 * se, "suppressed": sup}
         if qid in labels:
-            for c, score in enumerate((5, 4, 3, 2, 1)):
-                rows.append({**base, "category": str(score), "category_label": labels[qid][score],
-                             "category_n": int(est.counts[j, c]),
-                             "share": np.nan if sup else est.shares[j, c],
-                             "share_se": np.nan if sup else est.share_se[j, c]})
+            K = 5
+            block = pd.DataFrame({k: np.repeat(v, K) if isinstance(v, np.ndarray) else v for k, v in base.items()})
+            block["category"] = np.tile(["5", "4", "3", "2", "1"], len(n))
+            block["category_label"] = np.tile([labels[qid][c] for c in (5, 4, 3, 2, 1)], len(n))
+            block["category_n"] = est.counts[rows_idx].reshape(-1).astype(int)
+            block["share"] = np.where(np.repeat(sup, K), np.nan, est.shares[rows_idx].reshape(-1))
+            block["share_se"] = np.where(np.repeat(sup, K), np.nan, est.share_se[rows_idx].reshape(-1))
         else:
-            rows.append({**base, "category": "", "category_label": "", "category_n": n, "share": np.nan,
-                         "share_se": np.nan})
+            block = pd.DataFrame(base)
+            block["category"] = ""
+            block["category_label"] = ""
+            block["category_n"] = n
+            block["share"] = np.nan
+            block["share_se"] = np.nan
+        out.append(block[TABLE_COLUMNS])
 
-    for qid, y in outcomes.items():
+    scope_strata = [(str(lbl), s_code) for s_code, lbl in enumerate(design.stratum_labels) if str(lbl) in scopes]
+    def estimate_one(qid: str) -> list[pd.DataFrame]:
+        y = outcomes[qid]
+        out: list[pd.DataFrame] = []
         dk = dont_know.get(qid)
         for bname, (codes, levels) in breakdowns.items():
             G = len(levels)
             est = domain_estimates(design, y, codes, G)
             dk_all = np.bincount(codes[(codes >= 0) & dk], minlength=G) if dk is not None else np.zeros(G, int)
-            for j in range(G):
-                emit("all", qid, bname, levels[j], est, j, int(dk_all[j]))
-            if bname == "kommune":
+            emit(out, ["all"], qid, bname, levels, est, np.arange(G), dk_all)
+            if bname == "kommune" or not scope_strata:
                 continue
             # every municipality at once: each group within each stratum (= municipality)
             est_k = domain_estimates(design, y, codes, G, by_stratum=True)
             dk_k = np.bincount(design.stratum[(codes >= 0) & dk] * G + codes[(codes >= 0) & dk],
                                minlength=len(design.stratum_labels) * G) if dk is not None \
                 else np.zeros(len(design.stratum_labels) * G, int)
-            for s_code, label in enumerate(design.stratum_labels):
-                if str(label) in scopes:
-                    for j in range(G):
-                        emit(str(label), qid, bname, levels[j], est_k, s_code * G + j, int(dk_k[s_code * G + j]))
+            idx = np.concatenate([s_code * G + np.arange(G) for _, s_code in scope_strata])
+            emit(out, [name for name, _ in scope_strata], qid, bname, levels, est_k, idx, dk_k[idx])
+        return out
+
+    # questions in parallel threads (numpy releases the GIL); results kept in question order
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+        for out in pool.map(estimate_one, list(outcomes)):
+            blocks.extend(out)
 
     # ---- multi-select questions: share of the respondents asked who ticked each option ------------
     for q in params.questionnaire.questions:
@@ -197,13 +222,15 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
                                      "mean": np.nan, "mean_se": np.nan, "mean_ci_low": np.nan, "mean_ci_high": np.nan,
                                      "suppressed": sup})
 
-    tables = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    tables = pd.concat(blocks + ([pd.DataFrame(rows, columns=TABLE_COLUMNS)] if rows else []), ignore_index=True)
 
     # ---- tests within each scope ----------------------------------------------------------------
-    n_by_group = tables.drop_duplicates(["scope", "question", "breakdown", "group"]).set_index(
-        ["scope", "question", "breakdown", "group"])["n"]
+    first = tables.drop_duplicates(["scope", "question", "breakdown", "group"])
+    n_by_group = dict(zip(zip(first["scope"], first["question"], first["breakdown"], first["group"]), first["n"]))
     scope_idx = [kommuner.index(k) for k in scopes]
-    for qid, y in outcomes.items():
+    def test_one(qid: str) -> list[dict]:
+        y = outcomes[qid]
+        found: list[dict] = []
         for bname, (codes, levels) in breakdowns.items():
             if bname == "total":
                 continue
@@ -212,8 +239,8 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
             c_all = np.where((codes >= 0) & keep[np.maximum(codes, 0)], codes, -1)
             if len(np.unique(c_all[(c_all >= 0) & ~np.isnan(y)])) >= 2:
                 if qid in labels:
-                    tests.append(_row("all", qid, bname, rao_scott(design, y, c_all)))
-                tests.append(_row("all", qid, bname, wald_means(design, y, c_all)))
+                    found.append(_row("all", qid, bname, rao_scott(design, y, c_all)))
+                found.append(_row("all", qid, bname, wald_means(design, y, c_all)))
             if bname == "kommune" or not scopes:
                 continue
             # every municipality's own design at once; groups below the minimum left out
@@ -242,7 +269,7 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
                         batch.setdefault((len(cats), len(present), tuple(sel)), []).append((name, s_code))
                 r = wald_from_means(means.mean[s_code][present], means.cov[s_code][np.ix_(present, present)],
                                     answered[s_code] - len(present))
-                tests.append(_row(name, qid, bname, r))
+                found.append(_row(name, qid, bname, r))
             for (nr, nc, sel), members in batch.items():
                 sel_a = np.array(sel)
                 codes_b = np.array([sc for _, sc in members])
@@ -250,7 +277,13 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
                                           shares.cov[codes_b][:, sel_a][:, :, sel_a], nr, nc,
                                           means.rows[codes_b] - 1)
                 for (name, _), r in zip(members, results):
-                    tests.append(_row(name, qid, bname, r))
+                    found.append(_row(name, qid, bname, r))
+
+        return found
+
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+        for found in pool.map(test_one, list(outcomes)):
+            tests.extend(found)
 
     # ---- municipality against the others ----------------------------------------------------------
     comp = []
