@@ -5,6 +5,7 @@ Subcommands
 validate DATA_DIR         load and check the three input files; print a report and every fault.
 demo-data --out DIR       write the synthetic twin (population, sample, responses, ground truth).
 tables DATA_DIR --out DIR weight, estimate every table and test, write CSV and Excel.
+nonresponse DATA_DIR --out DIR  non-response analysis and weighting diagnostics (CSV).
 """
 
 from __future__ import annotations
@@ -146,6 +147,40 @@ def tables(
         _fail(exc)
     for p in written:
         typer.echo(f"wrote {p}")
+
+
+@app.command()
+def nonresponse(
+    data_dir: Path = typer.Argument(..., help="Folder with population, sample and responses files."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the non-response tables (CSV) to."),
+    params_dir: Optional[Path] = typer.Option(None, "--params", help=_PARAMS_HELP),
+) -> None:
+    """Non-response analysis and weighting diagnostics: response rates, sample vs respondents with
+    Rao–Scott tests, propensity model, R-indicators, response curve, completion times, weighting
+    shift, balance, and a comparison of weighting methods (one CSV each)."""
+    import os
+    import shutil
+    import tempfile
+
+    from .load import load_survey
+    from .nonresponse import nonresponse_report
+
+    try:
+        params = _params(params_dir)
+        report = nonresponse_report(load_survey(data_dir, params), params)
+    except SurveyError as exc:
+        _fail(exc)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        for name, frame in report.items():
+            frame.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n", float_format="%.10g")
+        out.mkdir(exist_ok=True)
+        for name in report:
+            os.replace(tmp / f"{name}.csv", out / f"{name}.csv")
+            typer.echo(f"wrote {out / (name + '.csv')}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:  # console-script entry point

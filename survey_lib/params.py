@@ -225,6 +225,7 @@ class Survey(_Frozen):
     wave: str
     title: str
     data_dir: str | None = None
+    reminder_dates: tuple[dt.date, ...] = ()
     closing_date: dt.date
     age_reference_date: dt.date
     age_bands: tuple[Band, ...]
