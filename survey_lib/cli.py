@@ -158,10 +158,7 @@ def nonresponse(
     """Non-response analysis and weighting diagnostics: response rates, sample vs respondents with
     Rao–Scott tests, propensity model, R-indicators, response curve, completion times, weighting
     shift, balance, and a comparison of weighting methods (one CSV each)."""
-    import os
-    import shutil
-    import tempfile
-
+    from .atomic import atomic_folder
     from .load import load_survey
     from .nonresponse import nonresponse_report
 
@@ -170,17 +167,11 @@ def nonresponse(
         report = nonresponse_report(load_survey(data_dir, params), params)
     except SurveyError as exc:
         _fail(exc)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with atomic_folder(out) as stage:
         for name, frame in report.items():
-            frame.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n", float_format="%.10g")
-        out.mkdir(exist_ok=True)
-        for name in report:
-            os.replace(tmp / f"{name}.csv", out / f"{name}.csv")
-            typer.echo(f"wrote {out / (name + '.csv')}")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            frame.to_csv(stage.file(f"{name}.csv"), index=False, lineterminator="\n", float_format="%.10g")
+    for name in report:
+        typer.echo(f"wrote {out / (name + '.csv')}")
 
 
 def main() -> None:  # console-script entry point

@@ -32,7 +32,23 @@ from scipy import sparse
 
 from .design import SurveyDesign
 
-__all__ = ["linearized_covariance", "DomainEstimates", "domain_estimates"]
+__all__ = ["linearized_covariance", "DomainEstimates", "domain_estimates", "post_stratum_sums"]
+
+
+def post_stratum_sums(design: SurveyDesign):
+    """Per post-stratum: the row codes h, their number H, whether there are post-strata (else the
+    strata serve as blocks and no adjustment is made), the stratum of each block, its rows n_h,
+    sum of squared weights A_h and sum of weights B_h."""
+    w = design.weight
+    adjust = bool((design.post_stratum >= 0).all() and len(design.post_stratum_labels) > 0)
+    h = design.post_stratum if adjust else design.stratum
+    H = len(design.post_stratum_labels) if adjust else len(design.stratum_labels)
+    s_of_h = np.zeros(H, dtype=int)
+    s_of_h[h] = design.stratum
+    n_h = np.bincount(h, minlength=H).astype(float)
+    A_h = np.bincount(h, weights=w ** 2, minlength=H)
+    B_h = np.bincount(h, weights=w, minlength=H)
+    return h, H, adjust, s_of_h, n_h, A_h, B_h
 
 
 def _stratum_factor(n_s: np.ndarray) -> np.ndarray:
@@ -143,18 +159,7 @@ def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_g
     y = np.asarray(y, float)
     valid = ~np.isnan(y) & (group >= 0)
     w = design.weight
-    adjust = (design.post_stratum >= 0).all() and len(design.post_stratum_labels) > 0
-    if adjust:
-        h = design.post_stratum
-        H = len(design.post_stratum_labels)
-    else:   # no post-strata: each stratum is one block for the sums (no adjustment is applied)
-        h = design.stratum
-        H = len(design.stratum_labels)
-    s_of_h = np.zeros(H, dtype=int)
-    s_of_h[h] = design.stratum
-    n_h = np.bincount(h, minlength=H).astype(float)
-    A_h = np.bincount(h, weights=w ** 2, minlength=H)
-    B_h = np.bincount(h, weights=w, minlength=H)
+    h, H, adjust, s_of_h, n_h, A_h, B_h = post_stratum_sums(design)
     n_s = design.stratum_sizes.astype(float)
     S = len(n_s)
 

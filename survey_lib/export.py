@@ -6,14 +6,12 @@ everything goes to a temporary folder beside the target and is moved into place 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .atomic import atomic_folder
 from .params import Params
 from .tables import TableSet
 
@@ -118,26 +116,16 @@ def write_table_set(ts: TableSet, weights: pd.DataFrame, diagnostics: pd.DataFra
     """Write tables.csv, tests.csv, comparisons.csv, weights.csv, weights_diagnostics.csv,
     strata.csv, collapses.csv, provenance.json and (``excel``) tabeller.xlsx to ``out``."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        files = {
-            "tables.csv": ts.tables, "tests.csv": ts.tests, "comparisons.csv": ts.comparisons,
-            "weights.csv": weights, "weights_diagnostics.csv": diagnostics, "strata.csv": strata,
-            "collapses.csv": collapses,
-        }
+    files = {
+        "tables.csv": ts.tables, "tests.csv": ts.tests, "comparisons.csv": ts.comparisons,
+        "weights.csv": weights, "weights_diagnostics.csv": diagnostics, "strata.csv": strata,
+        "collapses.csv": collapses,
+    }
+    with atomic_folder(out) as stage:
         for name, frame in files.items():
-            frame.to_csv(tmp / name, index=False, lineterminator="\n", float_format="%.10g")
-        (tmp / "provenance.json").write_text(json.dumps(prov, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        names = list(files) + ["provenance.json"]
+            frame.to_csv(stage.file(name), index=False, lineterminator="\n", float_format="%.10g")
+        stage.file("provenance.json").write_text(json.dumps(prov, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         if excel:
-            _excel(tmp / "tabeller.xlsx", ts, params, diagnostics, prov)
-            names.append("tabeller.xlsx")
-        out.mkdir(exist_ok=True)
-        written = []
-        for name in names:
-            os.replace(tmp / name, out / name)
-            written.append(out / name)
-        return written
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            _excel(stage.file("tabeller.xlsx"), ts, params, diagnostics, prov)
+        names = list(stage.names)
+    return [out / n for n in names]

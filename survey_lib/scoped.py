@@ -31,6 +31,7 @@ import numpy as np
 from scipy import sparse
 
 from .design import SurveyDesign
+from .estimate import post_stratum_sums
 
 __all__ = ["ScopedCovariance", "scoped_covariance", "complement_means"]
 
@@ -44,12 +45,6 @@ class ScopedCovariance:
     weighted_n: np.ndarray
     n: np.ndarray
     rows: np.ndarray    # rows of the municipality's design (K,)
-
-
-def _ps_codes(design: SurveyDesign) -> tuple[np.ndarray, int, bool]:
-    if (design.post_stratum >= 0).all() and len(design.post_stratum_labels):
-        return design.post_stratum, len(design.post_stratum_labels), True
-    return design.stratum, len(design.stratum_labels), False
 
 
 def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_cells: int, mode: str,
@@ -70,13 +65,8 @@ def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
         cheaper when C is small.
     """
     w = design.weight
-    h, H, adjust = _ps_codes(design)
+    h, H, adjust, k_of_h, n_h, A_h, B_h = post_stratum_sums(design)
     K = len(design.stratum_labels)
-    k_of_h = np.zeros(H, dtype=int)
-    k_of_h[h] = design.stratum
-    n_h = np.bincount(h, minlength=H).astype(float)
-    A_h = np.bincount(h, weights=w ** 2, minlength=H)
-    B_h = np.bincount(h, weights=w, minlength=H)
     ok = (cells >= 0) & ~np.isnan(y)
     C = n_cells
     idx = h[ok] * C + cells[ok]
@@ -136,13 +126,8 @@ def complement_means(design: SurveyDesign, y: np.ndarray) -> tuple[np.ndarray, n
     """Mean of ``y`` over the answers outside each municipality and its variance in the full design
     (for the municipality-against-the-rest t-test), for every municipality at once."""
     w = design.weight
-    h, H, adjust = _ps_codes(design)
+    h, H, adjust, k_of_h, n_h, A, B = post_stratum_sums(design)
     K = len(design.stratum_labels)
-    k_of_h = np.zeros(H, dtype=int)
-    k_of_h[h] = design.stratum
-    n_h = np.bincount(h, minlength=H).astype(float)
-    A = np.bincount(h, weights=w ** 2, minlength=H)
-    B = np.bincount(h, weights=w, minlength=H)
     ok = ~np.isnan(y)
     hv, yv, wv = h[ok], y[ok], w[ok]
 
@@ -190,7 +175,7 @@ def pooled_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
     """
     w = design.weight
     n = design.n
-    h, H, adjust = _ps_codes(design)
+    h, H, adjust, *_ = post_stratum_sums(design)
     ok = (cells >= 0) & ~np.isnan(y)
     rows = np.flatnonzero(ok)
     C = n_cells

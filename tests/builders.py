@@ -98,6 +98,8 @@ def frames() -> dict[str, pd.DataFrame]:
 def write(frames_: dict[str, pd.DataFrame], folder: Path, fmt: str = "csv", sep: str = ",",
           decimal_comma: bool = False) -> Path:
     """Write the three frames to ``folder`` in ``fmt`` (csv, xlsx, parquet, sav)."""
+    from survey_lib.demo.write import write_frame
+
     folder.mkdir(parents=True, exist_ok=True)
     for role, df in frames_.items():
         path = folder / f"{role}.{fmt}"
@@ -108,24 +110,6 @@ def write(frames_: dict[str, pd.DataFrame], folder: Path, fmt: str = "csv", sep:
                     if pd.api.types.is_numeric_dtype(out[c]):
                         out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{float(v):.1f}".replace(".", ","))
             out.to_csv(path, index=False, sep=sep)
-        elif fmt == "xlsx":
-            df.to_excel(path, index=False)
-        elif fmt == "parquet":
-            df.to_parquet(path, index=False)
-        elif fmt == "sav":
-            import pyreadstat
-
-            out = df.copy()
-            for c in out.columns:
-                if pd.api.types.is_numeric_dtype(out[c]):
-                    out[c] = out[c].astype("float64")
-                else:
-                    out[c] = out[c].astype(object).where(out[c].notna(), "")
-            pyreadstat.write_sav(out, str(path))
         else:
-            raise ValueError(fmt)
+            write_frame(df, path, fmt)
     return folder
-
-
-def blank_to_nan(df: pd.DataFrame) -> pd.DataFrame:
-    return df.replace({None: np.nan})

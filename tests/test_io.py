@@ -92,11 +92,9 @@ def test_spss_value_labels_honoured(tmp_path, params):
     resp["tillid"] = resp["tillid"].map(flip)
     (tmp_path / "responses.csv").unlink()
     out = resp.copy()
-    for c in out.columns:
-        if pd.api.types.is_numeric_dtype(out[c]):
-            out[c] = out[c].astype("float64")
-        else:
-            out[c] = out[c].astype(object).where(out[c].notna(), "")
+    for c in out.columns:   # SPSS has no nullable integers or missing text: floats and ""
+        out[c] = out[c].astype("float64") if pd.api.types.is_numeric_dtype(out[c]) else \
+            out[c].astype(object).where(out[c].notna(), "")
     labels = {1.0: "I meget høj grad", 2.0: "I høj grad", 3.0: "I nogen grad", 4.0: "I lav grad",
               5.0: "Slet ikke", 9.0: "Ved ikke/ikke relevant"}
     pyreadstat.write_sav(out, str(tmp_path / "responses.sav"), variable_value_labels={"tillid": labels})

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from ..atomic import atomic_folder
 from ..errors import SurveyError
 from .generate import DemoData
 
-__all__ = ["write_dataset", "WRITE_FORMATS"]
+__all__ = ["write_dataset", "write_frame", "WRITE_FORMATS"]
 
 WRITE_FORMATS = ("csv", "xlsx", "parquet", "sav")
 
 
-def _write_frame(df: pd.DataFrame, path: Path, fmt: str) -> None:
+def write_frame(df: pd.DataFrame, path: Path, fmt: str) -> None:
+    """Write one table in ``fmt`` (csv, xlsx, parquet, sav) as the data contract reads it."""
     if fmt == "csv":
         df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     elif fmt == "xlsx":
@@ -49,33 +48,20 @@ def write_dataset(data: DemoData, out: Path | str, fmt: str = "csv") -> list[Pat
     if fmt not in WRITE_FORMATS:
         raise SurveyError(f"--format must be one of {list(WRITE_FORMATS)}; got {fmt!r}")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        names = []
+    with atomic_folder(out) as stage:
         for role in ("population", "sample", "responses"):
-            name = f"{role}.{fmt}"
-            _write_frame(getattr(data, role), tmp / name, fmt)
-            names.append(name)
-        data.comments_truth.to_csv(tmp / "ground_truth_comments.csv", index=False, lineterminator="\n")
-        names.append("ground_truth_comments.csv")
+            write_frame(getattr(data, role), stage.file(f"{role}.{fmt}"), fmt)
+        data.comments_truth.to_csv(stage.file("ground_truth_comments.csv"), index=False, lineterminator="\n")
         manifest = {"generator": "survey_lib.demo", "seed": data.seed, "format": fmt,
                     "kommuner": data.kommuner,
                     "note": "Synthetic twin of the 2023 pilot; not real persons. The ground truth file is "
                             "not part of the data contract."}
-        (tmp / "demo_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
-                                                encoding="utf-8")
-        names.append("demo_manifest.json")
-        out.mkdir(exist_ok=True)
-        for role in ("population", "sample", "responses"):
+        stage.file("demo_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
+                                                    encoding="utf-8")
+        for role in ("population", "sample", "responses"):    # one file per role: drop other formats
             for ext in WRITE_FORMATS:
                 stale = out / f"{role}.{ext}"
                 if ext != fmt and stale.exists():
                     stale.unlink()
-        written = []
-        for name in names:
-            os.replace(tmp / name, out / name)
-            written.append(out / name)
-        return written
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        names = list(stage.names)
+    return [out / n for n in names]
