@@ -53,10 +53,10 @@ def ours(design, params) -> tuple[float, pd.DataFrame]:
     rows = []
     zero = np.zeros(design.n, dtype=int)
     for q, y in scores.items():
-        est = domain_estimates(design, y, zero, 1)
+        est = domain_estimates(design, y, zero, 1, shares=False)
         rows.append((q, "total", "", est.mean[0], est.mean_se[0]))
         for g, (levels, c) in codes.items():
-            est = domain_estimates(design, y, c, len(levels))
+            est = domain_estimates(design, y, c, len(levels), shares=False)
             rows += [(q, g, lv, est.mean[j], est.mean_se[j]) for j, lv in enumerate(levels)]
     seconds = time.perf_counter() - t
     return seconds, pd.DataFrame(rows, columns=["question", "group_var", "group", "mean", "se"])

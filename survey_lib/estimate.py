@@ -136,7 +136,8 @@ def _variance(ybar: np.ndarray, W: np.ndarray, m, S1, P0, P1, Q0, Q1, Q2, n_h, A
 
 
 def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_groups: int,
-                     categories: tuple[int, ...] = (5, 4, 3, 2, 1), by_stratum: bool = False) -> DomainEstimates:
+                     categories: tuple[int, ...] = (5, 4, 3, 2, 1), by_stratum: bool = False,
+                     shares: bool = True) -> DomainEstimates:
     """Means and category shares of ``y`` per group, with linearized standard errors.
 
     Parameters
@@ -155,6 +156,8 @@ def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_g
         Estimate every group within every stratum (municipality) separately: the results then have
         one row per stratum x group (row ``s * n_groups + g``), each the domain estimate of that
         group in that stratum (equal to the estimate in the stratum's own design).
+    shares
+        Also estimate the category shares (False: means only; the share arrays are empty).
     """
     y = np.asarray(y, float)
     valid = ~np.isnan(y) & (group >= 0)
@@ -192,6 +195,7 @@ def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_g
     var_mean = _variance(per_h(np.nan_to_num(mean)), per_h(W), m, S1, P0, P1, Q0, Q1, Q2, n_h, A_h, B_h,
                          s_of_h, n_s, adjust, by_stratum)
     # shares: indicator outcomes, one per category (H, G, K)
+    categories = categories if shares else ()
     K = len(categories)
     cat_index = np.full(len(yv), -1)
     for k, value in enumerate(categories):
@@ -205,17 +209,18 @@ def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_g
     c_cnt = hgk()
     c_w, c_w2 = hgk(wv[ok]), hgk(wv[ok] ** 2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        shares = total(c_w) / W[..., None]
-    var_share = _variance(per_h(np.nan_to_num(shares)), per_h(W)[..., None], m[:, :, None], c_cnt, P0[:, :, None],
-                          c_w, Q0[:, :, None], c_w2, c_w2, n_h, A_h, B_h, s_of_h, n_s, adjust, by_stratum)
+        share = total(c_w) / W[..., None]
+    var_share = _variance(per_h(np.nan_to_num(share)), per_h(W)[..., None], m[:, :, None], c_cnt, P0[:, :, None],
+                          c_w, Q0[:, :, None], c_w2, c_w2, n_h, A_h, B_h, s_of_h, n_s, adjust, by_stratum) if K \
+        else np.zeros(share.shape)
     n = total(m)
     counts = total(c_cnt)
     if by_stratum:   # flatten stratum x group into rows
-        W, mean, var_mean, shares, var_share = (a.reshape((S * G,) + a.shape[2:]) for a in (W, mean, var_mean, shares, var_share))
+        W, mean, var_mean, share, var_share = (a.reshape((S * G,) + a.shape[2:]) for a in (W, mean, var_mean, share, var_share))
         n, counts = n.reshape(S * G), counts.reshape(S * G, K)
     empty = W <= 0
     mean_se = np.where(empty, np.nan, np.sqrt(np.maximum(var_mean, 0)))
     share_se = np.where(empty[:, None], np.nan, np.sqrt(np.maximum(var_share, 0)))
     return DomainEstimates(
         n=n.astype(int), weighted_n=W, mean=mean, mean_se=mean_se,
-        shares=shares, share_se=share_se, counts=counts.astype(int))
+        shares=share, share_se=share_se, counts=counts.astype(int))
