@@ -153,6 +153,7 @@ def tables(
 def nonresponse(
     data_dir: Path = typer.Argument(..., help="Folder with population, sample and responses files."),
     out: Path = typer.Option(..., "--out", help="Folder to write the non-response tables (CSV) to."),
+    kommune: Optional[str] = typer.Option(None, "--kommune", help="One municipality only (default: the whole survey)."),
     params_dir: Optional[Path] = typer.Option(None, "--params", help=_PARAMS_HELP),
 ) -> None:
     """Non-response analysis and weighting diagnostics: response rates, sample vs respondents with
@@ -164,7 +165,7 @@ def nonresponse(
 
     try:
         params = _params(params_dir)
-        report = nonresponse_report(load_survey(data_dir, params), params)
+        report = nonresponse_report(load_survey(data_dir, params), params, kommune=kommune)
     except SurveyError as exc:
         _fail(exc)
     with atomic_folder(out) as stage:

@@ -273,10 +273,11 @@ def balance(design: SurveyDesign, population: pd.DataFrame, variables=NR_VARIABL
     return out
 
 
-def compare_methods(data: SurveyData, params: Params, trim_ratio: float = 5.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def compare_methods(data: SurveyData, params: Params, trim_ratio: float = 5.0,
+                    kommune: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Headline estimates (mean score of every question) and weight diagnostics under cell
     post-stratification (the report's method), raking on the margins, post-stratification with
-    trimming, and no weighting, side by side."""
+    trimming, and no weighting, side by side (for one municipality's respondents if ``kommune``)."""
     base = weighting_settings(params)
     variants = {
         "poststratify": ("poststratify", base),
@@ -291,6 +292,8 @@ def compare_methods(data: SurveyData, params: Params, trim_ratio: float = 5.0) -
         except WeightingError as exc:   # e.g. raking with an empty margin: say so, compare the rest
             diags.append({"method": name, "error": str(exc)})
             continue
+        if kommune is not None:
+            design = design.subset((design.frame["kommune"] == kommune).to_numpy())
         scores = score_matrix(design, params)
         means[name] = {q: np.average(y[~np.isnan(y)], weights=design.weight[~np.isnan(y)]) for q, y in scores.items()
                        if (~np.isnan(y)).any()}
@@ -307,26 +310,43 @@ def compare_methods(data: SurveyData, params: Params, trim_ratio: float = 5.0) -
     return table.reset_index(), diag
 
 
-def nonresponse_report(data: SurveyData, params: Params) -> dict[str, pd.DataFrame]:
+def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = None) -> dict[str, pd.DataFrame]:
     """Every non-response and weighting-diagnostic table, by name (what ``survey-report nonresponse``
-    writes and the notebooks show)."""
+    writes and the notebooks show), for the whole survey or for one municipality (``kommune``: its
+    sampled citizens, respondents and population; the weights are those of the whole weighting)."""
     frame = sample_frame(data)
     design = build_design(data, params)
-    dist, tests = sample_vs_respondents(frame)
-    model = propensity_model(frame)
-    summary, partial = r_indicators(model.propensity, frame["design_weight"].to_numpy(float),
-                                    frame[list(NR_VARIABLES)])
+    population = data.population
+    variables = NR_VARIABLES
+    if kommune is not None:
+        params.kommune(kommune)                      # a clear error for an unknown name
+        frame = frame[frame["kommune"] == kommune].reset_index(drop=True)
+        design = design.subset((design.frame["kommune"] == kommune).to_numpy())
+        population = population[population["kommune"] == kommune]
+        variables = tuple(v for v in NR_VARIABLES if v != "kommune")
+    dist, tests = sample_vs_respondents(frame, variables)
+    model = propensity_model(frame, variables)
+    summary, partial = r_indicators(model.propensity, frame["design_weight"].to_numpy(float), frame[list(variables)])
     by_group = frame.assign(propensity=model.propensity)
     propensity_groups = pd.concat([
         by_group.groupby(v, observed=True)["propensity"].agg(["mean", "min", "max", "count"]).reset_index()
-        .rename(columns={v: "category"}).assign(variable=v) for v in NR_VARIABLES], ignore_index=True)
-    methods, method_diags = compare_methods(data, params)
-    curve = pd.concat([response_curve(frame, data.responses, params.survey.closing_date).assign(by="total"),
-                       response_curve(frame, data.responses, params.survey.closing_date, "kommune").assign(by="kommune"),
-                       response_curve(frame, data.responses, params.survey.closing_date, "maalgruppe").assign(by="maalgruppe")],
-                      ignore_index=True)
+        .rename(columns={v: "category"}).assign(variable=v) for v in variables], ignore_index=True)
+    methods, method_diags = compare_methods(data, params, kommune=kommune)
+    closing = params.survey.closing_date
+    curves = [response_curve(frame, data.responses, closing).assign(by="total"),
+              response_curve(frame, data.responses, closing, "maalgruppe").assign(by="maalgruppe")]
+    if kommune is None:
+        curves.insert(1, response_curve(frame, data.responses, closing, "kommune").assign(by="kommune"))
+    curve = pd.concat(curves, ignore_index=True)
+    curve["reminder"] = curve["date"].isin(set(params.survey.reminder_dates))
+    strata = design.weighting.strata
+    collapses = design.weighting.collapses
+    if kommune is not None:
+        strata = strata[strata["kommune"] == kommune]
+        collapses = collapses[collapses["cell"].str.contains(f"/{kommune}/", regex=False)]
+    in_scope = data.responses["person_id"].isin(frame["person_id"])
     return {
-        "response_rates": response_rates(frame),
+        "response_rates": response_rates(frame, variables),
         "sample_vs_respondents": dist,
         "sample_vs_respondents_tests": tests,
         "means_sample_vs_respondents": mean_comparison(frame),
@@ -335,12 +355,12 @@ def nonresponse_report(data: SurveyData, params: Params) -> dict[str, pd.DataFra
         "r_indicator": pd.DataFrame([summary]),
         "partial_r_indicators": partial,
         "response_curve": curve,
-        "completion_time": pd.DataFrame([completion_quartiles(data.responses)]),
+        "completion_time": pd.DataFrame([completion_quartiles(data.responses[in_scope])]),
         "weighting_shift": weighting_shift(design, params),
-        "strata": design.weighting.strata,
-        "collapses": design.weighting.collapses,
+        "strata": strata,
+        "collapses": collapses,
         "weights_diagnostics": weight_summary(pd.Series(design.weight), design.frame["kommune"]),
-        "balance": balance(design, data.population),
+        "balance": balance(design, population, variables),
         "methods_estimates": methods,
         "methods_diagnostics": method_diags,
     }

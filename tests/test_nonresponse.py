@@ -172,3 +172,21 @@ def test_cli_nonresponse_writes_every_table(tmp_path, params):
     partial = pd.read_csv(tmp_path / "nr" / "partial_r_indicators.csv", keep_default_na=False)
     cat = partial[(partial["level"] == "category") & (partial["variable"] == "alder_band")].set_index("category")
     assert cat.loc["under_30", "partial_r"] < 0 < cat.loc["50_plus", "partial_r"]   # the young answer less
+
+
+def test_one_municipality(tmp_path, params):
+    from survey_lib.demo import generate, write_dataset
+    write_dataset(generate(params, seed=2023), tmp_path)
+    data = load_survey(tmp_path, params)
+    rep = nr.nonresponse_report(data, params, kommune="Odder")
+    rates = rep["response_rates"].set_index(["variable", "category"])
+    n_odder = int(data.sample.merge(data.population, on="person_id")["kommune"].eq("Odder").sum())
+    assert rates.loc[("total", ""), "sampled"] == n_odder
+    assert "kommune" not in set(rep["sample_vs_respondents"]["variable"])
+    b = rep["balance"]
+    np.testing.assert_allclose(b.loc[b["variable"] == "koen", "weighted_share"],
+                               b.loc[b["variable"] == "koen", "population_share"], atol=1e-12)
+    assert set(rep["strata"]["kommune"]) == {"Odder"}
+    assert rep["response_curve"]["reminder"].sum() == 2 * (1 + 4)   # total + four målgrupper, two reminders
+    with pytest.raises(Exception, match="unknown municipality 'Atlantis'"):
+        nr.nonresponse_report(data, params, kommune="Atlantis")
