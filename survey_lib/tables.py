@@ -168,14 +168,24 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
         out.append(block[TABLE_COLUMNS])
 
     scope_strata = [(str(lbl), s_code) for s_code, lbl in enumerate(design.stratum_labels) if str(lbl) in scopes]
+    labels_of_strata = [str(lbl) for lbl in design.stratum_labels]
+    # municipalities are the design strata; when every one has respondents, the municipality
+    # breakdown is one estimate per stratum (cheaper than a group per municipality)
+    stratum_of_kommune = (np.array([labels_of_strata.index(k) for k in kommuner])
+                          if all(k in labels_of_strata for k in kommuner) else None)
     def estimate_one(qid: str) -> list[pd.DataFrame]:
         y = outcomes[qid]
         out: list[pd.DataFrame] = []
         dk = dont_know.get(qid)
         for bname, (codes, levels) in breakdowns.items():
             G = len(levels)
-            est = domain_estimates(design, y, codes, G)
             dk_all = np.bincount(codes[(codes >= 0) & dk], minlength=G) if dk is not None else np.zeros(G, int)
+            if bname == "kommune" and stratum_of_kommune is not None:
+                # municipalities are the design strata: one estimate per stratum (cheaper than G groups)
+                est = domain_estimates(design, y, np.zeros(design.n, dtype=int), 1, by_stratum=True)
+                emit(out, ["all"], qid, bname, levels, est, stratum_of_kommune, dk_all)
+                continue
+            est = domain_estimates(design, y, codes, G)
             emit(out, ["all"], qid, bname, levels, est, np.arange(G), dk_all)
             if bname == "kommune" or not scope_strata:
                 continue
