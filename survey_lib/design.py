@@ -81,6 +81,13 @@ class SurveyDesign:
             return None
         return _indicator(self.post_stratum, len(self.post_stratum_labels))
 
+    @cached_property
+    def post_stratum_sums(self):
+        """Per-post-stratum sums the estimators share (see :func:`survey_lib.estimate.post_stratum_sums`)."""
+        from .estimate import _post_stratum_sums
+
+        return _post_stratum_sums(self)
+
     def subset(self, mask: np.ndarray) -> "SurveyDesign":
         """A design restricted to the rows of ``mask`` with strata and post-strata re-coded (used
         for a municipality's own design, equal to R's subset for strata it covers whole)."""

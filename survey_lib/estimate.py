@@ -38,7 +38,11 @@ __all__ = ["linearized_covariance", "DomainEstimates", "domain_estimates", "post
 def post_stratum_sums(design: SurveyDesign):
     """Per post-stratum: the row codes h, their number H, whether there are post-strata (else the
     strata serve as blocks and no adjustment is made), the stratum of each block, its rows n_h,
-    sum of squared weights A_h and sum of weights B_h."""
+    sum of squared weights A_h and sum of weights B_h (computed once per design)."""
+    return design.post_stratum_sums
+
+
+def _post_stratum_sums(design: SurveyDesign):
     w = design.weight
     adjust = bool((design.post_stratum >= 0).all() and len(design.post_stratum_labels) > 0)
     h = design.post_stratum if adjust else design.stratum

@@ -99,16 +99,21 @@ def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
     if mode == "shares":
         ebar = (S1 - mu * m_h[:, None]) / (Wh * n_h[:, None]) if adjust else np.zeros((H, C))
         u = (Q1 - mu * Q0d_h[:, None]) / Wh
-        R = (np.einsum("hc,cd->hcd", Q1, np.eye(C)) - mu[:, :, None] * Q1[:, None, :] - Q1[:, :, None] * mu[:, None, :]
-             + mu[:, :, None] * mu[:, None, :] * Q0d_h[:, None, None]) / (Wh[:, :, None] * Wh[:, None, :])
+        R = (- mu[:, :, None] * Q1[:, None, :] - Q1[:, :, None] * mu[:, None, :]
+             + mu[:, :, None] * mu[:, None, :] * Q0d_h[:, None, None])
+        diag = np.arange(C)
+        R[:, diag, diag] += Q1
+        R /= Wh[:, :, None] * Wh[:, None, :]
         x1 = (P1 - mu * P0.sum(axis=1)[:, None]) / Wh - ebar * B_h[:, None]
     else:
         ebar = (S1 - mu * cnt) / (Wh * n_h[:, None]) if adjust else np.zeros((H, C))
         u = (Q1 - mu * Q0) / Wh
-        R = np.einsum("hc,cd->hcd", (Q2 - 2 * mu * Q1 + mu ** 2 * Q0) / Wh ** 2, np.eye(C))
+        R = np.zeros((H, C, C))
+        diag = np.arange(C)
+        R[:, diag, diag] = (Q2 - 2 * mu * Q1 + mu ** 2 * Q0) / Wh ** 2
         x1 = (P1 - mu * P0) / Wh - ebar * B_h[:, None]
-    M = (R - ebar[:, None, :] * u[:, :, None] - ebar[:, :, None] * u[:, None, :]
-         + ebar[:, :, None] * ebar[:, None, :] * A_h[:, None, None])
+    eu = ebar[:, :, None] * u[:, None, :]
+    M = R - eu - eu.transpose(0, 2, 1) + (ebar * A_h[:, None])[:, :, None] * ebar[:, None, :]
     sum_M = np.asarray(to_k @ M.reshape(H, C * C)).reshape(K, C, C)
     S = np.asarray(to_k @ x1)
     n_k = design.stratum_sizes.astype(float)
@@ -141,8 +146,7 @@ def complement_means(design: SurveyDesign, y: np.ndarray) -> tuple[np.ndarray, n
     b = m / n_h if adjust else np.zeros(H)
     coef = np.stack([Q2 - 2 * a * Q1 + a ** 2 * A, -2 * Q1 + 2 * a * Q0 + 2 * b * Q1 - 2 * a * b * A,
                      Q0 - 2 * b * Q0 + b ** 2 * A, P1 - a * B, -P0 + b * B], axis=1)
-    per_k = np.zeros((K, 5))
-    np.add.at(per_k, k_of_h, coef)
+    per_k = np.column_stack([np.bincount(k_of_h, weights=coef[:, j], minlength=K) for j in range(5)])
     W_k = np.bincount(k_of_h, weights=P0, minlength=K)
     P1_k = np.bincount(k_of_h, weights=P1, minlength=K)
     W = W_k.sum() - W_k

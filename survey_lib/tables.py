@@ -23,7 +23,7 @@ from scipy import stats
 
 from .design import SurveyDesign
 from .estimate import domain_estimates
-from .inference import (TestResult, adjust_pvalues, rao_scott, rao_scott_batch, t_from_difference, wald_from_means,
+from .inference import (TestResult, adjust_pvalues, rao_scott, rao_scott_batch, t_pvalue, wald_from_means,
                         wald_means)
 from .params import Params
 from .scoped import complement_means, scoped_covariance
@@ -136,7 +136,7 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
     rows: list[dict] = []
     tests: list[dict] = []
 
-    blocks: list[pd.DataFrame] = []
+    blocks: list[dict[str, np.ndarray]] = []
 
     def emit(out: list, scopes_: list[str], qid: str, bname: str, levels: list[str], est, rows_idx: np.ndarray,
              dk_n: np.ndarray) -> None:
@@ -150,22 +150,23 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
                 "group": np.tile(np.array(levels, dtype=object), len(scopes_)), "n": n, "dont_know_n": dk_n,
                 "weighted_n": est.weighted_n[rows_idx], "mean": mean, "mean_se": se,
                 "mean_ci_low": mean - Z95 * se, "mean_ci_high": mean + Z95 * se, "suppressed": sup}
+        K = 5 if qid in labels else 1
+        rows_n = len(n) * K
+        block = {k: (np.repeat(v, K) if isinstance(v, np.ndarray) else np.full(rows_n, v, dtype=object))
+                 for k, v in base.items()}
         if qid in labels:
-            K = 5
-            block = pd.DataFrame({k: np.repeat(v, K) if isinstance(v, np.ndarray) else v for k, v in base.items()})
-            block["category"] = np.tile(["5", "4", "3", "2", "1"], len(n))
-            block["category_label"] = np.tile([labels[qid][c] for c in (5, 4, 3, 2, 1)], len(n))
+            block["category"] = np.tile(np.array(["5", "4", "3", "2", "1"], dtype=object), len(n))
+            block["category_label"] = np.tile(np.array([labels[qid][c] for c in (5, 4, 3, 2, 1)], dtype=object), len(n))
             block["category_n"] = est.counts[rows_idx].reshape(-1).astype(int)
             block["share"] = np.where(np.repeat(sup, K), np.nan, est.shares[rows_idx].reshape(-1))
             block["share_se"] = np.where(np.repeat(sup, K), np.nan, est.share_se[rows_idx].reshape(-1))
         else:
-            block = pd.DataFrame(base)
-            block["category"] = ""
-            block["category_label"] = ""
+            block["category"] = np.full(rows_n, "", dtype=object)
+            block["category_label"] = np.full(rows_n, "", dtype=object)
             block["category_n"] = n
-            block["share"] = np.nan
-            block["share_se"] = np.nan
-        out.append(block[TABLE_COLUMNS])
+            block["share"] = np.full(rows_n, np.nan)
+            block["share_se"] = np.full(rows_n, np.nan)
+        out.append(block)
 
     scope_strata = [(str(lbl), s_code) for s_code, lbl in enumerate(design.stratum_labels) if str(lbl) in scopes]
     labels_of_strata = [str(lbl) for lbl in design.stratum_labels]
@@ -173,9 +174,9 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
     # breakdown is one estimate per stratum (cheaper than a group per municipality)
     stratum_of_kommune = (np.array([labels_of_strata.index(k) for k in kommuner])
                           if all(k in labels_of_strata for k in kommuner) else None)
-    def estimate_one(qid: str) -> list[pd.DataFrame]:
+    def estimate_one(qid: str) -> list[dict[str, np.ndarray]]:
         y = outcomes[qid]
-        out: list[pd.DataFrame] = []
+        out: list[dict[str, np.ndarray]] = []
         dk = dont_know.get(qid)
         for bname, (codes, levels) in breakdowns.items():
             G = len(levels)
@@ -232,7 +233,12 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
                                      "mean": np.nan, "mean_se": np.nan, "mean_ci_low": np.nan, "mean_ci_high": np.nan,
                                      "suppressed": sup})
 
-    tables = pd.concat(blocks + ([pd.DataFrame(rows, columns=TABLE_COLUMNS)] if rows else []), ignore_index=True)
+    tables = pd.DataFrame({c: np.concatenate([b[c] for b in blocks]) for c in TABLE_COLUMNS})
+    if rows:
+        tables = pd.concat([tables, pd.DataFrame(rows, columns=TABLE_COLUMNS)], ignore_index=True)
+    for c in ("scope", "question", "breakdown", "group", "category", "category_label"):
+        tables[c] = tables[c].astype(str)
+    tables["suppressed"] = tables["suppressed"].astype(bool)
 
     # ---- tests within each scope ----------------------------------------------------------------
     first = tables.drop_duplicates(["scope", "question", "breakdown", "group"])
@@ -298,30 +304,37 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
     # ---- municipality against the others ----------------------------------------------------------
     comp = []
     totals = tables[(tables["scope"] == "all") & (tables["breakdown"] == "kommune")].drop_duplicates(
-        ["question", "group"]).set_index(["question", "group"])
+        ["question", "group"])
+    in_scope = np.array([k in scopes for k in kommuner])
     for qid, y in outcomes.items():
-        means = totals.loc[qid]["mean"].reindex(kommuner)
-        ranks = means.rank(ascending=False, method="min")
-        raw_k = domain_estimates(design, y, kom_codes, n_k)
+        t_q = totals[totals["question"] == qid].set_index("group").reindex(kommuner)
+        means = t_q["mean"].to_numpy(float)
+        n_q = t_q["n"].fillna(0).to_numpy(int)
+        ranks = pd.Series(means).rank(ascending=False, method="min").to_numpy()
+        n_mun = int((~np.isnan(means)).sum())
+        raw_k = domain_estimates(design, y, kom_codes, n_k, shares=False)
         others_mean, others_var = complement_means(design, y)
         answered = ~np.isnan(y)
         df = int(answered.sum() - len(np.unique(design.stratum[answered]))) - 1
-        for k, name in enumerate(kommuner):
-            if name not in scopes:
+        s_codes = np.array([int(np.flatnonzero(stratum_kom == k)[0]) if (stratum_kom == k).any() else -1
+                            for k in range(n_k)])
+        ok = in_scope & (n_q >= min_n) & (s_codes >= 0)
+        diff = raw_k.mean - others_mean[np.maximum(s_codes, 0)]
+        with np.errstate(invalid="ignore", divide="ignore"):   # rows outside the scopes may be empty
+            se = np.sqrt(raw_k.mean_se ** 2 + others_var[np.maximum(s_codes, 0)])
+            t = diff / se
+        p = t_pvalue(t, df)
+        for k in np.flatnonzero(in_scope):
+            name = kommuner[k]
+            if not ok[k]:
+                comp.append({"scope": name, "question": qid, "n": int(n_q[k]), "flag": "suppressed",
+                             "n_municipalities": n_mun})
                 continue
-            n = int(totals.loc[(qid, name), "n"])
-            if n < min_n:
-                comp.append({"scope": name, "question": qid, "n": n, "flag": "suppressed",
-                             "n_municipalities": int(means.notna().sum())})
-                continue
-            s_code = int(np.flatnonzero(stratum_kom == k)[0])
-            diff = raw_k.mean[k] - others_mean[s_code]
-            r = t_from_difference(diff, float(np.sqrt(raw_k.mean_se[k] ** 2 + others_var[s_code])), df)
-            comp.append({"scope": name, "question": qid, "mean": means[name], "others_mean": others_mean[s_code],
-                         "difference": diff, "statistic": r.statistic, "df": r.df1, "p_value": r.p_value,
-                         "rank": ranks[name], "n_municipalities": int(means.notna().sum()), "n": n})
+            comp.append({"scope": name, "question": qid, "mean": means[k], "others_mean": others_mean[s_codes[k]],
+                         "difference": diff[k], "statistic": t[k], "df": float(df), "p_value": p[k],
+                         "rank": ranks[k], "n_municipalities": n_mun, "n": int(n_q[k])})
             tests.append({"scope": name, "question": qid, "breakdown": "kommune_vs_others", "test": "t",
-                          "statistic": r.statistic, "df1": r.df1, "df2": np.nan, "p_value": r.p_value})
+                          "statistic": t[k], "df1": float(df), "df2": np.nan, "p_value": p[k]})
     tests_df = pd.DataFrame(tests, columns=TEST_COLUMNS[:-1])
     tests_df["p_adjusted"] = np.nan
     for scope, idx in tests_df.groupby("scope").groups.items():
