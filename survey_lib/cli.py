@@ -163,16 +163,25 @@ def nonresponse(
     from .load import load_survey
     from .nonresponse import nonresponse_report
 
+    import json
+
+    from .provenance import provenance
+
     try:
         params = _params(params_dir)
-        report = nonresponse_report(load_survey(data_dir, params), params, kommune=kommune)
+        data = load_survey(data_dir, params)
+        report = nonresponse_report(data, params, kommune=kommune)
     except SurveyError as exc:
         _fail(exc)
+    prov = provenance(data.digest, params.digest, params.survey.wave, data.sources)
+    prov["scope"] = kommune or "all"
     with atomic_folder(out) as stage:
         for name, frame in report.items():
             frame.to_csv(stage.file(f"{name}.csv"), index=False, lineterminator="\n", float_format="%.10g")
-    for name in report:
-        typer.echo(f"wrote {out / (name + '.csv')}")
+        stage.file("provenance.json").write_text(json.dumps(prov, ensure_ascii=False, indent=1) + "\n",
+                                                 encoding="utf-8")
+    for name in list(report) + ["provenance"]:
+        typer.echo(f"wrote {out / (name + ('.json' if name == 'provenance' else '.csv'))}")
 
 
 def main() -> None:  # console-script entry point

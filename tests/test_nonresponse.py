@@ -165,6 +165,9 @@ def test_cli_nonresponse_writes_every_table(tmp_path, params):
     assert {"response_rates", "sample_vs_respondents_tests", "propensity_model", "r_indicator",
             "partial_r_indicators", "response_curve", "completion_time", "weighting_shift", "balance",
             "methods_estimates", "methods_diagnostics", "strata", "weights_diagnostics"} <= names
+    import json
+    prov = json.loads((tmp_path / "nr" / "provenance.json").read_text())
+    assert prov["scope"] == "all" and len(prov["data_sha256"]) == 64
     r = pd.read_csv(tmp_path / "nr" / "r_indicator.csv")
     assert 0 < r["R"].iloc[0] < 1
     rates = pd.read_csv(tmp_path / "nr" / "response_rates.csv", keep_default_na=False)
