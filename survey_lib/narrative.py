@@ -1,0 +1,70 @@
+"""Danish text from numbers: number formats and sentences for the notebooks and reports.
+
+Numbers are written the Danish way: decimal comma, '.' between thousands, a space before '%'
+(3,85; 24,0 %; 9.989). Sentences are built from the engine's tidy tables, never typed by hand.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["fmt_number", "fmt_int", "fmt_pct", "fmt_p", "top_two_sentence", "TOP_TWO_PHRASES",
+           "test_sentence", "comparison_sentence"]
+
+# What agreeing with the two most positive categories is called, per answer scale.
+TOP_TWO_PHRASES = {
+    "tilfreds": "er tilfredse eller meget tilfredse",
+    "enig": "er enige eller meget enige",
+    "grad": "svarer i høj grad eller i meget høj grad",
+}
+
+
+def fmt_number(x: float, decimals: int = 2) -> str:
+    """3.853 -> '3,85'; 12345.6 -> '12.345,60'; NaN -> '–'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    text = f"{x:,.{decimals}f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def fmt_int(x: float) -> str:
+    """9989 -> '9.989'."""
+    return fmt_number(x, 0)
+
+
+def fmt_pct(share: float, decimals: int = 1) -> str:
+    """A share 0-1 as Danish percent: 0.24 -> '24,0 %'."""
+    if share is None or (isinstance(share, float) and math.isnan(share)):
+        return "–"
+    return f"{fmt_number(100 * share, decimals)} %"
+
+
+def fmt_p(p: float) -> str:
+    """'p < 0,001' or 'p = 0,034'."""
+    if p is None or math.isnan(p):
+        return "p ikke beregnet"
+    return "p < 0,001" if p < 0.001 else f"p = {fmt_number(p, 3)}"
+
+
+def top_two_sentence(share_top_two: float, mean: float, scale: str) -> str:
+    """'59,2 % er tilfredse eller meget tilfredse (gennemsnitlig score 3,53)'."""
+    phrase = TOP_TWO_PHRASES.get(scale, "svarer i en af de to mest positive kategorier")
+    return f"{fmt_pct(share_top_two)} {phrase} (gennemsnitlig score {fmt_number(mean)})"
+
+
+def test_sentence(p_adjusted: float, alpha: float, what: str) -> str:
+    """Whether differences between groups are significant after multiple-testing adjustment."""
+    if p_adjusted is None or math.isnan(p_adjusted):
+        return f"Forskellene {what} kan ikke testes (for få svar)."
+    if p_adjusted < alpha:
+        return f"Forskellene {what} er statistisk signifikante (justeret {fmt_p(p_adjusted)})."
+    return f"Forskellene {what} er ikke statistisk signifikante (justeret {fmt_p(p_adjusted)})."
+
+
+def comparison_sentence(kommune: str, mean: float, others_mean: float, flag: str, rank: float, n_municipalities: int) -> str:
+    """A municipality against the others: level, difference and rank, in words."""
+    if flag == "suppressed":
+        return f"{kommune} har for få svar til at blive sammenlignet med de øvrige kommuner."
+    level = {"above": "signifikant over", "below": "signifikant under", "level": "på niveau med"}[flag]
+    return (f"{kommune} ligger {level} de øvrige kommuner ({fmt_number(mean)} mod {fmt_number(others_mean)}) "
+            f"og er nr. {int(rank)} af {n_municipalities}.")

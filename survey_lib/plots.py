@@ -1,0 +1,122 @@
+"""Figures from the engine's tidy tables (plots never estimate: they draw what the tables hold).
+
+Every function returns a :class:`Chart`: the matplotlib figure and an alt text that says in words
+what the figure shows (for the HTML reports).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .narrative import fmt_int, fmt_number, fmt_pct  # noqa: E402
+
+__all__ = ["Chart", "DIVERGING", "stacked_distribution", "municipality_means"]
+
+# Five categories from most positive to most negative: a colour-blind-safe diverging palette
+# (ColorBrewer RdBu, 5 classes, blue for positive), grey in the middle.
+DIVERGING = ["#2166ac", "#67a9cf", "#d9d9d9", "#ef8a62", "#b2182b"]
+
+
+@dataclass
+class Chart:
+    """A figure and its alt text."""
+
+    figure: plt.Figure
+    alt_text: str
+
+
+def stacked_distribution(rows: pd.DataFrame, title: str = "", group_labels: dict[str, str] | None = None) -> Chart:
+    """100 % stacked horizontal bars, one per group, categories from most positive (left) to most
+    negative, in the report's style.
+
+    Parameters
+    ----------
+    rows
+        Rows of ``tables.csv`` for one scope x question x breakdown: ``group``, ``category`` ('5'..'1'),
+        ``category_label``, ``share``, ``n``, ``suppressed``.
+    group_labels
+        Display names of the groups (default: the codes; the total has group '').
+    """
+    rows = rows.copy()
+    rows["category"] = rows["category"].astype(str)
+    groups = list(dict.fromkeys(rows["group"]))
+    cats = ["5", "4", "3", "2", "1"]
+    labels = rows.drop_duplicates("category").set_index("category")["category_label"].reindex(cats)
+    names = group_labels or {}
+    fig, ax = plt.subplots(figsize=(9, 0.6 + 0.55 * len(groups)))
+    y = np.arange(len(groups))[::-1]
+    left = np.zeros(len(groups))
+    n_of = rows.drop_duplicates("group").set_index("group")["n"]
+    sup_of = rows.drop_duplicates("group").set_index("group")["suppressed"].astype(bool)
+    for c, colour, label in zip(cats, DIVERGING, labels):
+        shares = rows[rows["category"] == c].set_index("group")["share"].reindex(groups).to_numpy(float)
+        width = np.nan_to_num(shares)
+        bars = ax.barh(y, width, left=left, color=colour, label=label, edgecolor="white", height=0.7)
+        for bar, w in zip(bars, width):
+            if w >= 0.06:
+                ax.text(bar.get_x() + w / 2, bar.get_y() + bar.get_height() / 2, fmt_pct(w, 0).replace(" %", "%"),
+                        ha="center", va="center", fontsize=8, color="white" if colour in DIVERGING[::4] else "black")
+        left += width
+    ticks = []
+    for g in groups:
+        name = names.get(g, g) or "I alt"
+        ticks.append(f"{name} (n={fmt_int(n_of[g])})" + (" – undertrykt" if sup_of[g] else ""))
+    ax.set_yticks(y, ticks)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_pct(v, 0)))
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        ax.set_title(title, loc="left", fontsize=11)
+    ax.legend(ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.12 if len(groups) > 1 else -0.35),
+              frameon=False, fontsize=8)
+    fig.tight_layout()
+    parts = []
+    for g in groups:
+        name = names.get(g, g) or "I alt"
+        if sup_of[g]:
+            parts.append(f"{name}: undertrykt (for få svar)")
+            continue
+        sub = rows[rows["group"] == g].set_index("category")["share"].reindex(cats)
+        parts.append(f"{name}: " + ", ".join(f"{lab} {fmt_pct(v)}" for lab, v in zip(labels, sub)))
+    alt = f"Vandret søjlediagram{': ' + title if title else ''}. " + "; ".join(parts) + "."
+    return Chart(fig, alt)
+
+
+def municipality_means(rows: pd.DataFrame, highlight: str | None = None, show_names: bool = False,
+                       title: str = "") -> Chart:
+    """Mean score with 95 % interval of every municipality, sorted, one highlighted; the others are
+    unnamed unless ``show_names``.
+
+    ``rows``: one row per municipality (``group``, ``mean``, ``mean_ci_low``, ``mean_ci_high``,
+    ``suppressed``), e.g. the first category rows of breakdown ``kommune`` in scope ``all``.
+    """
+    data = rows[~rows["suppressed"].astype(bool)].sort_values("mean").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(data) + 1))
+    y = np.arange(len(data))
+    colours = ["#b2182b" if g == highlight else "#67a9cf" for g in data["group"]]
+    ax.hlines(y, data["mean_ci_low"], data["mean_ci_high"], color="#999999", lw=1)
+    ax.scatter(data["mean"], y, color=colours, zorder=3, s=30)
+    names = [g if (show_names or g == highlight) else "" for g in data["group"]]
+    ax.set_yticks(y, names)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_number(v, 1)))
+    ax.set_xlabel("Gennemsnitlig score (1-5) med 95 %-konfidensinterval")
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        ax.set_title(title, loc="left", fontsize=11)
+    fig.tight_layout()
+    if highlight is not None and highlight in set(data["group"]):
+        r = data.set_index("group").loc[highlight]
+        rank = len(data) - int(data.index[data["group"] == highlight][0])
+        alt = (f"Prikdiagram over {len(data)} kommuners gennemsnitlige score. {highlight} har "
+               f"{fmt_number(r['mean'])} og er nr. {rank} af {len(data)}.")
+    else:
+        alt = (f"Prikdiagram over {len(data)} kommuners gennemsnitlige score, fra "
+               f"{fmt_number(data['mean'].min())} til {fmt_number(data['mean'].max())}.")
+    return Chart(fig, alt)

@@ -1,0 +1,73 @@
+"""Danish number formats and sentences; figures checked against the table values they draw."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from survey_lib import narrative as nv
+from survey_lib.plots import DIVERGING, municipality_means, stacked_distribution
+
+
+@pytest.mark.parametrize("value,decimals,expected", [(3.853, 2, "3,85"), (12345.6, 2, "12.345,60"),
+                                                     (9989, 0, "9.989"), (float("nan"), 2, "–")])
+def test_fmt_number(value, decimals, expected):
+    assert nv.fmt_number(value, decimals) == expected
+
+
+def test_fmt_pct_and_p():
+    assert nv.fmt_pct(0.24) == "24,0 %"
+    assert nv.fmt_pct(0.592) == "59,2 %"
+    assert nv.fmt_p(0.0004) == "p < 0,001"
+    assert nv.fmt_p(0.0341) == "p = 0,034"
+
+
+def test_sentences():
+    assert nv.top_two_sentence(0.592, 3.53, "tilfreds") == \
+        "59,2 % er tilfredse eller meget tilfredse (gennemsnitlig score 3,53)"
+    assert nv.test_sentence(0.01, 0.05, "mellem målgrupperne") == \
+        "Forskellene mellem målgrupperne er statistisk signifikante (justeret p = 0,010)."
+    assert "ikke statistisk signifikante" in nv.test_sentence(0.2, 0.05, "mellem kønnene")
+    assert nv.comparison_sentence("Odder", 3.81, 3.52, "above", 1, 13) == \
+        "Odder ligger signifikant over de øvrige kommuner (3,81 mod 3,52) og er nr. 1 af 13."
+
+
+def _rows():
+    groups = {"K": [0.255, 0.348, 0.21, 0.10, 0.087], "M": [0.221, 0.358, 0.201, 0.096, 0.124]}
+    labels = ["Meget tilfreds", "Tilfreds", "Hverken tilfreds eller utilfreds", "Utilfreds", "Meget utilfreds"]
+    rows = []
+    for g, shares in groups.items():
+        for c, (s, lab) in zip("54321", zip(shares, labels)):
+            rows.append({"group": g, "category": c, "category_label": lab, "share": s, "n": 5219 if g == "K" else 3394,
+                         "suppressed": False})
+    rows += [{"group": "X", "category": c, "category_label": lab, "share": np.nan, "n": 3, "suppressed": True}
+             for c, lab in zip("54321", labels)]
+    return pd.DataFrame(rows)
+
+
+def test_stacked_bars_match_table_values():
+    rows = _rows()
+    chart = stacked_distribution(rows, "Samlet tilfredshed", {"K": "Kvinder", "M": "Mænd", "X": "Andet"})
+    ax = chart.figure.axes[0]
+    bars = [p for p in ax.patches]
+    # 3 groups x 5 categories, drawn category by category
+    assert len(bars) == 15
+    for k, cat in enumerate("54321"):
+        for j, g in enumerate(["K", "M", "X"]):
+            bar = bars[k * 3 + j]
+            want = rows[(rows["group"] == g) & (rows["category"] == cat)]["share"].iloc[0]
+            assert bar.get_width() == pytest.approx(0 if np.isnan(want) else want)
+            assert bar.get_facecolor()[:3] == pytest.approx(tuple(int(DIVERGING[k][i:i + 2], 16) / 255 for i in (1, 3, 5)))
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks == ["Kvinder (n=5.219)", "Mænd (n=3.394)", "Andet (n=3) – undertrykt"]
+    assert "Kvinder: Meget tilfreds 25,5 %" in chart.alt_text and "Andet: undertrykt" in chart.alt_text
+
+
+def test_municipality_means_highlight():
+    rows = pd.DataFrame({"group": ["A", "B", "C"], "mean": [3.2, 3.8, 3.5], "mean_ci_low": [3.1, 3.7, 3.4],
+                         "mean_ci_high": [3.3, 3.9, 3.6], "suppressed": [False, False, False]})
+    chart = municipality_means(rows, highlight="C")
+    ax = chart.figure.axes[0]
+    offsets = ax.collections[-1].get_offsets()
+    assert list(offsets[:, 0]) == [3.2, 3.5, 3.8]                       # sorted means
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["", "C", ""]  # others unnamed
+    assert "C har 3,50 og er nr. 2 af 3" in chart.alt_text
