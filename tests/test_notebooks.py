@@ -1,0 +1,69 @@
+"""The notebooks: committed without outputs, parameters cell as papermill expects, and run on the
+twin for all municipalities and for one, recording numbers equal to the engine's."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_committed_without_outputs(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs") and cell.get("execution_count") is None, path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_parameters_cell(path):
+    import papermill as pm
+
+    params = pm.inspect_notebook(str(path))
+    assert {"kommune", "data_dir", "params_dir", "tables_dir", "wave"} <= set(params)
+    assert all(p["help"] for p in params.values()), "every parameter has a comment"
+
+
+@pytest.fixture(scope="module")
+def twin_tables(tmp_path_factory, params):
+    from survey_lib.demo import generate, write_dataset
+    from survey_lib.pipeline import make_tables
+
+    root = tmp_path_factory.mktemp("nb")
+    write_dataset(generate(params, seed=2023), root / "data")
+    make_tables(root / "data", params, root / "tables", scopes=["Odder"], excel=False)
+    return root
+
+
+@pytest.mark.parametrize("kommune", [None, "Odder"])
+def test_satisfaction_notebook_runs_and_matches_engine(twin_tables, kommune, tmp_path):
+    import papermill as pm
+
+    out = tmp_path / "out.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "50_overordnet_tilfredshed.ipynb"), str(out),
+                        parameters={"kommune": kommune, "tables_dir": str(twin_tables / "tables"),
+                                    "data_dir": str(twin_tables / "data")},
+                        kernel_name="survey-lib", progress_bar=False)
+    nb = json.loads(out.read_text(encoding="utf-8"))
+    outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+    recorded = [o["data"]["application/json"]["key_numbers"] for o in outputs
+                if "application/json" in o.get("data", {})]
+    assert len(recorded) == 1
+    nums = recorded[0]
+    t = pd.read_csv(twin_tables / "tables" / "tables.csv", dtype={"group": str, "category": str})
+    t[["group", "category"]] = t[["group", "category"]].fillna("")
+    scope = kommune or "all"
+    row = t[(t["scope"] == scope) & (t["question"] == "tilfredshed") & (t["breakdown"] == "total")]
+    assert nums["scope"] == scope
+    assert nums["n"] == int(row["n"].iloc[0])
+    assert nums["mean"] == pytest.approx(float(row["mean"].iloc[0]), abs=1e-9)
+    assert nums["top_two"] == pytest.approx(float(row[row["category"].isin(["5", "4"])]["share"].sum()), abs=1e-9)
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == (7 if kommune else 6)           # total + 5 breakdowns (+ municipalities)
+    assert all(o.get("metadata", {}).get("image/png", {}).get("alt") for o in images)
+    text = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
+    assert "er tilfredse eller meget tilfredse (gennemsnitlig score" in text
