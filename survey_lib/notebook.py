@@ -17,7 +17,7 @@ from .params import Params, load_params
 from .paths import ProjectPaths
 from .plots import municipality_means, stacked_distribution
 
-__all__ = ["NotebookContext", "open_context", "show_question", "key_numbers"]
+__all__ = ["NotebookContext", "open_context", "show_question", "show_multi_select", "show_theme", "key_numbers"]
 
 BREAKDOWN_TEXT = {"maalgruppe": "mellem målgrupperne", "koen": "mellem kvinder og mænd",
                   "alder_band": "mellem aldersgrupperne", "varighed_band": "mellem forløbsvarighederne",
@@ -151,3 +151,46 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
 def record(obj: dict) -> None:
     """Print a JSON line that tests can find in the executed notebook."""
     print(json.dumps(obj, ensure_ascii=False))
+
+
+def show_multi_select(ctx: NotebookContext, qid: str) -> None:
+    """Display a multi-select question: the share of the respondents asked who ticked each option."""
+    from IPython.display import Markdown, display
+
+    q = ctx.params.questionnaire.question(qid)
+    t = ctx.tables[(ctx.tables["scope"] == ctx.scope) & (ctx.tables["question"] == qid)
+                   & (ctx.tables["breakdown"] == "total")]
+    if t.empty:
+        return
+    n = int(t["n"].iloc[0])
+    lines = [f"### {q.heading}", "", f"> {q.text_present}", "", f"*{q.note}*" if q.note else "", "",
+             "| Afdeling | Andel | Antal |", "|---|---:|---:|"]
+    for r in t.itertuples():
+        share = "undertrykt" if r.suppressed else f"{fmt_number(100 * r.share, 1)} %"
+        lines.append(f"| {r.category_label} | {share} | {fmt_int(r.category_n)} |")
+    lines += ["", f"Andele af {fmt_int(n)} borgere, der har svaret; flere svar er mulige, så andelene summerer "
+              "ikke til 100 %."]
+    display(Markdown("\n".join(lines)))
+
+
+def show_theme(ctx: NotebookContext, theme: str) -> list[dict]:
+    """Display every question of a theme in questionnaire order, and the theme score."""
+    from IPython.display import Markdown, display
+
+    recorded = []
+    for q in ctx.params.questionnaire.questions:
+        if q.theme != theme:
+            continue
+        if q.kind == "likert":
+            recorded.append(show_question(ctx, q.id))
+        elif q.kind == "multi_select":
+            show_multi_select(ctx, q.id)
+    score = ctx.tables[(ctx.tables["scope"] == ctx.scope) & (ctx.tables["question"] == f"tema_{theme}")
+                       & (ctx.tables["breakdown"] == "total")]
+    if len(score):
+        r = score.iloc[0]
+        label = next(t.label for t in ctx.params.questionnaire.themes if t.id == theme)
+        display(Markdown(f"**Temascore for {label.lower()}:** {fmt_number(r['mean'])} "
+                         f"(95 %-konfidensinterval {fmt_number(r['mean_ci_low'])}–{fmt_number(r['mean_ci_high'])}), "
+                         "gennemsnittet af borgerens svar på temaets spørgsmål."))
+    return recorded

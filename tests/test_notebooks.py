@@ -39,12 +39,16 @@ def twin_tables(tmp_path_factory, params):
     return root
 
 
-@pytest.mark.parametrize("kommune", [None, "Odder"])
-def test_satisfaction_notebook_runs_and_matches_engine(twin_tables, kommune, tmp_path):
+THEME_NOTEBOOKS = [p for p in NOTEBOOKS if p.name[:2] in {"10", "20", "30", "40", "50"}]
+CASES = [(p, None) for p in THEME_NOTEBOOKS] + [(ROOT / "notebooks" / "50_overordnet_tilfredshed.ipynb", "Odder")]
+
+
+@pytest.mark.parametrize("path,kommune", CASES, ids=[f"{p.stem}-{k or 'all'}" for p, k in CASES])
+def test_theme_notebooks_run_and_match_engine(twin_tables, path, kommune, tmp_path):
     import papermill as pm
 
     out = tmp_path / "out.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / "50_overordnet_tilfredshed.ipynb"), str(out),
+    pm.execute_notebook(str(path), str(out),
                         parameters={"kommune": kommune, "tables_dir": str(twin_tables / "tables"),
                                     "data_dir": str(twin_tables / "data")},
                         kernel_name="survey-lib", progress_bar=False)
@@ -52,18 +56,18 @@ def test_satisfaction_notebook_runs_and_matches_engine(twin_tables, kommune, tmp
     outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
     recorded = [o["data"]["application/json"]["key_numbers"] for o in outputs
                 if "application/json" in o.get("data", {})]
-    assert len(recorded) == 1
-    nums = recorded[0]
+    assert recorded, "the notebook records its key numbers"
     t = pd.read_csv(twin_tables / "tables" / "tables.csv", dtype={"group": str, "category": str})
     t[["group", "category"]] = t[["group", "category"]].fillna("")
     scope = kommune or "all"
-    row = t[(t["scope"] == scope) & (t["question"] == "tilfredshed") & (t["breakdown"] == "total")]
-    assert nums["scope"] == scope
-    assert nums["n"] == int(row["n"].iloc[0])
-    assert nums["mean"] == pytest.approx(float(row["mean"].iloc[0]), abs=1e-9)
-    assert nums["top_two"] == pytest.approx(float(row[row["category"].isin(["5", "4"])]["share"].sum()), abs=1e-9)
+    for nums in recorded:
+        row = t[(t["scope"] == scope) & (t["question"] == nums["question"]) & (t["breakdown"] == "total")]
+        assert nums["scope"] == scope
+        assert nums["n"] == int(row["n"].iloc[0])
+        assert nums["mean"] == pytest.approx(float(row["mean"].iloc[0]), abs=1e-9)
+        assert nums["top_two"] == pytest.approx(float(row[row["category"].isin(["5", "4"])]["share"].sum()), abs=1e-9)
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) == (7 if kommune else 6)           # total + 5 breakdowns (+ municipalities)
-    assert all(o.get("metadata", {}).get("image/png", {}).get("alt") for o in images)
-    text = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
-    assert "er tilfredse eller meget tilfredse (gennemsnitlig score" in text
+    assert images and all(o.get("metadata", {}).get("image/png", {}).get("alt") for o in images)
+    if kommune:   # the municipality's place among all municipalities is shown
+        text = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
+        assert "Odder ligger" in text

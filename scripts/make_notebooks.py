@@ -1,0 +1,68 @@
+"""Write the theme notebooks (run once; the notebooks are committed without outputs).
+
+Usage: .venv/bin/python scripts/make_notebooks.py
+Each notebook: an annotated introduction in Danish, one tagged parameters cell, and calls into
+survey_lib.notebook (the logic lives in the library).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat as nbf
+
+ROOT = Path(__file__).resolve().parents[1]
+
+READING = ("**Sådan læses figurerne:** Hver søjle er 100 %. Kategorierne står fra den mest positive (til venstre, "
+           "blå) til den mest negative (til højre, rød), og antallet af svar (n) står ved hver gruppe. Andele og "
+           "gennemsnitlige scorer (1–5, hvor 5 er mest positiv) er vægtede efter alder, køn, kommune og målgruppe; "
+           "'Ved ikke/ikke relevant' indgår ikke. Grupper med under fem svar vises ikke. En forskel kaldes "
+           "*statistisk signifikant*, når den justerede p-værdi (Holm) er under signifikansniveauet.")
+
+THEMES = {
+    "10_moedet_med_jobcentret": ("moedet", "Mødet med jobcentret",
+                                 "Temaet handler om, hvordan borgeren bliver mødt: med tillid, med udgangspunkt i "
+                                 "egen situation, og om borgerens idéer bliver hørt, når forløbet planlægges."),
+    "20_maal_og_aktiviteter": ("maal", "Mål og aktiviteter",
+                               "Temaet handler om, hvorvidt forløbet har et klart mål, om aktiviteterne giver "
+                               "mening i forhold til målet, og – for aktivitetsparate – om kontakten med andre "
+                               "afdelinger og deres samarbejde."),
+    "30_samtalen": ("samtalen", "Samtalen",
+                    "Borgeren er bedt om at tænke tilbage på sin seneste samtale: var formålet klart, var "
+                    "sagsbehandleren forberedt, blev regler formidlet forståeligt, og blev der lagt en konkret plan "
+                    "(spørgsmålet findes i tre varianter efter målgruppe)."),
+    "40_progression": ("progression", "Progression",
+                       "Temaet handler om bevægelse mod job eller uddannelse: konkrete jobmuligheder, om indsatsen "
+                       "bringer borgeren tættere på job eller uddannelse, og om forløbet har øget troen på at komme "
+                       "i arbejde. Spørgsmålene stilles til forskellige målgrupper."),
+    "50_overordnet_tilfredshed": ("tilfredshed", "Overordnet tilfredshed",
+                                  "Borgerne er afslutningsvist spurgt, hvor tilfredse eller utilfredse de alt i alt "
+                                  "har været med deres forløb i jobcentret."),
+}
+
+PARAMS = """kommune = None      # municipality name as in params/kommuner.yaml; None: all municipalities together
+data_dir = None     # folder with population, sample and responses; None: the built-in demo data
+params_dir = None   # folder with the YAML parameter files; None: the project's params/
+tables_dir = None   # folder written by `survey-report tables` (read instead of computing); None: compute
+wave = "2023-pilot" # name of the survey wave (shown in the provenance)"""
+
+
+def main() -> None:
+    for name, (theme, title, intro) in THEMES.items():
+        nb = nbf.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "survey-lib", "display_name": "survey_lib (.venv)", "language": "python"}
+        params = nbf.v4.new_code_cell(PARAMS)
+        params.metadata["tags"] = ["parameters"]
+        nb.cells = [
+            nbf.v4.new_markdown_cell(f"# {title}\n\n{intro}\n\n{READING}"),
+            params,
+            nbf.v4.new_code_cell("from survey_lib.notebook import open_context, show_theme\n\n"
+                                 "ctx = open_context(kommune, data_dir, params_dir, tables_dir)"),
+            nbf.v4.new_code_cell(f'show_theme(ctx, "{theme}");'),
+        ]
+        nbf.write(nb, ROOT / "notebooks" / f"{name}.ipynb")
+        print(f"wrote notebooks/{name}.ipynb")
+
+
+if __name__ == "__main__":
+    main()
