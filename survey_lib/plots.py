@@ -50,7 +50,8 @@ def stacked_distribution(rows: pd.DataFrame, title: str = "", group_labels: dict
     cats = ["5", "4", "3", "2", "1"]
     labels = rows.drop_duplicates("category").set_index("category")["category_label"].reindex(cats)
     names = group_labels or {}
-    fig, ax = plt.subplots(figsize=(9, 0.6 + 0.55 * len(groups)))
+    height = 1.5 + 0.5 * len(groups)
+    fig, ax = plt.subplots(figsize=(9, height))
     y = np.arange(len(groups))[::-1]
     left = np.zeros(len(groups))
     n_of = rows.drop_duplicates("group").set_index("group")["n"]
@@ -74,9 +75,9 @@ def stacked_distribution(rows: pd.DataFrame, title: str = "", group_labels: dict
     ax.spines[["top", "right"]].set_visible(False)
     if title:
         ax.set_title(title, loc="left", fontsize=11)
-    ax.legend(ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.12 if len(groups) > 1 else -0.35),
-              frameon=False, fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.55 / height, 1, 1))   # room below the axis for the legend
+    handles, names_ = ax.get_legend_handles_labels()
+    fig.legend(handles, names_, ncols=5, loc="lower center", bbox_to_anchor=(0.5, 0.02), frameon=False, fontsize=8)
     parts = []
     for g in groups:
         name = names.get(g, g) or "I alt"
