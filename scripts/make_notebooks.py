@@ -47,7 +47,34 @@ tables_dir = None   # folder written by `survey-report tables` (read instead of 
 wave = "2023-pilot" # name of the survey wave (shown in the provenance)"""
 
 
+SPECIAL = {
+    "01_frafald": ("Frafald", "Hvem svarede – og hvem svarede ikke? Notebooken sammenligner respondenterne med den "
+                   "udtrukne stikprøve på registeroplysningerne, modellerer sandsynligheden for at svare og måler "
+                   "repræsentativiteten med R-indikatoren (Schouten m.fl. 2009). Den er skrevet til metodefolk: "
+                   "hvert trin siger, hvad der er gjort og hvorfor.",
+                   "from survey_lib.notebook import open_nonresponse, show_nonresponse\n\n"
+                   "params, report = open_nonresponse(kommune, data_dir, params_dir)",
+                   "show_nonresponse(params, report);"),
+    "02_vaegtning": ("Vægtning", "Svarene vægtes, så respondenterne ligner populationen på alder, køn, kommune og "
+                     "målgruppe (post-stratificering: vægt = antal borgere i cellen / antal respondenter i cellen). "
+                     "Notebooken viser cellerne, vægtenes fordeling, designeffekten, balancen efter vægtning, hvad "
+                     "vægtningen ændrer i resultaterne, og hvor følsomme resultaterne er for valget af metode.",
+                     "from survey_lib.notebook import open_nonresponse, show_weighting\n\n"
+                     "params, report = open_nonresponse(kommune, data_dir, params_dir)",
+                     "show_weighting(params, report);"),
+}
+
+
 def main() -> None:
+    for name, (title, intro, setup, call) in SPECIAL.items():
+        nb = nbf.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "survey-lib", "display_name": "survey_lib (.venv)", "language": "python"}
+        params = nbf.v4.new_code_cell(PARAMS)
+        params.metadata["tags"] = ["parameters"]
+        nb.cells = [nbf.v4.new_markdown_cell(f"# {title}\n\n{intro}"), params, nbf.v4.new_code_cell(setup),
+                    nbf.v4.new_code_cell(call)]
+        nbf.write(nb, ROOT / "notebooks" / f"{name}.ipynb")
+        print(f"wrote notebooks/{name}.ipynb")
     for name, (theme, title, intro) in THEMES.items():
         nb = nbf.v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "survey-lib", "display_name": "survey_lib (.venv)", "language": "python"}

@@ -363,4 +363,5 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
         "balance": balance(design, population, variables),
         "methods_estimates": methods,
         "methods_diagnostics": method_diags,
+        "weights": pd.DataFrame({"person_id": design.frame["person_id"].to_numpy(), "weight": design.weight}),
     }

@@ -17,7 +17,8 @@ from .params import Params, load_params
 from .paths import ProjectPaths
 from .plots import municipality_means, stacked_distribution
 
-__all__ = ["NotebookContext", "open_context", "show_question", "show_multi_select", "show_theme", "key_numbers"]
+__all__ = ["NotebookContext", "open_context", "show_question", "show_multi_select", "show_theme", "key_numbers",
+           "open_nonresponse", "show_nonresponse", "show_weighting"]
 
 BREAKDOWN_TEXT = {"maalgruppe": "mellem målgrupperne", "koen": "mellem kvinder og mænd",
                   "alder_band": "mellem aldersgrupperne", "varighed_band": "mellem forløbsvarighederne",
@@ -194,3 +195,183 @@ def show_theme(ctx: NotebookContext, theme: str) -> list[dict]:
                          f"(95 %-konfidensinterval {fmt_number(r['mean_ci_low'])}–{fmt_number(r['mean_ci_high'])}), "
                          "gennemsnittet af borgerens svar på temaets spørgsmål."))
     return recorded
+
+
+# ---- non-response and weighting ------------------------------------------------------------------
+VARIABLE_TEXT = {"kommune": "Kommune", "koen": "Køn", "alder_band": "Alder", "maalgruppe": "Målgruppe",
+                 "varighed_band": "Varighed"}
+
+
+def _md_table(frame: pd.DataFrame, formats: dict[str, callable]) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in frame.itertuples(index=False):
+        cells = [formats.get(c, str)(v) if not (isinstance(v, float) and pd.isna(v)) else "–" for c, v in zip(cols, row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def open_nonresponse(kommune: str | None, data_dir: str | None, params_dir: str | None):
+    """Params and every non-response / weighting table of the scope (see survey_lib.nonresponse)."""
+    from .demo import generate, write_dataset
+    from .load import load_survey
+    from .nonresponse import nonresponse_report
+
+    paths = ProjectPaths()
+    params = load_params(params_dir or paths.params)
+    folder = Path(data_dir) if data_dir else paths.demo_data
+    if data_dir is None and not (folder / "responses.csv").is_file():
+        write_dataset(generate(params), folder)
+    return params, nonresponse_report(load_survey(folder, params), params, kommune=kommune)
+
+
+def _labels_all(params: Params) -> dict[str, str]:
+    s = params.survey
+    out = {m.code: m.label for m in s.maalgrupper} | {g.code: g.label for g in s.genders}
+    out |= {b.code: b.label for b in s.age_bands} | {b.code: b.label for b in s.duration_bands}
+    return out
+
+
+def _order(params: Params, var: str) -> list[str]:
+    s = params.survey
+    return {"kommune": [k.name for k in params.kommuner], "koen": [g.code for g in s.genders],
+            "alder_band": [b.code for b in s.age_bands], "maalgruppe": [m.code for m in s.maalgrupper],
+            "varighed_band": [b.code for b in s.duration_bands]}.get(var, [])
+
+
+def _in_order(rows: pd.DataFrame, params: Params, var: str) -> pd.DataFrame:
+    """Rows of one variable in the params order of its categories (not alphabetical)."""
+    order = _order(params, var)
+    key = rows["category"].map(lambda c: order.index(c) if c in order else len(order))
+    return rows.assign(_k=key).sort_values("_k").drop(columns="_k")
+
+
+def _term_label(term: str, labels: dict[str, str]) -> str:
+    """'C(koen)[T.M]' -> 'Køn: Mænd'."""
+    import re
+
+    m = re.match(r"C\((\w+)\)\[T\.(.*)\]", term)
+    if not m:
+        return term
+    return f"{VARIABLE_TEXT.get(m.group(1), m.group(1))}: {labels.get(m.group(2), m.group(2))}"
+
+
+def show_nonresponse(params: Params, report: dict) -> dict:
+    """Display the non-response analysis: rates, sample against respondents with tests, the
+    propensity model, R-indicators, the response curve and completion times."""
+    from IPython.display import Markdown, display
+
+    from .narrative import fmt_p, fmt_pct
+    from .plots import category_bars, response_curve_chart, sample_vs_respondents_chart
+
+    labels = _labels_all(params)
+    alpha = params.survey.significance_level
+    rates = report["response_rates"]
+    total = rates[rates["variable"] == "total"].iloc[0]
+    display(Markdown(f"## Svarprocent\n\n{fmt_int(total['sampled'])} borgere blev udtrukket; "
+                     f"{fmt_int(total['complete'])} gennemførte og {fmt_int(total['partial'])} svarede delvist, "
+                     f"i alt en svarprocent på **{fmt_pct(total['response_rate'])}**."))
+    dist, tests = report["sample_vs_respondents"], report["sample_vs_respondents_tests"].set_index("variable")
+    for var in dist["variable"].unique():
+        part = _in_order(rates[rates["variable"] == var], params, var)
+        _show(category_bars(part, "response_rate", f"Svarprocent – {VARIABLE_TEXT.get(var, var)}", labels=labels))
+        _show(sample_vs_respondents_chart(_in_order(dist[dist["variable"] == var], params, var),
+                                          f"Stikprøve og respondenter – {VARIABLE_TEXT.get(var, var)}", labels))
+        t = tests.loc[var]
+        verdict = "adskiller sig signifikant fra" if t["p_value"] < alpha else "adskiller sig ikke signifikant fra"
+        display(Markdown(f"Respondenternes fordeling på {VARIABLE_TEXT.get(var, var).lower()} {verdict} stikprøvens "
+                         f"(Rao–Scott F = {fmt_number(t['statistic'])}, {fmt_p(t['p_value'])})."))
+    means = report["means_sample_vs_respondents"].set_index("measure")
+    age = means.loc["age_years"]
+    display(Markdown(f"Gennemsnitsalderen er {fmt_number(age['sample_weighted'], 1)} år i stikprøven og "
+                     f"{fmt_number(age['respondents_weighted'], 1)} år blandt respondenterne."))
+    coef = report["propensity_model"]
+    coef = coef.assign(term=coef["term"].map(lambda t: _term_label(t, labels)))
+    table = coef[coef["term"] != "Intercept"][["term", "odds_ratio", "or_ci_low", "or_ci_high", "p_value"]].rename(
+        columns={"term": "Variabel", "odds_ratio": "Odds ratio", "or_ci_low": "95 %-KI nedre",
+                 "or_ci_high": "95 %-KI øvre", "p_value": "p-værdi"})
+    display(Markdown("## Model for sandsynligheden for at svare\n\nLogistisk regression af at svare på "
+                     "registeroplysningerne. En odds ratio over 1 betyder, at gruppen svarer oftere end "
+                     "referencegruppen (den første kategori i alfabetisk orden).\n\n" + _md_table(table, {"Odds ratio": lambda v: fmt_number(v),
+                                                                   "95 %-KI nedre": lambda v: fmt_number(v),
+                                                                   "95 %-KI øvre": lambda v: fmt_number(v),
+                                                                   "p-værdi": lambda v: fmt_p(v)})))
+    r = report["r_indicator"].iloc[0]
+    display(Markdown(f"## Repræsentativitet (R-indikator)\n\nR-indikatoren er **{fmt_number(r['R'])}** (1 er fuldt "
+                     f"repræsentativt svar). Svarsandsynlighedernes variationskoefficient er {fmt_number(r['cv'])}; "
+                     f"den største mulige standardiserede skævhed i et gennemsnit uden vægtning er "
+                     f"{fmt_number(r['max_abs_bias'])} standardafvigelser. De partielle indikatorer nedenfor viser, "
+                     "hvilke grupper der trækker: negative værdier er underrepræsenterede grupper."))
+    partial = report["partial_r_indicators"]
+    for var in partial["variable"].unique():
+        cats = _in_order(partial[(partial["variable"] == var) & (partial["level"] == "category")], params, var)
+        _show(category_bars(cats, "partial_r", f"Partiel R-indikator – {VARIABLE_TEXT.get(var, var)}", percent=False,
+                            labels=labels))
+    curve = report["response_curve"]
+    reminders = list(params.survey.reminder_dates)
+    _show(response_curve_chart(curve[curve["by"] == "total"], reminders, "Kumuleret svarprocent"))
+    _show(response_curve_chart(curve[curve["by"] == "maalgruppe"], reminders, "Kumuleret svarprocent – målgruppe",
+                               labels))
+    ct = report["completion_time"].iloc[0]
+    display(Markdown(f"Halvdelen af de gennemførte besvarelser tog højst {fmt_number(ct['median'], 1)} minutter "
+                     f"(kvartiler {fmt_number(ct['q1'], 1)} og {fmt_number(ct['q3'], 1)} minutter)."))
+    nums = {"response_rate": float(total["response_rate"]), "R": float(r["R"])}
+    display({"application/json": {"key_numbers": nums}}, raw=True)
+    return nums
+
+
+def show_weighting(params: Params, report: dict) -> dict:
+    """Display the weighting diagnostics: strata and collapses, weight distribution, design effect,
+    balance, the shift from unweighted to weighted results, and the comparison of methods."""
+    from IPython.display import Markdown, display
+
+    from .narrative import fmt_pct
+    from .plots import weight_histogram
+
+    strata, collapses = report["strata"], report["collapses"]
+    display(Markdown(f"## Vægtningsceller\n\n{fmt_int(len(strata))} celler (alder × køn × kommune × målgruppe); "
+                     f"{fmt_int(len(collapses))} celle(r) uden nok respondenter er lagt sammen med en nabocelle."
+                     + ("\n\n" + _md_table(collapses.rename(columns={"cell": "Celle", "merged_into": "Lagt sammen med",
+                                                                      "rule": "Regel", "reason": "Årsag"}), {})
+                        if len(collapses) else "")))
+    w = report["weights"]["weight"].to_numpy(float)
+    _show(weight_histogram(w, "Vægtenes fordeling"))
+    diag = report["weights_diagnostics"]
+    row = diag.iloc[0]
+    display(Markdown(f"Designeffekten af de ulige vægte (Kish) er **{fmt_number(row['deff_kish'])}**: de "
+                     f"{fmt_int(row['respondents'])} svar giver samme præcision som {fmt_int(row['n_effective'])} "
+                     "svar uden vægte."))
+    display(Markdown("### Vægte pr. kommune\n\n" + _md_table(
+        diag[["kommune", "respondents", "min", "median", "max", "cv", "deff_kish", "n_effective"]].rename(columns={
+            "kommune": "Kommune", "respondents": "Respondenter", "min": "Mindst", "median": "Median", "max": "Størst",
+            "cv": "CV", "deff_kish": "Designeffekt", "n_effective": "Effektivt n"}),
+        {"Respondenter": fmt_int, "Mindst": fmt_number, "Median": fmt_number, "Størst": fmt_number, "CV": fmt_number,
+         "Designeffekt": fmt_number, "Effektivt n": fmt_int})))
+    bal = report["balance"]
+    display(Markdown("## Balance efter vægtning\n\nVægtede respondenter mod populationen. På vægtningsvariablerne "
+                     "er forskellen nul (bortset fra sammenlagte celler); varighed indgår ikke i vægtningen, så "
+                     "her ses den skævhed, der er tilbage.\n\n" + _md_table(
+                         bal.rename(columns={"variable": "Variabel", "category": "Kategori",
+                                             "population_share": "Population", "respondents_share": "Respondenter",
+                                             "weighted_share": "Vægtet", "weighted_minus_population": "Forskel"}),
+                         {"Population": fmt_pct, "Respondenter": fmt_pct, "Vægtet": fmt_pct,
+                          "Forskel": lambda v: fmt_number(100 * v, 1) + " pct.-point"})))
+    shift = report["weighting_shift"]
+    display(Markdown("## Hvad vægtningen ændrer\n\nGennemsnitlig score uden og med vægtning, største ændring "
+                     "først.\n\n" + _md_table(
+                         shift[["question", "n", "mean_unweighted", "mean_weighted", "mean_shift"]].rename(columns={
+                             "question": "Spørgsmål", "n": "Svar", "mean_unweighted": "Uvægtet",
+                             "mean_weighted": "Vægtet", "mean_shift": "Ændring"}),
+                         {"Svar": fmt_int, "Uvægtet": fmt_number, "Vægtet": fmt_number,
+                          "Ændring": lambda v: fmt_number(v, 3)})))
+    methods, mdiag = report["methods_estimates"], report["methods_diagnostics"]
+    display(Markdown("## Sammenligning af vægtningsmetoder\n\nPost-stratificering (rapportens metode), "
+                     "raking på marginalerne og post-stratificering med trimning af store vægte.\n\n"
+                     + _md_table(methods, {c: fmt_number for c in methods.columns if c != "question"})
+                     + "\n\n" + _md_table(mdiag[["method", "deff_kish", "n_effective", "max"]].rename(columns={
+                         "method": "Metode", "deff_kish": "Designeffekt", "n_effective": "Effektivt n",
+                         "max": "Største vægt"}), {"Designeffekt": fmt_number, "Effektivt n": fmt_int,
+                                                   "Største vægt": fmt_number})))
+    nums = {"deff_kish": float(row["deff_kish"]), "strata": int(len(strata))}
+    display({"application/json": {"key_numbers": nums}}, raw=True)
+    return nums

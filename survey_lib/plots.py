@@ -121,3 +121,94 @@ def municipality_means(rows: pd.DataFrame, highlight: str | None = None, show_na
         alt = (f"Prikdiagram over {len(data)} kommuners gennemsnitlige score, fra "
                f"{fmt_number(data['mean'].min())} til {fmt_number(data['mean'].max())}.")
     return Chart(fig, alt)
+
+
+def category_bars(rows: pd.DataFrame, value: str, title: str = "", percent: bool = True,
+                  labels: dict[str, str] | None = None) -> Chart:
+    """Horizontal bars of one value per category (e.g. response rates, signed partial R-indicators).
+
+    ``rows``: ``category`` and the column ``value``; negative values are drawn in the palette's red.
+    """
+    labels = labels or {}
+    data = rows.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.38 * len(data)))
+    y = np.arange(len(data))[::-1]
+    vals = data[value].to_numpy(float)
+    ax.barh(y, vals, color=[DIVERGING[4] if v < 0 else DIVERGING[0] for v in vals], height=0.7)
+    names = [labels.get(c, c) for c in data["category"].astype(str)]
+    ax.set_yticks(y, names)
+    fmt = (lambda v: fmt_pct(v)) if percent else (lambda v: fmt_number(v, 3))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+        lambda v, _: fmt_pct(v, 0) if percent else fmt_number(v, 2)))
+    ax.axvline(0, color="black", lw=0.8)
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        ax.set_title(title, loc="left", fontsize=11)
+    fig.tight_layout()
+    alt = f"Søjlediagram{': ' + title if title else ''}. " + "; ".join(f"{n} {fmt(v)}" for n, v in zip(names, vals)) + "."
+    return Chart(fig, alt)
+
+
+def sample_vs_respondents_chart(rows: pd.DataFrame, title: str = "", labels: dict[str, str] | None = None) -> Chart:
+    """Each category's share in the sample and among respondents (design-weighted), side by side."""
+    labels = labels or {}
+    data = rows.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.5 * len(data)))
+    y = np.arange(len(data))[::-1]
+    ax.barh(y + 0.18, data["sample_share_weighted"], height=0.36, color="#bdbdbd", label="Udtrukket stikprøve")
+    ax.barh(y - 0.18, data["respondents_share_weighted"], height=0.36, color=DIVERGING[0], label="Respondenter")
+    names = [labels.get(c, c) for c in data["category"].astype(str)]
+    ax.set_yticks(y, names)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_pct(v, 0)))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if title:
+        ax.set_title(title, loc="left", fontsize=11)
+    fig.tight_layout()
+    alt = (f"Søjlediagram{': ' + title if title else ''}. " + "; ".join(
+        f"{n}: stikprøve {fmt_pct(s)}, respondenter {fmt_pct(r)}"
+        for n, s, r in zip(names, data["sample_share_weighted"], data["respondents_share_weighted"])) + ".")
+    return Chart(fig, alt)
+
+
+def response_curve_chart(curve: pd.DataFrame, reminders: list, title: str = "",
+                         labels: dict[str, str] | None = None) -> Chart:
+    """Cumulative response rate per day for each group, with the reminder dates marked."""
+    labels = labels or {}
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for g, part in curve.groupby("group", sort=False):
+        ax.plot(pd.to_datetime(part["date"]), part["cumulative_rate"], label=labels.get(g, g) or "I alt", lw=1.6)
+    for d in reminders:
+        ax.axvline(pd.Timestamp(d), color="#999999", ls="--", lw=1)
+        ax.text(pd.Timestamp(d), 0.02, " påmindelse", rotation=90, va="bottom", fontsize=8, color="#666666",
+                transform=ax.get_xaxis_transform())
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_pct(v, 0)))
+    ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%d/%m"))
+    ax.set_ylabel("Kumuleret svarprocent")
+    ax.spines[["top", "right"]].set_visible(False)
+    if curve["group"].nunique() > 1:
+        ax.legend(frameon=False, fontsize=8, ncols=2)
+    if title:
+        ax.set_title(title, loc="left", fontsize=11)
+    fig.tight_layout()
+    last = curve.groupby("group", sort=False)["cumulative_rate"].last()
+    alt = (f"Linjediagram{': ' + title if title else ''}. Kumuleret svarprocent ved afslutning: "
+           + "; ".join(f"{labels.get(g, g) or 'I alt'} {fmt_pct(v)}" for g, v in last.items())
+           + f". Påmindelser {', '.join(pd.Timestamp(d).strftime('%d/%m') for d in reminders)}.")
+    return Chart(fig, alt)
+
+
+def weight_histogram(weights: np.ndarray, title: str = "") -> Chart:
+    """Distribution of the weights."""
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.hist(weights, bins=40, color=DIVERGING[1], edgecolor="white")
+    ax.set_xlabel("Vægt (antal borgere i populationen, som en respondent repræsenterer)")
+    ax.set_ylabel("Respondenter")
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        ax.set_title(title, loc="left", fontsize=11)
+    fig.tight_layout()
+    q = np.quantile(weights, [0, 0.25, 0.5, 0.75, 1])
+    alt = (f"Histogram over {fmt_int(len(weights))} vægte: mindst {fmt_number(q[0])}, kvartiler "
+           f"{fmt_number(q[1])}, {fmt_number(q[2])} og {fmt_number(q[3])}, størst {fmt_number(q[4])}.")
+    return Chart(fig, alt)

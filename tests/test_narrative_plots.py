@@ -71,3 +71,43 @@ def test_municipality_means_highlight():
     assert list(offsets[:, 0]) == [3.2, 3.5, 3.8]                       # sorted means
     assert [t.get_text() for t in ax.get_yticklabels()] == ["", "C", ""]  # others unnamed
     assert "C har 3,50 og er nr. 2 af 3" in chart.alt_text
+
+
+def test_category_bars_signed():
+    from survey_lib.plots import category_bars
+    rows = pd.DataFrame({"category": ["under_30", "30_49", "50_plus"], "partial_r": [-0.05, 0.01, 0.04]})
+    chart = category_bars(rows, "partial_r", percent=False, labels={"under_30": "Under 30"})
+    bars = chart.figure.axes[0].patches
+    assert [b.get_width() for b in bars] == pytest.approx([-0.05, 0.01, 0.04])
+    assert bars[0].get_facecolor()[:3] == pytest.approx(tuple(int(DIVERGING[4][i:i + 2], 16) / 255 for i in (1, 3, 5)))
+    assert "Under 30 -0,050" in chart.alt_text
+
+
+def test_sample_vs_respondents_chart():
+    from survey_lib.plots import sample_vs_respondents_chart
+    rows = pd.DataFrame({"category": ["K", "M"], "sample_share_weighted": [0.52, 0.48],
+                         "respondents_share_weighted": [0.6, 0.4]})
+    chart = sample_vs_respondents_chart(rows, labels={"K": "Kvinder", "M": "Mænd"})
+    widths = [b.get_width() for b in chart.figure.axes[0].patches]
+    assert widths == pytest.approx([0.52, 0.48, 0.6, 0.4])
+    assert "Kvinder: stikprøve 52,0 %, respondenter 60,0 %" in chart.alt_text
+
+
+def test_response_curve_chart_marks_reminders():
+    import datetime as dt
+    from survey_lib.plots import response_curve_chart
+    days = pd.date_range("2023-08-28", "2023-09-18").date
+    curve = pd.DataFrame({"group": "", "date": days, "cumulative_rate": np.linspace(0.1, 0.43, len(days))})
+    chart = response_curve_chart(curve, [dt.date(2023, 9, 4), dt.date(2023, 9, 11)])
+    ax = chart.figure.axes[0]
+    assert ax.lines[0].get_ydata()[-1] == pytest.approx(0.43)
+    assert len(ax.lines) == 3                     # the curve and two reminder lines
+    assert "Påmindelser 04/09, 11/09" in chart.alt_text
+
+
+def test_weight_histogram_counts():
+    from survey_lib.plots import weight_histogram
+    w = np.array([1.0, 2.0, 2.0, 3.0, 10.0])
+    chart = weight_histogram(w)
+    assert sum(p.get_height() for p in chart.figure.axes[0].patches) == 5
+    assert "størst 10,00" in chart.alt_text

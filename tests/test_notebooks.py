@@ -71,3 +71,29 @@ def test_theme_notebooks_run_and_match_engine(twin_tables, path, kommune, tmp_pa
     if kommune:   # the municipality's place among all municipalities is shown
         text = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
         assert "Odder ligger" in text
+
+
+@pytest.mark.parametrize("name,kommune", [("01_frafald", None), ("01_frafald", "Odder"), ("02_vaegtning", None)])
+def test_nonresponse_and_weighting_notebooks(twin_tables, name, kommune, tmp_path, params):
+    import papermill as pm
+
+    from survey_lib.load import load_survey
+    from survey_lib.nonresponse import nonresponse_report
+
+    out = tmp_path / "out.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out),
+                        parameters={"kommune": kommune, "data_dir": str(twin_tables / "data")},
+                        kernel_name="survey-lib", progress_bar=False)
+    nb = json.loads(out.read_text(encoding="utf-8"))
+    outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+    nums = [o["data"]["application/json"]["key_numbers"] for o in outputs if "application/json" in o.get("data", {})][0]
+    report = nonresponse_report(load_survey(twin_tables / "data", params), params, kommune=kommune)
+    if name == "01_frafald":
+        rates = report["response_rates"]
+        assert nums["response_rate"] == pytest.approx(rates.loc[rates["variable"] == "total", "response_rate"].iloc[0])
+        assert nums["R"] == pytest.approx(report["r_indicator"]["R"].iloc[0])
+    else:
+        assert nums["deff_kish"] == pytest.approx(report["weights_diagnostics"]["deff_kish"].iloc[0])
+        assert nums["strata"] == len(report["strata"])
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert images and all(o["metadata"]["image/png"]["alt"] for o in images)
