@@ -48,6 +48,12 @@ wave = "2023-pilot" # name of the survey wave (shown in the provenance)"""
 
 
 SPECIAL = {
+    "00_sammenfatning": ("Sammenfatning", "Et overblik: temascorerne, de spørgsmål borgerne vurderer højest og "
+                         "lavest, hvor forskellene mellem grupper er størst, og – for en kommune – hvor den ligger i "
+                         "forhold til de øvrige kommuner. Detaljerne står i temaernes notebooks.",
+                         "from survey_lib.notebook import open_context, show_summary\n\n"
+                         "ctx = open_context(kommune, data_dir, params_dir, tables_dir)",
+                         "show_summary(ctx);"),
     "01_frafald": ("Frafald", "Hvem svarede – og hvem svarede ikke? Notebooken sammenligner respondenterne med den "
                    "udtrukne stikprøve på registeroplysningerne, modellerer sandsynligheden for at svare og måler "
                    "repræsentativiteten med R-indikatoren (Schouten m.fl. 2009). Den er skrevet til metodefolk: "

@@ -18,7 +18,7 @@ from .paths import ProjectPaths
 from .plots import municipality_means, stacked_distribution
 
 __all__ = ["NotebookContext", "open_context", "show_question", "show_multi_select", "show_theme", "key_numbers",
-           "open_nonresponse", "show_nonresponse", "show_weighting"]
+           "open_nonresponse", "show_nonresponse", "show_weighting", "show_summary"]
 
 BREAKDOWN_TEXT = {"maalgruppe": "mellem målgrupperne", "koen": "mellem kvinder og mænd",
                   "alder_band": "mellem aldersgrupperne", "varighed_band": "mellem forløbsvarighederne",
@@ -373,5 +373,56 @@ def show_weighting(params: Params, report: dict) -> dict:
                          "max": "Største vægt"}), {"Designeffekt": fmt_number, "Effektivt n": fmt_int,
                                                    "Største vægt": fmt_number})))
     nums = {"deff_kish": float(row["deff_kish"]), "strata": int(len(strata))}
+    display({"application/json": {"key_numbers": nums}}, raw=True)
+    return nums
+
+
+def show_summary(ctx: NotebookContext) -> dict:
+    """The summary: theme scores, the highest and lowest scoring questions, the largest differences
+    between groups, and (for a municipality) where it stands against the others."""
+    from IPython.display import Markdown, display
+
+    from .narrative import fmt_p
+    from .plots import category_bars
+
+    qn = ctx.params.questionnaire
+    heading = {q.id: q.heading for q in qn.questions} | {f"tema_{t.id}": t.label for t in qn.themes}
+    t = ctx.tables[(ctx.tables["scope"] == ctx.scope) & (ctx.tables["breakdown"] == "total")]
+    firsts = t.drop_duplicates("question").set_index("question")
+    themes = firsts[firsts.index.str.startswith("tema_") & ~firsts["suppressed"].astype(bool)]
+    display(Markdown("## Temascorer\n\nGennemsnittet af borgerens svar på temaets spørgsmål (1–5, hvor 5 er mest "
+                     "positiv), vægtet.\n\n" + _md_table(pd.DataFrame({
+                         "Tema": [heading[q] for q in themes.index], "Score": themes["mean"],
+                         "95 %-KI": [f"{fmt_number(lo)}–{fmt_number(hi)}" for lo, hi in
+                                     zip(themes["mean_ci_low"], themes["mean_ci_high"])],
+                         "Svar": themes["n"]}), {"Score": fmt_number, "Svar": fmt_int})))
+    bars = pd.DataFrame({"category": [heading[q] for q in themes.index], "mean": themes["mean"].to_numpy()})
+    _show(category_bars(bars, "mean", "Temascorer (gennemsnitlig score 1–5)", percent=False))
+    likert = firsts[~firsts.index.str.startswith("tema_") & firsts["mean"].notna()].sort_values("mean")
+    def listing(rows):
+        return "\n".join(f"- {heading[q]}: {fmt_number(r['mean'])} (n = {fmt_int(r['n'])})" for q, r in rows.iterrows())
+    display(Markdown("## Højeste og laveste score\n\n**Højest:**\n\n" + listing(likert.iloc[::-1].head(3))
+                     + "\n\n**Lavest:**\n\n" + listing(likert.head(3))))
+    tests = ctx.tests[(ctx.tests["test"] == "wald") & (ctx.tests["breakdown"] != "kommune")
+                      & ~ctx.tests["question"].str.startswith("tema_")]
+    sig = tests[tests["p_adjusted"] < ctx.params.survey.significance_level].sort_values("statistic", ascending=False)
+    labels = {b.variable: b.label for b in ctx.params.survey.breakdowns}
+    if len(sig):
+        lines = [f"- {heading[r.question]} – {labels.get(r.breakdown, r.breakdown).lower()}: F = {fmt_number(r.statistic)}, "
+                 f"justeret {fmt_p(r.p_adjusted)}" for r in sig.head(5).itertuples()]
+        text = ("De største statistisk signifikante forskelle i gennemsnitlig score mellem grupper (Wald-test, "
+                "justeret for mange test):\n\n" + "\n".join(lines))
+    else:
+        text = "Ingen forskelle i gennemsnitlig score mellem grupper er statistisk signifikante efter justering."
+    display(Markdown("## Hvor er forskellene størst?\n\n" + text))
+    nums = {"scope": ctx.scope, "themes": {q: float(m) for q, m in themes["mean"].items()}}
+    if ctx.scope != "all" and len(ctx.comparisons):
+        comp = ctx.comparisons.copy()
+        flag_da = {"above": "over", "below": "under", "level": "på niveau", "suppressed": "for få svar"}
+        display(Markdown(f"## {ctx.scope} mod de øvrige kommuner\n\n" + _md_table(pd.DataFrame({
+            "Spørgsmål": [("Tema: " if q.startswith("tema_") else "") + heading.get(q, q) for q in comp["question"]], "Kommunen": comp["mean"],
+            "Øvrige": comp["others_mean"], "Placering": comp["rank"], "Vurdering": comp["flag"].map(flag_da)}),
+            {"Kommunen": fmt_number, "Øvrige": fmt_number, "Placering": lambda v: f"{int(v)}"})))
+        nums["flags"] = dict(zip(comp["question"], comp["flag"]))
     display({"application/json": {"key_numbers": nums}}, raw=True)
     return nums

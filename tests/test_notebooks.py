@@ -97,3 +97,26 @@ def test_nonresponse_and_weighting_notebooks(twin_tables, name, kommune, tmp_pat
         assert nums["strata"] == len(report["strata"])
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert images and all(o["metadata"]["image/png"]["alt"] for o in images)
+
+
+@pytest.mark.parametrize("kommune", [None, "Odder"])
+def test_summary_notebook(twin_tables, kommune, tmp_path):
+    import papermill as pm
+
+    out = tmp_path / "out.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "00_sammenfatning.ipynb"), str(out),
+                        parameters={"kommune": kommune, "tables_dir": str(twin_tables / "tables"),
+                                    "data_dir": str(twin_tables / "data")},
+                        kernel_name="survey-lib", progress_bar=False)
+    nb = json.loads(out.read_text(encoding="utf-8"))
+    outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+    nums = [o["data"]["application/json"]["key_numbers"] for o in outputs if "application/json" in o.get("data", {})][0]
+    t = pd.read_csv(twin_tables / "tables" / "tables.csv", dtype={"group": str, "category": str})
+    scope = kommune or "all"
+    for theme, mean in nums["themes"].items():
+        row = t[(t["scope"] == scope) & (t["question"] == theme) & (t["breakdown"] == "total")]
+        assert mean == pytest.approx(float(row["mean"].iloc[0]), abs=1e-9)
+    if kommune:
+        comp = pd.read_csv(twin_tables / "tables" / "comparisons.csv")
+        comp = comp[comp["scope"] == kommune].set_index("question")["flag"].to_dict()
+        assert nums["flags"] == comp
