@@ -79,15 +79,20 @@ def _labels(ctx: NotebookContext, breakdown: str) -> dict[str, str]:
 
 def _show(chart) -> None:
     """Display a chart as a PNG with its alt text (independent of the notebook's matplotlib backend)."""
+    import base64
+    import html
     import io
 
     import matplotlib.pyplot as plt
-    from IPython.display import Image, display
+    from IPython.display import display
 
     buf = io.BytesIO()
     chart.figure.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(chart.figure)
-    display(Image(data=buf.getvalue(), format="png"), metadata={"image/png": {"alt": chart.alt_text}})
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    # the HTML form carries the alt text into exported reports (nbconvert does not read it from metadata)
+    tag = f'<img src="data:image/png;base64,{data}" alt="{html.escape(chart.alt_text, quote=True)}"/>'
+    display({"image/png": data, "text/html": tag}, raw=True, metadata={"image/png": {"alt": chart.alt_text}})
 
 
 def key_numbers(ctx: NotebookContext, qid: str) -> dict:

@@ -68,6 +68,8 @@ def test_theme_notebooks_run_and_match_engine(twin_tables, path, kommune, tmp_pa
         assert nums["top_two"] == pytest.approx(float(row[row["category"].isin(["5", "4"])]["share"].sum()), abs=1e-9)
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert images and all(o.get("metadata", {}).get("image/png", {}).get("alt") for o in images)
+    # exported HTML takes the text/html form, whose <img> carries the alt text
+    assert all('alt="' in "".join(o["data"]["text/html"]) for o in images)
     if kommune:   # the municipality's place among all municipalities is shown
         text = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
         assert "Odder ligger" in text
