@@ -233,7 +233,7 @@ def completion_quartiles(responses: pd.DataFrame) -> dict[str, float]:
 def weighting_shift(design: SurveyDesign, params: Params) -> pd.DataFrame:
     """For every scored question: unweighted and weighted mean and category shares, and the shift
     (weighted minus unweighted), largest absolute mean shift first — the report's 'Vægtning' table
-    for all questions."""
+    for all questions. Questions with fewer answers than ``min_cell_size`` are left empty."""
     rows = []
     w = design.weight
     for q, y in score_matrix(design, params).items():
@@ -248,6 +248,8 @@ def weighting_shift(design: SurveyDesign, params: Params) -> pd.DataFrame:
             row[f"share_{score}_weighted"] = w[ok][hit].sum() / w[ok].sum()
             row[f"share_{score}_shift"] = row[f"share_{score}_weighted"] - row[f"share_{score}_unweighted"]
         row["mean_shift"] = row["mean_weighted"] - row["mean_unweighted"]
+        if row["n"] < params.survey.min_cell_size:      # disclosure control, as in the tables
+            row = {k: (v if k in ("question", "n") else np.nan) for k, v in row.items()}
         rows.append(row)
     out = pd.DataFrame(rows)
     return out.reindex(out["mean_shift"].abs().sort_values(ascending=False).index).reset_index(drop=True)

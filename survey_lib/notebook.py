@@ -341,7 +341,7 @@ def show_weighting(params: Params, report: dict) -> dict:
                         if len(collapses) else "")))
     w = report["weights"]["weight"].to_numpy(float)
     _show(weight_histogram(w, "Vægtenes fordeling"))
-    diag = report["weights_diagnostics"]
+    diag = report["weights_diagnostics"].assign(kommune=lambda d: d["kommune"].replace({"all": "Alle"}))
     row = diag.iloc[0]
     display(Markdown(f"Designeffekten af de ulige vægte (Kish) er **{fmt_number(row['deff_kish'])}**: de "
                      f"{fmt_int(row['respondents'])} svar giver samme præcision som {fmt_int(row['n_effective'])} "
@@ -352,7 +352,10 @@ def show_weighting(params: Params, report: dict) -> dict:
             "cv": "CV", "deff_kish": "Designeffekt", "n_effective": "Effektivt n"}),
         {"Respondenter": fmt_int, "Mindst": fmt_number, "Median": fmt_number, "Størst": fmt_number, "CV": fmt_number,
          "Designeffekt": fmt_number, "Effektivt n": fmt_int})))
-    bal = report["balance"]
+    labels = _labels_all(params)
+    heading = {q.id: q.heading for q in params.questionnaire.questions}
+    bal = report["balance"].assign(variable=lambda d: d["variable"].map(VARIABLE_TEXT).fillna(d["variable"]),
+                                   category=lambda d: d["category"].map(lambda c: labels.get(c, c)))
     display(Markdown("## Balance efter vægtning\n\nVægtede respondenter mod populationen. På vægtningsvariablerne "
                      "er forskellen nul (bortset fra sammenlagte celler); varighed indgår ikke i vægtningen, så "
                      "her ses den skævhed, der er tilbage.\n\n" + _md_table(
@@ -361,7 +364,7 @@ def show_weighting(params: Params, report: dict) -> dict:
                                              "weighted_share": "Vægtet", "weighted_minus_population": "Forskel"}),
                          {"Population": fmt_pct, "Respondenter": fmt_pct, "Vægtet": fmt_pct,
                           "Forskel": lambda v: fmt_number(100 * v, 1) + " pct.-point"})))
-    shift = report["weighting_shift"]
+    shift = report["weighting_shift"].assign(question=lambda d: d["question"].map(heading).fillna(d["question"]))
     display(Markdown("## Hvad vægtningen ændrer\n\nGennemsnitlig score uden og med vægtning, største ændring "
                      "først.\n\n" + _md_table(
                          shift[["question", "n", "mean_unweighted", "mean_weighted", "mean_shift"]].rename(columns={
@@ -369,10 +372,15 @@ def show_weighting(params: Params, report: dict) -> dict:
                              "mean_weighted": "Vægtet", "mean_shift": "Ændring"}),
                          {"Svar": fmt_int, "Uvægtet": fmt_number, "Vægtet": fmt_number,
                           "Ændring": lambda v: fmt_number(v, 3)})))
-    methods, mdiag = report["methods_estimates"], report["methods_diagnostics"]
+    names = {"poststratify": "Post-stratificering", "rake": "Raking"}
+    methods = report["methods_estimates"].assign(question=lambda d: d["question"].map(heading).fillna(d["question"]))
+    methods = methods.rename(columns=lambda c: {"question": "Spørgsmål", "unweighted": "Uvægtet"}.get(
+        c, names.get(c, c.replace("poststratify+trim", "Post-stratificering, trimmet ved ").replace("5", "5 × median"))))
+    mdiag = report["methods_diagnostics"].assign(method=lambda d: d["method"].map(lambda m: names.get(
+        m, m.replace("poststratify+trim", "Post-stratificering, trimmet ved ").replace("5", "5 × median"))))
     display(Markdown("## Sammenligning af vægtningsmetoder\n\nPost-stratificering (rapportens metode), "
                      "raking på marginalerne og post-stratificering med trimning af store vægte.\n\n"
-                     + _md_table(methods, {c: fmt_number for c in methods.columns if c != "question"})
+                     + _md_table(methods, {c: fmt_number for c in methods.columns if c != "Spørgsmål"})
                      + "\n\n" + _md_table(mdiag[["method", "deff_kish", "n_effective", "max"]].rename(columns={
                          "method": "Metode", "deff_kish": "Designeffekt", "n_effective": "Effektivt n",
                          "max": "Største vægt"}), {"Designeffekt": fmt_number, "Effektivt n": fmt_int,

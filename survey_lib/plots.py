@@ -203,6 +203,7 @@ def weight_histogram(weights: np.ndarray, title: str = "") -> Chart:
     fig, ax = plt.subplots(figsize=(8, 3.2))
     ax.hist(weights, bins=40, color=DIVERGING[1], edgecolor="white")
     ax.set_xlabel("Vægt (antal borgere i populationen, som en respondent repræsenterer)")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_number(v, 1)))
     ax.set_ylabel("Respondenter")
     ax.spines[["top", "right"]].set_visible(False)
     if title:

@@ -103,6 +103,9 @@ def test_weighting_shift_by_hand():
     class P:  # the minimal params score_matrix needs
         class questionnaire:
             likert = [type("Q", (), {"id": "tilfredshed"})()]
+
+        class survey:
+            min_cell_size = 3
     shift = nr.weighting_shift(design, P).iloc[0]
     assert shift["mean_unweighted"] == 3.0
     assert shift["mean_weighted"] == pytest.approx((5 * 2 + 1 * 6) / 8)
