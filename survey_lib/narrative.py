@@ -61,10 +61,12 @@ def test_sentence(p_adjusted: float, alpha: float, what: str) -> str:
     return f"Forskellene {what} er ikke statistisk signifikante (justeret {fmt_p(p_adjusted)})."
 
 
-def comparison_sentence(kommune: str, mean: float, others_mean: float, flag: str, rank: float, n_municipalities: int) -> str:
-    """A municipality against the others: level, difference and rank, in words."""
+def comparison_sentence(kommune: str, mean: float, others_mean: float, flag: str, rank: float, n_municipalities: int,
+                        p_adjusted: float | None = None) -> str:
+    """A municipality against the others: level, difference, test and rank, in words."""
     if flag == "suppressed":
         return f"{kommune} har for få svar til at blive sammenlignet med de øvrige kommuner."
     level = {"above": "signifikant over", "below": "signifikant under", "level": "på niveau med"}[flag]
-    return (f"{kommune} ligger {level} de øvrige kommuner ({fmt_number(mean)} mod {fmt_number(others_mean)}) "
-            f"og er nr. {int(rank)} af {n_municipalities}.")
+    test = f", justeret {fmt_p(p_adjusted)}" if p_adjusted is not None else ""
+    return (f"{kommune} ligger {level} de øvrige kommuner ({fmt_number(mean)} mod {fmt_number(others_mean)}, "
+            f"forskel {fmt_number(mean - others_mean)}{test}) og er nr. {int(rank)} af {n_municipalities}.")

@@ -144,7 +144,7 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
         if len(comp):
             c = comp.iloc[0]
             display(Markdown(comparison_sentence(ctx.scope, c["mean"], c["others_mean"], c["flag"],
-                                                 c["rank"], int(c["n_municipalities"]))
+                                                 c["rank"], int(c["n_municipalities"]), c["p_adjusted"])
                              if c["flag"] != "suppressed" else comparison_sentence(ctx.scope, 0, 0, "suppressed", 0, 0)))
         all_k = ctx.tables[(ctx.tables["scope"] == "all") & (ctx.tables["question"] == qid)
                            & (ctx.tables["breakdown"] == "kommune")].drop_duplicates("group")

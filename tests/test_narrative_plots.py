@@ -27,8 +27,8 @@ def test_sentences():
     assert nv.test_sentence(0.01, 0.05, "mellem målgrupperne") == \
         "Forskellene mellem målgrupperne er statistisk signifikante (justeret p = 0,010)."
     assert "ikke statistisk signifikante" in nv.test_sentence(0.2, 0.05, "mellem kønnene")
-    assert nv.comparison_sentence("Odder", 3.81, 3.52, "above", 1, 13) == \
-        "Odder ligger signifikant over de øvrige kommuner (3,81 mod 3,52) og er nr. 1 af 13."
+    assert nv.comparison_sentence("Odder", 3.81, 3.52, "above", 1, 13, 0.0004) == \
+        "Odder ligger signifikant over de øvrige kommuner (3,81 mod 3,52, forskel 0,29, justeret p < 0,001) og er nr. 1 af 13."
 
 
 def _rows():
