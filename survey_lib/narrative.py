@@ -46,10 +46,12 @@ def fmt_p(p: float) -> str:
     return "p < 0,001" if p < 0.001 else f"p = {fmt_number(p, 3)}"
 
 
-def top_two_sentence(share_top_two: float, mean: float, scale: str) -> str:
-    """'59,2 % er tilfredse eller meget tilfredse (gennemsnitlig score 3,53)'."""
+def top_two_sentence(share_top_two: float, mean: float, scale: str, ci: tuple[float, float] | None = None) -> str:
+    """'59,2 % er tilfredse eller meget tilfredse (gennemsnitlig score 3,53)', with the 95 % interval
+    of the mean when ``ci`` is given."""
     phrase = TOP_TWO_PHRASES.get(scale, "svarer i en af de to mest positive kategorier")
-    return f"{fmt_pct(share_top_two)} {phrase} (gennemsnitlig score {fmt_number(mean)})"
+    interval = f"; 95 %-konfidensinterval {fmt_number(ci[0])}–{fmt_number(ci[1])}" if ci else ""
+    return f"{fmt_pct(share_top_two)} {phrase} (gennemsnitlig score {fmt_number(mean)}{interval})"
 
 
 def test_sentence(p_adjusted: float, alpha: float, what: str) -> str:

@@ -102,7 +102,8 @@ def key_numbers(ctx: NotebookContext, qid: str) -> dict:
     first = t.iloc[0]
     top_two = t[t["category"].isin(["5", "4"])]["share"].sum()
     return {"scope": ctx.scope, "question": qid, "n": int(first["n"]), "mean": float(first["mean"]),
-            "top_two": float(top_two), "dont_know_n": int(first["dont_know_n"])}
+            "top_two": float(top_two), "dont_know_n": int(first["dont_know_n"]),
+            "ci": [float(first["mean_ci_low"]), float(first["mean_ci_high"])]}
 
 
 def show_question(ctx: NotebookContext, qid: str) -> dict:
@@ -116,8 +117,10 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
     total = t[t["breakdown"] == "total"]
     nums = key_numbers(ctx, qid)
     who = f" *{q.note}*" if q.note else ""
-    display(Markdown(f"### {q.heading}\n\n> {q.text_present}\n\n{who}\n\n"
-                     f"**{top_two_sentence(nums['top_two'], nums['mean'], scale)}**, "
+    past = (f"\n\n(Til borgere med et afsluttet forløb: *{q.text_past}*)"
+            if q.text_past and q.text_past != q.text_present else "")
+    display(Markdown(f"### {q.heading}\n\n> {q.text_present}{past}\n\n{who}\n\n"
+                     f"**{top_two_sentence(nums['top_two'], nums['mean'], scale, tuple(nums['ci']))}**, "
                      f"blandt {fmt_int(nums['n'])} svar. 'Ved ikke/ikke relevant' ({fmt_int(nums['dont_know_n'])}) "
                      "indgår ikke."))
     chart = stacked_distribution(total, f"{q.heading} – i alt")
@@ -148,7 +151,8 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
                              if c["flag"] != "suppressed" else comparison_sentence(ctx.scope, 0, 0, "suppressed", 0, 0)))
         all_k = ctx.tables[(ctx.tables["scope"] == "all") & (ctx.tables["question"] == qid)
                            & (ctx.tables["breakdown"] == "kommune")].drop_duplicates("group")
-        chart = municipality_means(all_k, highlight=ctx.scope, title=f"{q.heading} – alle kommuner")
+        chart = municipality_means(all_k, highlight=ctx.scope, title=f"{q.heading} – alle kommuner",
+                                   show_names=ctx.params.survey.show_other_municipalities)
         _show(chart)
     display({"application/json": {"key_numbers": nums}}, raw=True)
     return nums
@@ -339,6 +343,14 @@ def show_weighting(params: Params, report: dict) -> dict:
                      + ("\n\n" + _md_table(collapses.rename(columns={"cell": "Celle", "merged_into": "Lagt sammen med",
                                                                       "rule": "Regel", "reason": "Årsag"}), {})
                         if len(collapses) else "")))
+    if 0 < len(strata) <= 60:      # one municipality: its cells in full
+        display(Markdown(_md_table(strata[["post_stratum", "population", "respondents", "weight"]].rename(columns={
+            "post_stratum": "Celle (alder/køn/kommune/målgruppe)", "population": "Population",
+            "respondents": "Respondenter", "weight": "Vægt (strataratio)"}),
+            {"Population": fmt_int, "Respondenter": fmt_int, "Vægt (strataratio)": fmt_number})))
+    elif len(strata):
+        display(Markdown(f"Tabellen over alle {fmt_int(len(strata))} celler står i `strata.csv` "
+                         "(`survey-report nonresponse`); kommunernes notebooks viser deres egne celler."))
     w = report["weights"]["weight"].to_numpy(float)
     _show(weight_histogram(w, "Vægtenes fordeling"))
     diag = report["weights_diagnostics"].assign(kommune=lambda d: d["kommune"].replace({"all": "Alle"}))

@@ -238,6 +238,7 @@ class Survey(_Frozen):
     significance_level: float = Field(gt=0, lt=1)
     multiple_testing: Literal["holm", "fdr_bh", "bonferroni"]
     min_cell_size: int = Field(ge=1)
+    show_other_municipalities: bool = False
     column_names: dict[Literal["population", "sample", "responses"], dict[str, str]]
     surveyxact: SurveyXactMap | None = None
 

@@ -24,6 +24,8 @@ def test_fmt_pct_and_p():
 def test_sentences():
     assert nv.top_two_sentence(0.592, 3.53, "tilfreds") == \
         "59,2 % er tilfredse eller meget tilfredse (gennemsnitlig score 3,53)"
+    assert nv.top_two_sentence(0.592, 3.53, "tilfreds", (3.5, 3.56)) == \
+        "59,2 % er tilfredse eller meget tilfredse (gennemsnitlig score 3,53; 95 %-konfidensinterval 3,50–3,56)"
     assert nv.test_sentence(0.01, 0.05, "mellem målgrupperne") == \
         "Forskellene mellem målgrupperne er statistisk signifikante (justeret p = 0,010)."
     assert "ikke statistisk signifikante" in nv.test_sentence(0.2, 0.05, "mellem kønnene")
