@@ -24,6 +24,14 @@ __all__ = ["Chart", "DIVERGING", "stacked_distribution", "municipality_means"]
 DIVERGING = ["#2166ac", "#67a9cf", "#d9d9d9", "#ef8a62", "#b2182b"]
 
 
+def _finish(fig: plt.Figure, ax: plt.Axes, title: str) -> None:
+    """The house style: no top/right frame, a left-aligned title, tight layout."""
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        ax.set_title(title, loc="left", fontsize=11)
+    fig.tight_layout()
+
+
 @dataclass
 class Chart:
     """A figure and its alt text."""
@@ -108,10 +116,7 @@ def municipality_means(rows: pd.DataFrame, highlight: str | None = None, show_na
     ax.set_yticks(y, names)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_number(v, 1)))
     ax.set_xlabel("Gennemsnitlig score (1-5) med 95 %-konfidensinterval")
-    ax.spines[["top", "right"]].set_visible(False)
-    if title:
-        ax.set_title(title, loc="left", fontsize=11)
-    fig.tight_layout()
+    _finish(fig, ax, title)
     if highlight is not None and highlight in set(data["group"]):
         r = data.set_index("group").loc[highlight]
         rank = len(data) - int(data.index[data["group"] == highlight][0])
@@ -141,10 +146,7 @@ def category_bars(rows: pd.DataFrame, value: str, title: str = "", percent: bool
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
         lambda v, _: fmt_pct(v, 0) if percent else fmt_number(v, 2)))
     ax.axvline(0, color="black", lw=0.8)
-    ax.spines[["top", "right"]].set_visible(False)
-    if title:
-        ax.set_title(title, loc="left", fontsize=11)
-    fig.tight_layout()
+    _finish(fig, ax, title)
     alt = f"Søjlediagram{': ' + title if title else ''}. " + "; ".join(f"{n} {fmt(v)}" for n, v in zip(names, vals)) + "."
     return Chart(fig, alt)
 
@@ -160,11 +162,8 @@ def sample_vs_respondents_chart(rows: pd.DataFrame, title: str = "", labels: dic
     names = [labels.get(c, c) for c in data["category"].astype(str)]
     ax.set_yticks(y, names)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_pct(v, 0)))
-    ax.spines[["top", "right"]].set_visible(False)
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    if title:
-        ax.set_title(title, loc="left", fontsize=11)
-    fig.tight_layout()
+    _finish(fig, ax, title)
     alt = (f"Søjlediagram{': ' + title if title else ''}. " + "; ".join(
         f"{n}: stikprøve {fmt_pct(s)}, respondenter {fmt_pct(r)}"
         for n, s, r in zip(names, data["sample_share_weighted"], data["respondents_share_weighted"])) + ".")
@@ -185,12 +184,9 @@ def response_curve_chart(curve: pd.DataFrame, reminders: list, title: str = "",
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_pct(v, 0)))
     ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%d/%m"))
     ax.set_ylabel("Kumuleret svarprocent")
-    ax.spines[["top", "right"]].set_visible(False)
     if curve["group"].nunique() > 1:
         ax.legend(frameon=False, fontsize=8, ncols=2)
-    if title:
-        ax.set_title(title, loc="left", fontsize=11)
-    fig.tight_layout()
+    _finish(fig, ax, title)
     last = curve.groupby("group", sort=False)["cumulative_rate"].last()
     alt = (f"Linjediagram{': ' + title if title else ''}. Kumuleret svarprocent ved afslutning: "
            + "; ".join(f"{labels.get(g, g) or 'I alt'} {fmt_pct(v)}" for g, v in last.items())
@@ -205,10 +201,7 @@ def weight_histogram(weights: np.ndarray, title: str = "") -> Chart:
     ax.set_xlabel("Vægt (antal borgere i populationen, som en respondent repræsenterer)")
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_number(v, 1)))
     ax.set_ylabel("Respondenter")
-    ax.spines[["top", "right"]].set_visible(False)
-    if title:
-        ax.set_title(title, loc="left", fontsize=11)
-    fig.tight_layout()
+    _finish(fig, ax, title)
     q = np.quantile(weights, [0, 0.25, 0.5, 0.75, 1])
     alt = (f"Histogram over {fmt_int(len(weights))} vægte: mindst {fmt_number(q[0])}, kvartiler "
            f"{fmt_number(q[1])}, {fmt_number(q[2])} og {fmt_number(q[3])}, størst {fmt_number(q[4])}.")
