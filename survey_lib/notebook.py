@@ -6,7 +6,6 @@ Tables are read from a folder written by ``survey-report tables`` when one is gi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,14 +68,6 @@ def open_context(kommune: str | None, data_dir: str | None, params_dir: str | No
                            comp[comp["scope"] == scope].reset_index(drop=True))
 
 
-def _labels(ctx: NotebookContext, breakdown: str) -> dict[str, str]:
-    s = ctx.params.survey
-    return {"maalgruppe": {m.code: m.label for m in s.maalgrupper}, "koen": {g.code: g.label for g in s.genders},
-            "alder_band": {b.code: b.label for b in s.age_bands},
-            "varighed_band": {b.code: b.label for b in s.duration_bands},
-            "tilknytning": {"igangvaerende": "Igangværende", "afsluttet": "Afsluttet"}}.get(breakdown, {})
-
-
 def _show(chart) -> None:
     """Display a chart as a PNG with its alt text (independent of the notebook's matplotlib backend)."""
     import base64
@@ -131,10 +122,10 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
         part = t[t["breakdown"] == b.variable]
         if part.empty:
             continue
-        chart = stacked_distribution(part, f"{q.heading} – {b.label}", _labels(ctx, b.variable))
+        chart = stacked_distribution(part, f"{q.heading} – {b.label}", _labels_all(ctx.params))
         _show(chart)
         means = part.drop_duplicates("group")
-        mean_text = "; ".join(f"{_labels(ctx, b.variable).get(g, g)} {fmt_number(m)}"
+        mean_text = "; ".join(f"{_labels_all(ctx.params).get(g, g)} {fmt_number(m)}"
                               for g, m in zip(means["group"], means["mean"]) if pd.notna(m))
         tests = ctx.tests[(ctx.tests["question"] == qid) & (ctx.tests["breakdown"] == b.variable)]
         sentences = [test_sentence(r.p_adjusted, ctx.params.survey.significance_level,
@@ -147,8 +138,7 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
         if len(comp):
             c = comp.iloc[0]
             display(Markdown(comparison_sentence(ctx.scope, c["mean"], c["others_mean"], c["flag"],
-                                                 c["rank"], int(c["n_municipalities"]), c["p_adjusted"])
-                             if c["flag"] != "suppressed" else comparison_sentence(ctx.scope, 0, 0, "suppressed", 0, 0)))
+                                                 c["rank"], int(c["n_municipalities"]), c["p_adjusted"])))
         all_k = ctx.tables[(ctx.tables["scope"] == "all") & (ctx.tables["question"] == qid)
                            & (ctx.tables["breakdown"] == "kommune")].drop_duplicates("group")
         chart = municipality_means(all_k, highlight=ctx.scope, title=f"{q.heading} – alle kommuner",
@@ -156,11 +146,6 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
         _show(chart)
     display({"application/json": {"key_numbers": nums}}, raw=True)
     return nums
-
-
-def record(obj: dict) -> None:
-    """Print a JSON line that tests can find in the executed notebook."""
-    print(json.dumps(obj, ensure_ascii=False))
 
 
 def show_multi_select(ctx: NotebookContext, qid: str) -> None:
@@ -235,10 +220,11 @@ def open_nonresponse(kommune: str | None, data_dir: str | None, params_dir: str 
 
 
 def _labels_all(params: Params) -> dict[str, str]:
+    """Display names of every group code of the register breakdowns and of current/ended courses."""
     s = params.survey
     out = {m.code: m.label for m in s.maalgrupper} | {g.code: g.label for g in s.genders}
     out |= {b.code: b.label for b in s.age_bands} | {b.code: b.label for b in s.duration_bands}
-    return out
+    return out | {"igangvaerende": "Igangværende", "afsluttet": "Afsluttet"}
 
 
 def _order(params: Params, var: str) -> list[str]:

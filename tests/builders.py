@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 PARAMS_DIR = Path(__file__).resolve().parents[1] / "params"

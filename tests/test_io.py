@@ -1,7 +1,5 @@
 """Readers: every format gives the same typed data; the SurveyXact export is recoded by label."""
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 

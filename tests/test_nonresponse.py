@@ -11,7 +11,6 @@ import builders
 from survey_lib import nonresponse as nr
 from survey_lib.design import build_design, design_from_arrays
 from survey_lib.load import load_survey
-from survey_lib.weighting import WeightingSettings
 
 REF = Path(__file__).resolve().parent / "reference"
 

@@ -110,7 +110,6 @@ PARTIAL_BY_MG = np.array([0.6, 1.25, 0.7, 1.0])
 THEME_ORDER = {"status": 0, "moedet": 1, "maal": 2, "samtalen": 3, "progression": 4, "tilfredshed": 5}
 
 SHARED_LATENT = 0.75          # loading of every answer on the respondent's latent satisfaction
-KOMMUNE_SPREAD_OTHER = 0.6    # municipality spread of other questions relative to overall satisfaction
 KONTAKT_SHARES = {"kun_jobcentret": 0.636, "social": 0.198, "boern_familie": 0.078,
                   "sundhed_omsorg": 0.079, "andre": 0.091}
 SYGEDAGPENGE_WITH_EMPLOYER = 0.42
