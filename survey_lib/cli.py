@@ -6,6 +6,8 @@ validate DATA_DIR         load and check the three input files; print a report a
 demo-data --out DIR       write the synthetic twin (population, sample, responses, ground truth).
 tables DATA_DIR --out DIR weight, estimate every table and test, write CSV and Excel.
 nonresponse DATA_DIR --out DIR  non-response analysis and weighting diagnostics (CSV).
+pseudonymize IN OUT --key-file F  replace CPR numbers by keyed surrogate ids (HMAC-SHA256).
+audit OUTPUT_DIR          scan finished outputs for personal data and small cells.
 """
 
 from __future__ import annotations
@@ -182,6 +184,32 @@ def nonresponse(
                                                  encoding="utf-8")
     for name in list(report) + ["provenance"]:
         typer.echo(f"wrote {out / (name + ('.json' if name == 'provenance' else '.csv'))}")
+
+
+@app.command()
+def pseudonymize(
+    in_dir: Path = typer.Argument(..., help="Folder with the raw population, sample and responses files (read only)."),
+    out_dir: Path = typer.Argument(..., help="Folder to write the pseudonymised files to (same formats)."),
+    key_file: Path = typer.Option(..., "--key-file", help="File with the secret key (kept outside the data and "
+                                  "output folders; never written anywhere)."),
+    create_key: bool = typer.Option(False, "--create-key", help="Create a new random key in --key-file first "
+                                    "(refuses to overwrite an existing key)."),
+    id_column: str = typer.Option("person_id", "--id-column", help="Column holding the CPR number in all three files."),
+) -> None:
+    """Replace the CPR numbers in population, sample and responses by keyed surrogate ids
+    (HMAC-SHA256), consistently across the three files; CPR numbers inside text cells become [CPR]."""
+    from .privacy.pseudonymize import create_key as _create, pseudonymize_dir
+
+    try:
+        if create_key:
+            _create(key_file)
+            typer.echo(f"created a new key in {key_file} (keep it safe and apart from the data)")
+        result = pseudonymize_dir(in_dir, out_dir, key_file, id_column=id_column)
+    except SurveyError as exc:
+        _fail(exc)
+    for role, n in result.files.items():
+        typer.echo(f"{role}: {n} rows pseudonymised; CPR numbers replaced in text cells: {result.cpr_in_text[role]}")
+    typer.echo(f"{result.ids} distinct surrogate ids written to {out_dir}")
 
 
 def main() -> None:  # console-script entry point

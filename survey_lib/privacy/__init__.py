@@ -1,0 +1,1 @@
+"""Privacy protection: pseudonymisation, free-text scrubbing, disclosure control and the leak audit."""
