@@ -30,7 +30,7 @@ EXCEL_HEADERS = {
     "n_municipalities": "Antal kommuner", "kommune": "Kommune", "respondents": "Respondenter",
     "sum_weights": "Sum af vægte", "min": "Mindste vægt", "q1": "Nedre kvartil", "median": "Median",
     "q3": "Øvre kvartil", "max": "Største vægt", "cv": "Variationskoefficient", "deff_kish": "Designeffekt (Kish)",
-    "n_effective": "Effektivt antal",
+    "n_effective": "Effektivt antal", "reason": "Årsag", "line": "Linje i tabellen",
 }
 FORMATS = {"share": "0.0%", "share_se": "0.0%", "mean": "0.00", "mean_se": "0.000", "mean_ci_low": "0.00",
            "mean_ci_high": "0.00", "weighted_n": "#,##0", "statistic": "0.00", "df1": "0.0", "df2": "0.0",
@@ -61,7 +61,7 @@ def _sheet(wb, title: str, frame: pd.DataFrame) -> None:
     for values in frame.itertuples(index=False, name=None):
         row = []
         for v, fmt in zip(values, fmts):
-            if isinstance(v, float) and np.isnan(v):
+            if v is pd.NA or (isinstance(v, float) and np.isnan(v)):
                 v = None
             elif isinstance(v, (np.bool_, bool)):
                 v = "ja" if v else "nej"
@@ -100,6 +100,11 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
     diag = diagnostics.copy()
     diag["kommune"] = diag["kommune"].replace({"all": "Alle kommuner"})
     _sheet(wb, "Vægte", diag)
+    log = ts.suppression_log.copy()
+    log["reason"] = log["reason"].map({"primary": "For få svar", "secondary": "Kunne findes ved fratrækning"})
+    log["breakdown"] = log["breakdown"].map(BREAKDOWNS_DA).fillna(log["breakdown"])
+    log["scope"] = log["scope"].replace({"all": "Alle kommuner"})
+    _sheet(wb, "Undertrykte celler", log)
     about = pd.DataFrame({"Oplysning": list(prov.keys()),
                           "Værdi": [json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v for v in prov.values()]})
     about = pd.concat([pd.DataFrame({"Oplysning": ["Læsevejledning"], "Værdi": [
@@ -110,15 +115,18 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
     wb.save(path)
 
 
-def write_table_set(ts: TableSet, weights: pd.DataFrame, diagnostics: pd.DataFrame, strata: pd.DataFrame,
+def write_table_set(ts: TableSet, diagnostics: pd.DataFrame, strata: pd.DataFrame,
                     collapses: pd.DataFrame, out: Path | str, params: Params, prov: dict,
                     excel: bool = True) -> list[Path]:
-    """Write tables.csv, tests.csv, comparisons.csv, weights.csv, weights_diagnostics.csv,
-    strata.csv, collapses.csv, provenance.json and (``excel``) tabeller.xlsx to ``out``."""
+    """Write tables.csv, tests.csv, comparisons.csv, suppression_log.csv, weights_diagnostics.csv,
+    strata.csv, collapses.csv, provenance.json and (``excel``) tabeller.xlsx to ``out``.
+
+    Nothing at respondent level is written (no ids, no individual weights): the weights are
+    published per weighting cell (strata.csv), which is all that is needed to reproduce them."""
     out = Path(out)
     files = {
         "tables.csv": ts.tables, "tests.csv": ts.tests, "comparisons.csv": ts.comparisons,
-        "weights.csv": weights, "weights_diagnostics.csv": diagnostics, "strata.csv": strata,
+        "suppression_log.csv": ts.suppression_log, "weights_diagnostics.csv": diagnostics, "strata.csv": strata,
         "collapses.csv": collapses,
     }
     with atomic_folder(out) as stage:

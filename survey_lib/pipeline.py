@@ -24,11 +24,8 @@ def make_tables(data_dir: Path | str, params: Params, out: Path | str, scopes: l
     design = build_design(data, params)
     ts = build_tables(design, params, scopes=scopes)
     w = design.weighting
-    weights = pd.DataFrame({"person_id": design.frame["person_id"],
-                            "stratum": w.post_stratum.to_numpy() if w.post_stratum is not None else "",
-                            "weight": design.weight})
     diagnostics = weight_summary(pd.Series(design.weight), design.frame["kommune"])
     prov = provenance(data.digest, params.digest, params.survey.wave, data.sources)
     prov["weighting"] = {"method": w.method, "respondents": params.survey.weighting.respondents,
                          "cells": list(params.survey.weighting.cells), "collapses": len(w.collapses)}
-    return write_table_set(ts, weights, diagnostics, w.strata, w.collapses, out, params, prov, excel=excel)
+    return write_table_set(ts, diagnostics, w.strata, w.collapses, out, params, prov, excel=excel)

@@ -5,9 +5,10 @@ are domain estimates in the full design, which equal those of the municipality's
 municipalities are design strata and contain their post-strata. Tests within a municipality use the
 municipality's own design (its respondents only), as a municipality's report would.
 
-Disclosure control: a group with fewer answers than ``min_cell_size`` is suppressed: its shares,
-mean, standard errors and intervals are left empty and ``suppressed`` is true, and it is left out of
-the tests. Multiple testing: within each scope, the p-values of all its tests are adjusted together
+Disclosure control: a group with fewer answers than ``min_cell_size`` is suppressed, and so is a
+second group wherever the suppressed one could be recovered by subtraction
+(:mod:`survey_lib.privacy.disclosure`): its counts, shares, mean, standard errors and intervals are
+left empty, ``suppressed`` is true, it is left out of the tests, and the suppression log says why. Multiple testing: within each scope, the p-values of all its tests are adjusted together
 (``multiple_testing`` in survey.yaml: Holm by default, via statsmodels).
 """
 
@@ -26,6 +27,7 @@ from .estimate import domain_estimates
 from .inference import (TestResult, adjust_pvalues, rao_scott, rao_scott_batch, t_pvalue, wald_from_means,
                         wald_means)
 from .params import Params
+from .privacy.disclosure import CELL_KEYS, apply_suppression, secondary_suppression
 from .scoped import complement_means, scoped_covariance
 
 __all__ = ["TableSet", "build_tables", "theme_scores", "score_matrix", "TABLE_COLUMNS", "TEST_COLUMNS"]
@@ -46,6 +48,7 @@ class TableSet:
     tables: pd.DataFrame
     tests: pd.DataFrame
     comparisons: pd.DataFrame
+    suppression_log: pd.DataFrame
 
 
 def score_matrix(design: SurveyDesign, params: Params) -> dict[str, np.ndarray]:
@@ -240,9 +243,14 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
         tables[c] = tables[c].astype(str)
     tables["suppressed"] = tables["suppressed"].astype(bool)
 
-    # ---- tests within each scope ----------------------------------------------------------------
-    first = tables.drop_duplicates(["scope", "question", "breakdown", "group"])
-    n_by_group = dict(zip(zip(first["scope"], first["question"], first["breakdown"], first["group"]), first["n"]))
+    # ---- disclosure control: secondary suppression against differencing ------------------------
+    cells = tables.drop_duplicates(CELL_KEYS)[CELL_KEYS + ["n", "suppressed"]].reset_index(drop=True)
+    supp = secondary_suppression(cells, min_n, kommuner)
+    tables = apply_suppression(tables, supp.cells)
+
+    # ---- tests within each scope: suppressed groups are left out --------------------------------
+    published = dict(zip(zip(supp.cells["scope"], supp.cells["question"], supp.cells["breakdown"],
+                             supp.cells["group"]), ~supp.cells["suppressed"]))
     scope_idx = [kommuner.index(k) for k in scopes]
     def test_one(qid: str) -> list[dict]:
         y = outcomes[qid]
@@ -251,7 +259,7 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
             if bname == "total":
                 continue
             G = len(levels)
-            keep = np.array([n_by_group.get(("all", qid, bname, lv), 0) >= min_n for lv in levels])
+            keep = np.array([published.get(("all", qid, bname, lv), False) for lv in levels])
             c_all = np.where((codes >= 0) & keep[np.maximum(codes, 0)], codes, -1)
             if len(np.unique(c_all[(c_all >= 0) & ~np.isnan(y)])) >= 2:
                 if qid in labels:
@@ -260,7 +268,7 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
             if bname == "kommune" or not scopes:
                 continue
             # every municipality's own design at once; groups below the minimum left out
-            kept = np.array([[n_by_group.get((k, qid, bname, lv), 0) >= min_n for lv in levels] for k in kommuner])
+            kept = np.array([[published.get((k, qid, bname, lv), False) for lv in levels] for k in kommuner])
             row_kept = (codes >= 0) & (kom_codes >= 0) & kept[np.maximum(kom_codes, 0), np.maximum(codes, 0)]
             c_k = np.where(row_kept & ~np.isnan(y), codes, -1)
             means = scoped_covariance(design, y, c_k, G, "means")
@@ -309,7 +317,8 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
     for qid, y in outcomes.items():
         t_q = totals[totals["question"] == qid].set_index("group").reindex(kommuner)
         means = t_q["mean"].to_numpy(float)
-        n_q = t_q["n"].fillna(0).to_numpy(int)
+        n_q = t_q["n"].astype("Float64").fillna(0).to_numpy(int)
+        open_q = ~t_q["suppressed"].fillna(True).astype(bool).to_numpy()
         ranks = pd.Series(means).rank(ascending=False, method="min").to_numpy()
         n_mun = int((~np.isnan(means)).sum())
         raw_k = domain_estimates(design, y, kom_codes, n_k, shares=False)
@@ -318,7 +327,7 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
         df = int(answered.sum() - len(np.unique(design.stratum[answered]))) - 1
         s_codes = np.array([int(np.flatnonzero(stratum_kom == k)[0]) if (stratum_kom == k).any() else -1
                             for k in range(n_k)])
-        ok = in_scope & (n_q >= min_n) & (s_codes >= 0)
+        ok = in_scope & open_q & (s_codes >= 0)
         diff = raw_k.mean - others_mean[np.maximum(s_codes, 0)]
         with np.errstate(invalid="ignore", divide="ignore"):   # rows outside the scopes may be empty
             se = np.sqrt(raw_k.mean_se ** 2 + others_var[np.maximum(s_codes, 0)])
@@ -327,7 +336,7 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
         for k in np.flatnonzero(in_scope):
             name = kommuner[k]
             if not ok[k]:
-                comp.append({"scope": name, "question": qid, "n": int(n_q[k]), "flag": "suppressed",
+                comp.append({"scope": name, "question": qid, "n": pd.NA, "flag": "suppressed",
                              "n_municipalities": n_mun})
                 continue
             comp.append({"scope": name, "question": qid, "mean": means[k], "others_mean": others_mean[s_codes[k]],
@@ -346,4 +355,6 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
     diff = comp_df["difference"].to_numpy(dtype=float)
     computed = np.where(sig & (diff > 0), "above", np.where(sig & (diff < 0), "below", "level"))
     comp_df["flag"] = np.where(comp_df["flag"].isna().to_numpy(), computed, comp_df["flag"].astype(object).to_numpy())
-    return TableSet(tables=tables, tests=tests_df[TEST_COLUMNS], comparisons=comp_df[COMPARISON_COLUMNS])
+    comp_df["n"] = comp_df["n"].astype("Int64")
+    return TableSet(tables=tables, tests=tests_df[TEST_COLUMNS], comparisons=comp_df[COMPARISON_COLUMNS],
+                    suppression_log=supp.log)

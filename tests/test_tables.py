@@ -95,10 +95,12 @@ def test_small_groups_suppressed(tmp_path, params):
     design = build_design(load_survey(tmp_path, params), params)
     ts = build_tables(design, params)
     t = ts.tables
-    small = t[t["n"] < params.survey.min_cell_size]
-    assert len(small) and small["suppressed"].all()
-    assert small[["share", "share_se", "mean", "mean_se", "mean_ci_low", "mean_ci_high"]].isna().all().all()
-    assert not t.loc[t["n"] >= params.survey.min_cell_size, "suppressed"].any()
+    small = t[t["suppressed"]]
+    assert len(small) and (ts.suppression_log["reason"] == "primary").any()
+    # a suppressed cell publishes nothing: no counts, no estimates
+    assert small[["n", "category_n", "dont_know_n", "weighted_n", "share", "share_se", "mean", "mean_se",
+                  "mean_ci_low", "mean_ci_high"]].isna().all().all()
+    assert (t.loc[~t["suppressed"], "n"] >= params.survey.min_cell_size).all()
     assert ts.tests.empty or (ts.tests["breakdown"] == "kommune_vs_others").all()
 
 
@@ -109,12 +111,14 @@ def test_cli_tables_writes_csv_and_danish_excel(tmp_path, params):
     out = tmp_path / "out"
     tables = pd.read_csv(out / "tables.csv", keep_default_na=False)
     assert set(tables["scope"]) == {"all", "Odder"}
-    weights = pd.read_csv(out / "weights.csv")
-    assert list(weights.columns) == ["person_id", "stratum", "weight"] and len(weights) == 9989
+    assert not (out / "weights.csv").exists()              # nothing at respondent level
+    assert not any("person_id" in p.read_text(errors="ignore") for p in out.glob("*.csv"))
+    log = pd.read_csv(out / "suppression_log.csv", keep_default_na=False)
+    assert list(log.columns) == ["scope", "question", "breakdown", "group", "reason", "line"]
     prov = json.loads((out / "provenance.json").read_text())
     assert len(prov["data_sha256"]) == 64 and prov["wave"] == "2023-pilot"
     wb = load_workbook(out / "tabeller.xlsx")
-    assert {"Mødet med jobcentret", "Overordnet tilfredshed", "Tests", "Vægte", "Om tabellerne"} <= set(wb.sheetnames)
+    assert {"Mødet med jobcentret", "Overordnet tilfredshed", "Tests", "Vægte", "Undertrykte celler", "Om tabellerne"} <= set(wb.sheetnames)
     ws = wb["Overordnet tilfredshed"]
     header = [c.value for c in ws[1]]
     assert "Andel" in header and "Gns. score" in header and "Justeret p-værdi" not in header

@@ -49,7 +49,24 @@ def collapse_cells(table: pd.DataFrame, cells: list[str], min_respondents: int,
     """Assign every cell a post-stratum label after collapsing.
 
     Returns the label per row of ``table`` and a log with one row per merge (cell, into, rule, reason).
+    Merges never cross a municipality, so each municipality is collapsed on its own (in the order
+    the municipalities first appear): the same result as one pass over the whole table, without its
+    cost growing with the square of the number of cells.
     """
+    kommune_col = group_cols[0]
+    if kommune_col not in table.columns or table[kommune_col].nunique() <= 1:
+        return _collapse_one(table, cells, min_respondents, age_order, age_col, gender_col, group_cols)
+    labels, logs = [], []
+    for _, sub in table.groupby(kommune_col, sort=False, dropna=False):
+        lab, log = _collapse_one(sub, cells, min_respondents, age_order, age_col, gender_col, group_cols)
+        labels.append(lab)
+        logs.append(log)
+    return pd.concat(labels).reindex(table.index), pd.concat(logs, ignore_index=True)
+
+
+def _collapse_one(table: pd.DataFrame, cells: list[str], min_respondents: int,
+                  age_order: list[str], age_col: str, gender_col: str,
+                  group_cols: tuple[str, str]) -> tuple[pd.Series, pd.DataFrame]:
     labels = pd.Series(range(len(table)), index=table.index)   # post-stratum id per original cell
     log = []
     kommune_col, mg_col = group_cols

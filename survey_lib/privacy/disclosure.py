@@ -1,0 +1,166 @@
+"""Disclosure control of the answer tables: primary and secondary (differencing) suppression.
+
+Primary suppression: a group with fewer answers than the minimum cell size is not published.
+Secondary suppression: a published total and its published parts can give away a suppressed part by
+subtraction (a municipality's total minus all but one of its målgrupper; the whole survey's
+målgruppe minus the same målgruppe in all but one municipality). Following Danmarks Statistik's rule
+that every combination short of the full cross must also meet the minimum, for every *line* of
+cells that add up to a published total, the part that can be recovered by subtraction -- the
+suppressed cells together with any unpublished remainder (e.g. respondents outside every group) --
+must either be empty or hold at least the minimum number of answers. Where it does not, the
+smallest published cell of the line is suppressed as well, and the lines are checked again until
+nothing changes (the classic heuristic: it always terminates, since cells are only ever added).
+
+Lines checked, per question:
+
+- within a scope: the groups of each breakdown against the scope's total;
+- across municipalities: a group of a breakdown in every municipality against the same group in
+  the whole survey (and each municipality's total against the whole survey's total);
+- a municipality's total in its own report and the municipality's row of the whole survey's
+  municipality breakdown are the same cell and are suppressed together.
+
+A suppressed cell publishes nothing: no counts, shares, means, standard errors or intervals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SuppressionResult", "secondary_suppression", "apply_suppression", "CELL_KEYS", "LOG_COLUMNS"]
+
+CELL_KEYS = ["scope", "question", "breakdown", "group"]
+LOG_COLUMNS = CELL_KEYS + ["reason", "line"]
+# what a suppressed cell does not publish
+BLANKED = ["n", "category_n", "dont_know_n", "weighted_n", "share", "share_se", "mean", "mean_se", "mean_ci_low",
+           "mean_ci_high"]
+
+
+@dataclass(frozen=True)
+class SuppressionResult:
+    """The cells (one row per scope x question x breakdown x group) with their final ``suppressed``
+    flag, and the log: one row per suppressed cell with the reason (``primary`` or ``secondary``)
+    and, for secondary suppression, the line that required it. The log holds no counts."""
+
+    cells: pd.DataFrame
+    log: pd.DataFrame
+
+
+def _lines(cells: pd.DataFrame, municipalities: list[str]) -> list[tuple[np.ndarray, int, str]]:
+    """(member cell indices, index of the total cell, description) of every line."""
+    idx = {key: i for i, key in enumerate(zip(cells["scope"], cells["question"], cells["breakdown"], cells["group"]))}
+    lines = []
+    by_sqb: dict[tuple, list[int]] = {}
+    by_qbg: dict[tuple, list[int]] = {}
+    for i, (s, q, b, g) in enumerate(zip(cells["scope"], cells["question"], cells["breakdown"], cells["group"])):
+        if b != "total":
+            by_sqb.setdefault((s, q, b), []).append(i)
+        if s != "all" and s in municipalities and b != "kommune":
+            by_qbg.setdefault((q, b, g), []).append(i)
+    for (s, q, b), members in by_sqb.items():
+        total = idx.get((s, q, "total", ""))
+        if total is not None:
+            lines.append((np.array(members), total, f"{s}: {b} mod i alt"))
+    for (q, b, g), members in by_qbg.items():
+        total = idx.get(("all", q, b, g))
+        if total is not None:
+            lines.append((np.array(members), total, f"kommunerne: {b}={g or 'i alt'} mod alle kommuner"))
+    return lines
+
+
+def _links(cells: pd.DataFrame) -> list[tuple[int, int]]:
+    """Pairs of cells that are the same numbers published twice."""
+    idx = {key: i for i, key in enumerate(zip(cells["scope"], cells["question"], cells["breakdown"], cells["group"]))}
+    pairs = []
+    for i, (s, q, b, g) in enumerate(zip(cells["scope"], cells["question"], cells["breakdown"], cells["group"])):
+        if s == "all" and b == "kommune":
+            j = idx.get((g, q, "total", ""))
+            if j is not None:
+                pairs.append((i, j))
+    return pairs
+
+
+def secondary_suppression(cells: pd.DataFrame, min_n: int, municipalities: list[str]) -> SuppressionResult:
+    """Add secondary suppression to the primary suppression of ``cells``.
+
+    Parameters
+    ----------
+    cells
+        One row per scope x question x breakdown x group with columns ``scope``, ``question``,
+        ``breakdown``, ``group``, ``n`` (answers behind the estimates) and ``suppressed`` (primary:
+        ``n < min_n``). The whole survey is scope ``all`` with the group ``""`` of breakdown ``total``.
+    min_n
+        The minimum cell size.
+    municipalities
+        Names of the municipality scopes (cells of other scopes only take part in their own lines).
+
+    Returns
+    -------
+    SuppressionResult
+
+    Notes
+    -----
+    For a line with total :math:`N` and member cells :math:`n_1..n_G`, the recoverable remainder is
+    :math:`R = (N - \\sum_g n_g) + \\sum_{g\\ \\text{suppressed}} n_g`. The line is safe when
+    :math:`R = 0` or :math:`R \\ge` ``min_n``, and it does not hold exactly one suppressed (non-empty)
+    cell: a lone suppressed cell is recovered exactly by subtraction, and a recovered cell opens the
+    other lines it belongs to (the row-and-column condition of secondary suppression: every
+    suppressed cell needs a suppressed partner in each of its lines). Otherwise the published member
+    with the smallest positive :math:`n` (first in table order on ties) is suppressed and the lines
+    are checked again.
+    See Danmarks Statistik, *Datafortrolighedspolitik* (diskretionering: primær og sekundær
+    diskretionering), and Hundepool et al. (2012), *Statistical Disclosure Control*, ch. 4.
+    """
+    n = cells["n"].to_numpy(dtype=float)
+    n = np.nan_to_num(n)
+    sup = cells["suppressed"].to_numpy(dtype=bool).copy()
+    primary = sup.copy()
+    reason_line: dict[int, str] = {}
+    lines = _lines(cells, municipalities)
+    links = _links(cells)
+    changed = True
+    while changed:
+        changed = False
+        for members, total, desc in lines:
+            if sup[total]:
+                continue                       # an unpublished total gives nothing away by subtraction
+            hidden = sup[members] & (n[members] > 0)
+            rest = n[total] - n[members].sum() + n[members][hidden].sum()
+            if (rest <= 0 or rest >= min_n) and hidden.sum() != 1:
+                continue
+            open_ = members[~sup[members] & (n[members] > 0)]
+            if len(open_) == 0:
+                continue
+            pick = open_[np.argmin(n[open_])]
+            sup[pick] = True
+            reason_line[int(pick)] = desc
+            changed = True
+        for i, j in links:
+            if sup[i] != sup[j]:
+                k = j if sup[i] else i
+                sup[k] = True
+                reason_line.setdefault(int(k), "samme tal i kommunens rapport og i alle kommuners rapport")
+                changed = True
+    out = cells.copy()
+    out["suppressed"] = sup
+    rows = np.flatnonzero(sup)
+    log = out.iloc[rows][CELL_KEYS].copy()
+    log["reason"] = np.where(primary[rows], "primary", "secondary")
+    log["line"] = [("" if primary[r] else reason_line.get(int(r), "")) for r in rows]
+    return SuppressionResult(cells=out, log=log.reset_index(drop=True)[LOG_COLUMNS])
+
+
+def apply_suppression(tables: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """Blank every published number of the suppressed cells of ``tables`` (all category rows)."""
+    flag = tables[CELL_KEYS].merge(cells[CELL_KEYS + ["suppressed"]], on=CELL_KEYS, how="left")["suppressed"]
+    sup = flag.fillna(False).to_numpy(dtype=bool)
+    out = tables.copy()
+    for col in ("n", "category_n", "dont_know_n"):
+        out[col] = pd.array(np.where(sup, pd.NA, out[col]), dtype="Int64")
+    for col in BLANKED:
+        if col not in ("n", "category_n", "dont_know_n"):
+            out.loc[sup, col] = np.nan
+    out["suppressed"] = sup
+    return out

@@ -1,0 +1,140 @@
+"""Disclosure control: primary and secondary suppression, known by hand, and an attacker's check on
+the twin's published tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from survey_lib.privacy.disclosure import apply_suppression, secondary_suppression
+
+MIN = 5
+
+
+def cells(rows):
+    f = pd.DataFrame(rows, columns=["scope", "question", "breakdown", "group", "n"])
+    f["suppressed"] = f["n"] < MIN
+    return f
+
+
+def flags(result):
+    return dict(zip(zip(result.cells["scope"], result.cells["breakdown"], result.cells["group"]),
+                    result.cells["suppressed"]))
+
+
+def test_one_suppressed_group_takes_the_smallest_other_with_it():
+    r = secondary_suppression(cells([
+        ("Odder", "q", "total", "", 20), ("Odder", "q", "koen", "K", 12), ("Odder", "q", "maalgruppe", "a", 12),
+        ("Odder", "q", "maalgruppe", "b", 5), ("Odder", "q", "maalgruppe", "c", 3), ("Odder", "q", "koen", "M", 8),
+    ]), MIN, ["Odder"])
+    f = flags(r)
+    assert f[("Odder", "maalgruppe", "c")] and f[("Odder", "maalgruppe", "b")]     # 20-12-5 would give c
+    assert not f[("Odder", "maalgruppe", "a")] and not f[("Odder", "koen", "K")]
+    log = r.log.set_index("group")
+    assert log.loc["c", "reason"] == "primary" and log.loc["b", "reason"] == "secondary"
+    assert log.loc["b", "line"] == "Odder: maalgruppe mod i alt"
+    assert "n" not in r.log.columns                                            # the log holds no counts
+
+
+def test_unpublished_remainder_counts_as_a_hidden_cell():
+    # 2 respondents belong to no group: total minus the groups would give them away
+    r = secondary_suppression(cells([
+        ("Odder", "q", "total", "", 20), ("Odder", "q", "koen", "K", 10), ("Odder", "q", "koen", "M", 8),
+    ]), MIN, ["Odder"])
+    # M goes (20 - 10 - 8 = 2 < 5), and then K, so that M is not the line's only suppressed cell
+    assert flags(r)[("Odder", "koen", "M")] and flags(r)[("Odder", "koen", "K")]
+
+
+@pytest.mark.parametrize("parts, expected", [
+    ([20, 0], [False, True]),          # an empty group gives nothing away
+    ([10, 5, 5], [False, False, False]),
+    ([1, 1, 18], [True, True, True]),  # 1 + 1 < 5: a third cell is needed
+    ([3, 3, 14], [True, True, False]),  # 3 + 3 >= 5 and two cells hidden: safe
+    ([3, 6, 14], [True, True, False]),  # never a lone suppressed cell
+])
+def test_the_recoverable_remainder_is_zero_or_at_least_the_minimum(parts, expected):
+    rows = [("Odder", "q", "total", "", sum(parts))] + [("Odder", "q", "b", str(i), n) for i, n in enumerate(parts)]
+    r = secondary_suppression(cells(rows), MIN, ["Odder"])
+    assert [flags(r)[("Odder", "b", str(i))] for i in range(len(parts))] == expected
+
+
+def test_differencing_across_municipalities_and_the_shared_total():
+    # the whole survey's målgruppe a (30) minus Ishøj's (27) would give Odder's (3)
+    r = secondary_suppression(cells([
+        ("all", "q", "total", "", 100), ("all", "q", "maalgruppe", "a", 30), ("all", "q", "maalgruppe", "b", 70),
+        ("all", "q", "kommune", "Odder", 40), ("all", "q", "kommune", "Ishøj", 60),
+        ("Odder", "q", "total", "", 40), ("Odder", "q", "maalgruppe", "a", 3), ("Odder", "q", "maalgruppe", "b", 37),
+        ("Ishøj", "q", "total", "", 60), ("Ishøj", "q", "maalgruppe", "a", 27), ("Ishøj", "q", "maalgruppe", "b", 33),
+    ]), MIN, ["Odder", "Ishøj"])
+    f = flags(r)
+    assert f[("Odder", "maalgruppe", "a")] and f[("Odder", "maalgruppe", "b")]     # within Odder
+    assert f[("Ishøj", "maalgruppe", "a")]                                        # across municipalities
+    assert f[("Ishøj", "maalgruppe", "b")]                                        # ... and then within Ishøj
+    assert not f[("all", "maalgruppe", "a")]
+    # the same number in two places is suppressed in both
+    r2 = secondary_suppression(cells([
+        ("all", "q", "total", "", 100), ("all", "q", "kommune", "Odder", 3), ("all", "q", "kommune", "Ishøj", 97),
+        ("Odder", "q", "total", "", 3), ("Ishøj", "q", "total", "", 97),
+    ]), MIN, ["Odder", "Ishøj"])
+    f2 = flags(r2)
+    assert f2[("all", "kommune", "Odder")] and f2[("Odder", "total", "")] and f2[("all", "kommune", "Ishøj")]
+    assert f2[("Ishøj", "total", "")]
+
+
+def test_apply_blanks_every_number_of_a_suppressed_cell():
+    t = pd.DataFrame({"scope": ["Odder"] * 2, "question": "q", "breakdown": "b", "group": ["x", "y"],
+                      "category": "5", "n": [3, 9], "category_n": [1, 4], "dont_know_n": [0, 1],
+                      "weighted_n": [30.0, 90.0], "share": [0.33, 0.44], "share_se": [0.1, 0.1], "mean": [4.0, 3.0],
+                      "mean_se": [0.2, 0.2], "mean_ci_low": [3.6, 2.6], "mean_ci_high": [4.4, 3.4],
+                      "suppressed": [True, False]})
+    c = t[["scope", "question", "breakdown", "group", "suppressed"]]
+    out = apply_suppression(t, c)
+    assert out.iloc[0][["n", "category_n", "dont_know_n", "weighted_n", "share", "mean", "mean_ci_high"]].isna().all()
+    assert out.iloc[1]["n"] == 9 and out.iloc[1]["mean"] == 3.0
+
+
+def test_no_suppressed_count_can_be_recovered_from_the_twins_published_tables(params, tmp_path_factory):
+    """An attacker's view: from the published numbers only, subtract parts from totals; every
+    remainder must be 0 or at least the minimum."""
+    from survey_lib.demo import generate, write_dataset
+    from survey_lib.design import build_design
+    from survey_lib.load import load_survey
+    from survey_lib.tables import build_tables
+
+    import shutil
+
+    import yaml
+
+    from survey_lib.params import load_params
+
+    folder = tmp_path_factory.mktemp("twin")
+    data = generate(params, seed=7, scale=0.01)          # a small national twin: many small groups
+    write_dataset(data, folder / "data")
+    for name in ("questionnaire.yaml", "survey.yaml"):
+        shutil.copyfile(Path(params.sources["survey"]).parent / name, folder / name)
+    (folder / "kommuner.yaml").write_text(yaml.safe_dump({"kommuner": data.kommuner}, allow_unicode=True))
+    p = load_params(folder)
+    ts = build_tables(build_design(load_survey(folder / "data", p), p), p)
+    pub = ts.tables.drop_duplicates(["scope", "question", "breakdown", "group"])
+    assert (ts.suppression_log["reason"] == "secondary").any()      # the case arises on a small twin
+    n = {k: v for k, v in zip(zip(pub["scope"], pub["question"], pub["breakdown"], pub["group"]), pub["n"])}
+    kommuner = [k.name for k in p.kommuner]
+    checked = 0
+    for (scope, q, b), part in pub[pub["breakdown"] != "total"].groupby(["scope", "question", "breakdown"]):
+        total = n.get((scope, q, "total", ""))
+        if total is pd.NA or total is None:
+            continue
+        rest = total - part["n"].fillna(0).sum()
+        assert rest == 0 or rest >= MIN, (scope, q, b, rest)
+        checked += 1
+    for (q, b, g), part in pub[pub["scope"].isin(kommuner) & (pub["breakdown"] != "kommune")].groupby(
+            ["question", "breakdown", "group"]):
+        total = n.get(("all", q, b, g))
+        if total is pd.NA or total is None:
+            continue
+        rest = total - part["n"].fillna(0).sum()
+        assert rest == 0 or rest >= MIN, (q, b, g, rest)
+        checked += 1
+    assert checked > 1000
