@@ -3,6 +3,7 @@
 :func:`check_inputs` runs every step and returns all faults and a summary without raising;
 :func:`load_survey` returns the validated :class:`SurveyData` or raises one :class:`DataError`
 listing every fault. No row is ever dropped: a row with a bad value is a fault, not a silent loss.
+Free-text answers are scrubbed of personal data on loading (:func:`scrub_free_text`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .io import RawTable, find_input, is_surveyxact, read_surveyxact, read_table
 from .params import Params
 from .validate import check_columns, check_population, check_responses, check_sample
 
-__all__ = ["SurveyData", "CheckResult", "check_inputs", "load_survey", "file_digest"]
+__all__ = ["SurveyData", "CheckResult", "check_inputs", "load_survey", "file_digest", "scrub_free_text"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class SurveyData:
     responses: pd.DataFrame
     sources: dict[str, str]
     digest: str
+    scrubbed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["question", "kind", "n"]))
 
 
 @dataclass
@@ -186,14 +188,36 @@ def check_inputs(data_dir: Path | str, params: Params) -> CheckResult:
     data = None
     if not faults and len(frames) == 3:
         digest = file_digest([paths[r] for r in ("population", "sample", "responses")])
+        responses, scrubbed = scrub_free_text(derive_responses(resp, params), params)
         data = SurveyData(
             population=derived_pop,
             sample=smp,
-            responses=derive_responses(resp, params),
+            responses=responses,
             sources={r: str(p) for r, p in paths.items()},
             digest=digest,
+            scrubbed=scrubbed,
         )
     return CheckResult(faults, notes, summary, data)
+
+
+def scrub_free_text(responses: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Replace personal data in every free-text answer by markers ([CPR], [TELEFON], [NAVN], ...).
+
+    Runs when the data are loaded, so no comment reaches a table, notebook or page unscrubbed (see
+    :mod:`survey_lib.privacy.scrub`). Returns the responses and the number of replacements per
+    question and kind."""
+    from .privacy.scrub import scrub_series
+
+    out = responses.copy()
+    counts = []
+    for q in params.questionnaire.questions:
+        if q.kind != "free_text" or q.id not in out.columns:
+            continue
+        out[q.id], found = scrub_series(out[q.id])
+        counts.append(found.assign(question=q.id))
+    scrubbed = (pd.concat(counts, ignore_index=True)[["question", "kind", "n"]] if counts
+                else pd.DataFrame(columns=["question", "kind", "n"]))
+    return out, scrubbed
 
 
 def load_survey(data_dir: Path | str, params: Params) -> SurveyData:

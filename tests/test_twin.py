@@ -174,12 +174,18 @@ def test_free_text_and_ground_truth(twin, twin_dir):
     assert any_text.sum() == pytest.approx(PUB["other_printed_figures"]["qualitative_answers_approx"], rel=0.05)
     truth = pd.read_csv(twin_dir / "ground_truth_comments.csv", keep_default_na=False)
     assert len(truth) == r["uddybning"].notna().sum()
-    text = r.set_index("person_id")["uddybning"]
-    # every planted value is in its comment, and there are some of every kind
+    raw = pd.read_csv(twin_dir / "responses.csv", dtype=str, keep_default_na=False)
+    text = raw.set_index("person_id")["uddybning"]
+    # every planted value is in its raw comment (loading scrubs them), and there are some of every kind
     planted = truth[truth["pii_kinds"] != ""]
     assert set(planted["pii_kinds"]) == {"cpr", "telefon", "email", "navn", "adresse", "web"}
     for _, row in planted.iterrows():
         assert row["pii_values"] in text[row["person_id"]]
+    # loading scrubs them: no planted value survives in the loaded comments, and the count is kept
+    loaded = r.set_index("person_id")["uddybning"]
+    for _, row in planted.iterrows():
+        assert row["pii_values"] not in loaded[row["person_id"]]
+    assert twin.scrubbed.query("question == 'uddybning'")["n"].sum() >= len(planted)
     assert truth["has_markup"].astype(str).eq("True").sum() >= 5
     assert text.str.contains("<script>", regex=False).sum() >= 1
     # tone follows satisfaction: satisfied write about positive themes only
