@@ -6,10 +6,25 @@ Numbers are written the Danish way: decimal comma, '.' between thousands, a spac
 
 from __future__ import annotations
 
+import html
 import math
+import re
 
-__all__ = ["fmt_number", "fmt_int", "fmt_pct", "fmt_p", "top_two_sentence", "TOP_TWO_PHRASES",
+__all__ = ["escape_markdown", "fmt_number", "fmt_int", "fmt_pct", "fmt_p", "top_two_sentence", "TOP_TWO_PHRASES",
            "test_sentence", "comparison_sentence"]
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()#|!~])")
+
+
+def escape_markdown(text: object) -> str:
+    """Text from data or parameters, made inert inside Markdown that becomes HTML.
+
+    ``<``, ``>`` and ``&`` become entities (no tag, script or autolink can form) and Markdown's
+    punctuation (``\\ ` * _ [ ] ( ) # | ! ~``) is backslash-escaped (no link, image, emphasis,
+    heading or table cell can form), so the reader sees the text exactly as written.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+
 
 # What agreeing with the two most positive categories is called, per answer scale.
 TOP_TWO_PHRASES = {
@@ -66,6 +81,7 @@ def test_sentence(p_adjusted: float, alpha: float, what: str) -> str:
 def comparison_sentence(kommune: str, mean: float, others_mean: float, flag: str, rank: float, n_municipalities: int,
                         p_adjusted: float | None = None) -> str:
     """A municipality against the others: level, difference, test and rank, in words."""
+    kommune = escape_markdown(kommune)
     if flag == "suppressed":
         return f"{kommune} har for få svar til at blive sammenlignet med de øvrige kommuner."
     level = {"above": "signifikant over", "below": "signifikant under", "level": "på niveau med"}[flag]

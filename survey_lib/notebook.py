@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .narrative import comparison_sentence, fmt_int, fmt_number, top_two_sentence, test_sentence
+from .narrative import comparison_sentence, escape_markdown as esc, fmt_int, fmt_number, top_two_sentence, test_sentence
 from .params import Params, load_params
 from .paths import ProjectPaths
 from .plots import municipality_means, stacked_distribution
@@ -86,14 +86,18 @@ def _show(chart) -> None:
     display({"image/png": data, "text/html": tag}, raw=True, metadata={"image/png": {"alt": chart.alt_text}})
 
 
+def _int_or_none(v) -> int | None:
+    return None if pd.isna(v) else int(v)
+
+
 def key_numbers(ctx: NotebookContext, qid: str) -> dict:
     """The headline numbers of a question in the scope (recorded by the notebooks for tests)."""
     t = ctx.tables[(ctx.tables["scope"] == ctx.scope) & (ctx.tables["question"] == qid)
                    & (ctx.tables["breakdown"] == "total")]
     first = t.iloc[0]
     top_two = t[t["category"].isin(["5", "4"])]["share"].sum()
-    return {"scope": ctx.scope, "question": qid, "n": int(first["n"]), "mean": float(first["mean"]),
-            "top_two": float(top_two), "dont_know_n": int(first["dont_know_n"]),
+    return {"scope": ctx.scope, "question": qid, "n": _int_or_none(first["n"]), "mean": float(first["mean"]),
+            "top_two": float(top_two), "dont_know_n": _int_or_none(first["dont_know_n"]),
             "ci": [float(first["mean_ci_low"]), float(first["mean_ci_high"])]}
 
 
@@ -107,10 +111,10 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
     t = ctx.tables[(ctx.tables["scope"] == ctx.scope) & (ctx.tables["question"] == qid)]
     total = t[t["breakdown"] == "total"]
     nums = key_numbers(ctx, qid)
-    who = f" *{q.note}*" if q.note else ""
-    past = (f"\n\n(Til borgere med et afsluttet forløb: *{q.text_past}*)"
+    who = f" *{esc(q.note)}*" if q.note else ""
+    past = (f"\n\n(Til borgere med et afsluttet forløb: *{esc(q.text_past)}*)"
             if q.text_past and q.text_past != q.text_present else "")
-    display(Markdown(f"### {q.heading}\n\n> {q.text_present}{past}\n\n{who}\n\n"
+    display(Markdown(f"### {esc(q.heading)}\n\n> {esc(q.text_present)}{past}\n\n{who}\n\n"
                      f"**{top_two_sentence(nums['top_two'], nums['mean'], scale, tuple(nums['ci']))}**, "
                      f"blandt {fmt_int(nums['n'])} svar. 'Ved ikke/ikke relevant' ({fmt_int(nums['dont_know_n'])}) "
                      "indgår ikke."))
@@ -125,7 +129,7 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
         chart = stacked_distribution(part, f"{q.heading} – {b.label}", _labels_all(ctx.params))
         _show(chart)
         means = part.drop_duplicates("group")
-        mean_text = "; ".join(f"{_labels_all(ctx.params).get(g, g)} {fmt_number(m)}"
+        mean_text = "; ".join(f"{esc(_labels_all(ctx.params).get(g, g))} {fmt_number(m)}"
                               for g, m in zip(means["group"], means["mean"]) if pd.notna(m))
         tests = ctx.tests[(ctx.tests["question"] == qid) & (ctx.tests["breakdown"] == b.variable)]
         sentences = [test_sentence(r.p_adjusted, ctx.params.survey.significance_level,
@@ -157,12 +161,16 @@ def show_multi_select(ctx: NotebookContext, qid: str) -> None:
                    & (ctx.tables["breakdown"] == "total")]
     if t.empty:
         return
-    n = int(t["n"].iloc[0])
-    lines = [f"### {q.heading}", "", f"> {q.text_present}", "", f"*{q.note}*" if q.note else "", "",
+    n = _int_or_none(t["n"].iloc[0])
+    if n is None:
+        display(Markdown(f"### {esc(q.heading)}\n\nFor få svar til at vise resultatet."))
+        return
+    lines = [f"### {esc(q.heading)}", "", f"> {esc(q.text_present)}", "", f"*{esc(q.note)}*" if q.note else "", "",
              "| Afdeling | Andel | Antal |", "|---|---:|---:|"]
     for r in t.itertuples():
         share = "undertrykt" if r.suppressed else f"{fmt_number(100 * r.share, 1)} %"
-        lines.append(f"| {r.category_label} | {share} | {fmt_int(r.category_n)} |")
+        count = "–" if r.suppressed else fmt_int(r.category_n)
+        lines.append(f"| {esc(r.category_label)} | {share} | {count} |")
     lines += ["", f"Andele af {fmt_int(n)} borgere, der har svaret; flere svar er mulige, så andelene summerer "
               "ikke til 100 %."]
     display(Markdown("\n".join(lines)))
@@ -185,7 +193,7 @@ def show_theme(ctx: NotebookContext, theme: str) -> list[dict]:
     if len(score):
         r = score.iloc[0]
         label = next(t.label for t in ctx.params.questionnaire.themes if t.id == theme)
-        display(Markdown(f"**Temascore for {label.lower()}:** {fmt_number(r['mean'])} "
+        display(Markdown(f"**Temascore for {esc(label.lower())}:** {fmt_number(r['mean'])} "
                          f"(95 %-konfidensinterval {fmt_number(r['mean_ci_low'])}–{fmt_number(r['mean_ci_high'])}), "
                          "gennemsnittet af borgerens svar på temaets spørgsmål."))
     return recorded
@@ -197,10 +205,12 @@ VARIABLE_TEXT = {"kommune": "Kommune", "koen": "Køn", "alder_band": "Alder", "m
 
 
 def _md_table(frame: pd.DataFrame, formats: dict[str, callable]) -> str:
+    """A Markdown table; every cell is escaped (the values come from data and parameters)."""
     cols = list(frame.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines = ["| " + " | ".join(esc(c) for c in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for row in frame.itertuples(index=False):
-        cells = [formats.get(c, str)(v) if not (isinstance(v, float) and pd.isna(v)) else "–" for c, v in zip(cols, row)]
+        cells = [esc(formats.get(c, str)(v)) if not (v is pd.NA or (isinstance(v, float) and pd.isna(v))) else "–"
+                 for c, v in zip(cols, row)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -274,7 +284,7 @@ def show_nonresponse(params: Params, report: dict) -> dict:
                                           f"Stikprøve og respondenter – {VARIABLE_TEXT.get(var, var)}", labels))
         t = tests.loc[var]
         verdict = "adskiller sig signifikant fra" if t["p_value"] < alpha else "adskiller sig ikke signifikant fra"
-        display(Markdown(f"Respondenternes fordeling på {VARIABLE_TEXT.get(var, var).lower()} {verdict} stikprøvens "
+        display(Markdown(f"Respondenternes fordeling på {esc(VARIABLE_TEXT.get(var, var).lower())} {verdict} stikprøvens "
                          f"(Rao–Scott F = {fmt_number(t['statistic'])}, {fmt_p(t['p_value'])})."))
     means = report["means_sample_vs_respondents"].set_index("measure")
     age = means.loc["age_years"]
@@ -411,7 +421,8 @@ def show_summary(ctx: NotebookContext) -> dict:
     _show(category_bars(bars, "mean", "Temascorer (gennemsnitlig score 1–5)", percent=False))
     likert = firsts[~firsts.index.str.startswith("tema_") & firsts["mean"].notna()].sort_values("mean")
     def listing(rows):
-        return "\n".join(f"- {heading[q]}: {fmt_number(r['mean'])} (n = {fmt_int(r['n'])})" for q, r in rows.iterrows())
+        return "\n".join(f"- {esc(heading[q])}: {fmt_number(r['mean'])} (n = {fmt_int(r['n'])})"
+                         for q, r in rows.iterrows())
     display(Markdown("## Højeste og laveste score\n\n**Højest:**\n\n" + listing(likert.iloc[::-1].head(3))
                      + "\n\n**Lavest:**\n\n" + listing(likert.head(3))))
     tests = ctx.tests[(ctx.tests["test"] == "wald") & (ctx.tests["breakdown"] != "kommune")
@@ -419,7 +430,8 @@ def show_summary(ctx: NotebookContext) -> dict:
     sig = tests[tests["p_adjusted"] < ctx.params.survey.significance_level].sort_values("statistic", ascending=False)
     labels = {b.variable: b.label for b in ctx.params.survey.breakdowns}
     if len(sig):
-        lines = [f"- {heading[r.question]} – {labels.get(r.breakdown, r.breakdown).lower()}: F = {fmt_number(r.statistic)}, "
+        lines = [f"- {esc(heading[r.question])} – {esc(labels.get(r.breakdown, r.breakdown).lower())}: "
+                 f"F = {fmt_number(r.statistic)}, "
                  f"justeret {fmt_p(r.p_adjusted)}" for r in sig.head(5).itertuples()]
         text = ("De største statistisk signifikante forskelle i gennemsnitlig score mellem grupper (Wald-test, "
                 "justeret for mange test):\n\n" + "\n".join(lines))
@@ -430,7 +442,7 @@ def show_summary(ctx: NotebookContext) -> dict:
     if ctx.scope != "all" and len(ctx.comparisons):
         comp = ctx.comparisons.copy()
         flag_da = {"above": "over", "below": "under", "level": "på niveau", "suppressed": "for få svar"}
-        display(Markdown(f"## {ctx.scope} mod de øvrige kommuner\n\n" + _md_table(pd.DataFrame({
+        display(Markdown(f"## {esc(ctx.scope)} mod de øvrige kommuner\n\n" + _md_table(pd.DataFrame({
             "Spørgsmål": [("Tema: " if q.startswith("tema_") else "") + heading.get(q, q) for q in comp["question"]], "Kommunen": comp["mean"],
             "Øvrige": comp["others_mean"], "Placering": comp["rank"], "Vurdering": comp["flag"].map(flag_da)}),
             {"Kommunen": fmt_number, "Øvrige": fmt_number, "Placering": lambda v: f"{int(v)}"})))

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import matplotlib
 
 matplotlib.use("Agg")
+# labels come from data and parameters: '$' is a character, never the start of mathtext
+matplotlib.rcParams["text.parse_math"] = False
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -76,7 +78,7 @@ def stacked_distribution(rows: pd.DataFrame, title: str = "", group_labels: dict
     ticks = []
     for g in groups:
         name = names.get(g, g) or "I alt"
-        ticks.append(f"{name} (n={fmt_int(n_of[g])})" + (" – undertrykt" if sup_of[g] else ""))
+        ticks.append(f"{name} – undertrykt (for få svar)" if sup_of[g] else f"{name} (n={fmt_int(n_of[g])})")
     ax.set_yticks(y, ticks)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_pct(v, 0)))

@@ -60,7 +60,7 @@ def test_stacked_bars_match_table_values():
             assert bar.get_width() == pytest.approx(0 if np.isnan(want) else want)
             assert bar.get_facecolor()[:3] == pytest.approx(tuple(int(DIVERGING[k][i:i + 2], 16) / 255 for i in (1, 3, 5)))
     ticks = [t.get_text() for t in ax.get_yticklabels()]
-    assert ticks == ["Kvinder (n=5.219)", "Mænd (n=3.394)", "Andet (n=3) – undertrykt"]
+    assert ticks == ["Kvinder (n=5.219)", "Mænd (n=3.394)", "Andet – undertrykt (for få svar)"]   # no count shown
     assert "Kvinder: Meget tilfreds 25,5 %" in chart.alt_text and "Andet: undertrykt" in chart.alt_text
 
 
@@ -113,3 +113,25 @@ def test_weight_histogram_counts():
     chart = weight_histogram(w)
     assert sum(p.get_height() for p in chart.figure.axes[0].patches) == 5
     assert "størst 10,00" in chart.alt_text
+
+
+@pytest.mark.parametrize("text", [
+    "<script>document.title='HACKED'</script>",
+    "<img src=x onerror=\"document.body.innerHTML='HACKED'\">",
+    "[klik her](javascript:alert('x'))",
+    "<javascript:alert(1)>",
+    "**fed** _kursiv_ # overskrift | celle | ![billede](x.png) ~~slet~~ \\",
+    "Høje-Taastrup & Ishøj",
+])
+def test_escaped_text_renders_as_itself_and_never_as_markup(text):
+    """Text from data goes through the same Markdown renderer as the HTML export (nbconvert/mistune)."""
+    import html as html_mod
+    import re
+
+    from nbconvert.filters import markdown2html
+
+    from survey_lib.narrative import escape_markdown
+
+    out = markdown2html(escape_markdown(text))
+    assert not re.search(r"<(script|img|a|strong|em|h1|table|del|iframe)\b", out)
+    assert html_mod.unescape(re.sub(r"</?p>", "", out)).strip() == text.strip()
