@@ -212,6 +212,36 @@ def pseudonymize(
     typer.echo(f"{result.ids} distinct surrogate ids written to {out_dir}")
 
 
+@app.command()
+def audit(
+    output_dir: Path = typer.Argument(..., help="Output folder of a finished batch (or any output folder)."),
+    data_dir: Optional[Path] = typer.Option(None, "--data", help="The input data: also check for respondent ids and "
+                                            "other municipalities' comments."),
+    params_dir: Optional[Path] = typer.Option(None, "--params", help=_PARAMS_HELP),
+) -> None:
+    """Scan every file under OUTPUT_DIR for CPR numbers, phone numbers, e-mails, respondent ids or id
+    columns, other municipalities' comments and cells below the minimum; exit 1 on any finding."""
+    from .privacy.audit import audit_data, audit_outputs
+
+    try:
+        params = _params(params_dir)
+        kwargs = {"min_cell_size": params.survey.min_cell_size, "kommuner": [k.name for k in params.kommuner]}
+        if data_dir is not None:
+            from .load import load_survey
+
+            kwargs = audit_data(load_survey(data_dir, params), params)
+        findings = audit_outputs(output_dir, **kwargs)
+    except SurveyError as exc:
+        _fail(exc)
+    if findings:
+        typer.echo(f"{len(findings)} finding(s) in {output_dir}:")
+        for f in findings:
+            typer.echo(f"  - {f}")
+        raise typer.Exit(code=1)
+    checks = "ids and comments checked against the data" if data_dir else "without the data (no id/comment check)"
+    typer.echo(f"No findings in {output_dir} ({checks}).")
+
+
 def main() -> None:  # console-script entry point
     app()
 

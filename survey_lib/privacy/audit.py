@@ -1,0 +1,241 @@
+"""The leak audit: scan every file of a finished batch for personal data and small cells.
+
+Checked in every file (HTML, CSV, JSON, notebooks, Excel, Markdown, text; images are skipped,
+embedded base64 images are cut out of the text first):
+
+- ``cpr``: CPR-like numbers (date-valid DDMMYY-SSSS, with or without separator);
+- ``telefon`` / ``email``: phone numbers and e-mail addresses the scrubber would have replaced;
+- ``id_column``: a table with a ``person_id`` or CPR column (respondent-level data);
+- ``person_id``: any id of the sample (when the data are given);
+- ``other_comment``: in a municipality's folder, a run of words that occurs only in other
+  municipalities' comments (when the data are given);
+- ``small_cell``: in answer tables (``tables.csv``, the Excel workbook), a published group with
+  fewer answers than the minimum, or a suppressed group that still shows a number;
+- ``unknown_file``: a file type the audit cannot read (it may hold anything).
+
+A folder belongs to a municipality when it (or a folder above it, inside the output folder) holds
+a ``provenance.json`` whose ``scope`` names one.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .scrub import PATTERNS
+
+__all__ = ["AuditFinding", "audit_outputs", "audit_data", "comment_index", "findings_frame", "WINDOW"]
+
+WINDOW = 6                 # words in a run that identifies a comment
+TEXT_TYPES = {".html", ".htm", ".csv", ".json", ".ipynb", ".md", ".txt", ".css", ".js", ".svg", ".xml", ".log"}
+SKIPPED_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf", ".pdf"}
+_DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s\\n]+")
+_WORD = re.compile(r"\[[A-ZÆØÅ]+\]|\w+")
+ID_COLUMNS = {"person_id", "cpr", "cpr_nr", "cprnr", "personnummer"}
+PUBLISHED = ["n", "category_n", "dont_know_n", "weighted_n", "share", "mean"]
+EXCEL_N, EXCEL_SUPPRESSED = "Antal svar", "Undertrykt (for få svar)"
+
+
+@dataclass(frozen=True)
+class AuditFinding:
+    """One problem found: the file (relative to the output folder), its kind and what was seen.
+    The detail never repeats a found value in full (the audit output must not leak either)."""
+
+    file: str
+    kind: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.kind}: {self.detail}"
+
+
+def _mask(value: str) -> str:
+    """A found value with all but its first two characters masked."""
+    return value[:2] + re.sub(r"\w", "x", value[2:])
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def _windows(words: list[str]) -> set[tuple[str, ...]]:
+    if len(words) < WINDOW:
+        return set()
+    return {tuple(words[i:i + WINDOW]) for i in range(len(words) - WINDOW + 1)}
+
+
+def comment_index(comments: pd.DataFrame) -> dict[tuple[str, ...], set[str]]:
+    """Every run of :data:`WINDOW` words of every comment -> the municipalities whose comments hold it.
+
+    ``comments`` has columns ``kommune`` and ``text`` (scrubbed, as shown in reports)."""
+    index: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    for kommune, text in zip(comments["kommune"], comments["text"]):
+        for w in _windows(_words(str(text))):
+            index[w].add(str(kommune))
+    return dict(index)
+
+
+def _text_of(path: Path) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    text = _DATA_URI.sub("data:", text)
+    if path.suffix.lower() in (".html", ".htm", ".svg", ".xml", ".ipynb", ".json"):
+        text = html.unescape(text)
+    return text
+
+
+def _excel_frames(path: Path) -> dict[str, pd.DataFrame]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    out = {}
+    for ws in wb.worksheets:
+        rows = list(ws.iter_rows(values_only=True))
+        if rows:
+            out[ws.title] = pd.DataFrame(rows[1:], columns=[str(c) for c in rows[0]])
+    wb.close()
+    return out
+
+
+def _scope_of(path: Path, root: Path, kommuner: set[str], cache: dict[Path, str | None]) -> str | None:
+    folder = path.parent
+    chain = []
+    while True:
+        if folder in cache:
+            found = cache[folder]
+            break
+        chain.append(folder)
+        prov = folder / "provenance.json"
+        found = None
+        if prov.is_file():
+            try:
+                scope = json.loads(prov.read_text(encoding="utf-8")).get("scope")
+            except (json.JSONDecodeError, AttributeError):
+                scope = None
+            if scope:
+                found = scope if scope in kommuner else None
+                break
+        if folder == root or root not in folder.parents:
+            break
+        folder = folder.parent
+    for f in chain:
+        cache[f] = found
+    return found
+
+
+def _check_tables(frame: pd.DataFrame, n_col: str, sup_col: str, min_n: int, rel: str) -> list[AuditFinding]:
+    n = pd.to_numeric(frame[n_col], errors="coerce")
+    sup = frame[sup_col].astype(str).str.lower().isin(["true", "ja", "1"])
+    out = []
+    small = ~sup & n.notna() & (n < min_n)
+    if small.any():
+        out.append(AuditFinding(rel, "small_cell", f"{int(small.sum())} published row(s) with fewer than {min_n} "
+                                f"answers (first at data row {int(small.idxmax()) + 1})"))
+    shown = [c for c in (PUBLISHED if n_col == "n" else [n_col]) if c in frame.columns]
+    if shown:
+        numbers = frame.loc[sup, shown].apply(pd.to_numeric, errors="coerce").notna().any(axis=1)
+        if numbers.any():
+            out.append(AuditFinding(rel, "small_cell", f"{int(numbers.sum())} suppressed row(s) still show a number "
+                                    f"(first at data row {int(numbers.idxmax()) + 1})"))
+    return out
+
+
+def audit_outputs(out_dir: Path | str, min_cell_size: int = 5, kommuner: list[str] | None = None,
+                  person_ids: set[str] | None = None, comments: pd.DataFrame | None = None) -> list[AuditFinding]:
+    """Scan every file under ``out_dir``; return every finding (empty: nothing found).
+
+    Parameters
+    ----------
+    out_dir
+        The finished output folder (e.g. ``outputs/<wave>``).
+    min_cell_size
+        The minimum number of answers behind a published estimate.
+    kommuner
+        Municipality names (to recognise municipality folders).
+    person_ids
+        Every id of the sample; none may appear in any output.
+    comments
+        ``kommune`` and ``text`` of every (scrubbed) comment; a municipality's folder may not hold a
+        run of :data:`WINDOW` words found only in other municipalities' comments.
+    """
+    root = Path(out_dir).resolve()
+    if not root.is_dir():
+        from ..errors import SurveyError
+
+        raise SurveyError(f"{out_dir}: not a folder; give the output folder of a finished batch")
+    kset = set(kommuner or [])
+    index = comment_index(comments) if comments is not None and len(comments) else {}
+    ids = {str(i) for i in (person_ids or set())}
+    findings: list[AuditFinding] = []
+    cache: dict[Path, str | None] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        suffix = path.suffix.lower()
+        if suffix in SKIPPED_TYPES:
+            continue
+        if suffix == ".xlsx":
+            frames = _excel_frames(path)
+            text = "\n".join(f.astype(str).to_csv(index=False) + " ".join(f.columns) for f in frames.values())
+            for name, f in frames.items():
+                if {c.lower() for c in f.columns} & ID_COLUMNS:
+                    findings.append(AuditFinding(rel, "id_column", f"sheet {name!r} has a respondent id column"))
+                if EXCEL_N in f.columns and EXCEL_SUPPRESSED in f.columns:
+                    findings += _check_tables(f, EXCEL_N, EXCEL_SUPPRESSED, min_cell_size, f"{rel} [{name}]")
+        elif suffix in TEXT_TYPES:
+            text = _text_of(path)
+            if suffix == ".csv":
+                try:
+                    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+                except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+                    frame = pd.DataFrame()
+                if {c.lower() for c in frame.columns} & ID_COLUMNS:
+                    findings.append(AuditFinding(rel, "id_column", "a respondent id column: "
+                                                 f"{sorted({c for c in frame.columns if c.lower() in ID_COLUMNS})}"))
+                if {"n", "suppressed", "question", "group"} <= set(frame.columns):
+                    findings += _check_tables(frame, "n", "suppressed", min_cell_size, rel)
+        else:
+            findings.append(AuditFinding(rel, "unknown_file", f"file type {suffix or '(none)'!r} cannot be checked; "
+                                         "outputs hold only HTML, CSV, JSON, notebooks, Excel and images"))
+            continue
+        for kind in ("cpr", "telefon", "email"):
+            hits = [m.group(0) for m in PATTERNS[kind].finditer(text)]
+            if hits:
+                findings.append(AuditFinding(rel, kind, f"{len(hits)} match(es), first {_mask(hits[0])!r}"))
+        if ids:
+            found = ids & set(_WORD.findall(text))
+            if found:
+                findings.append(AuditFinding(rel, "person_id", f"{len(found)} respondent id(s), e.g. "
+                                             f"{_mask(sorted(found)[0])!r}"))
+        scope = _scope_of(path, root, kset, cache) if index else None
+        if scope:
+            leaked = [w for w in _windows(_words(text)) if w in index and scope not in index[w]]
+            if leaked:
+                findings.append(AuditFinding(rel, "other_comment", f"{len(leaked)} run(s) of {WINDOW} words found only "
+                                             f"in other municipalities' comments, e.g. '{' '.join(leaked[0][:3])} …'"))
+    return findings
+
+
+def findings_frame(findings: list[AuditFinding]) -> pd.DataFrame:
+    """The findings as a frame (file, kind, detail)."""
+    return pd.DataFrame([asdict(f) for f in findings], columns=["file", "kind", "detail"])
+
+
+def audit_data(data, params) -> dict:
+    """Keyword arguments of :func:`audit_outputs` from loaded data (``SurveyData``) and ``Params``:
+    the municipalities, every sample id and every scrubbed comment with its municipality."""
+    kommune_of = data.population.drop_duplicates("person_id").set_index("person_id")["kommune"]
+    texts = []
+    for q in params.questionnaire.questions:
+        if q.kind == "free_text" and q.id in data.responses.columns:
+            part = data.responses[["person_id", q.id]].dropna()
+            texts.append(pd.DataFrame({"kommune": part["person_id"].map(kommune_of).to_numpy(),
+                                       "text": part[q.id].astype(str).to_numpy()}))
+    comments = pd.concat(texts, ignore_index=True) if texts else pd.DataFrame(columns=["kommune", "text"])
+    ids = set(data.sample["person_id"].astype(str)) | set(data.responses["person_id"].astype(str))
+    return {"min_cell_size": params.survey.min_cell_size, "kommuner": [k.name for k in params.kommuner],
+            "person_ids": ids, "comments": comments}
