@@ -59,17 +59,26 @@ SPECIAL = {
                    "repræsentativiteten med R-indikatoren (Schouten m.fl. 2009). Den er skrevet til metodefolk: "
                    "hvert trin siger, hvad der er gjort og hvorfor.",
                    "from survey_lib.notebook import open_nonresponse, show_nonresponse\n\n"
-                   "params, report = open_nonresponse(kommune, data_dir, params_dir)",
+                   "params, report = open_nonresponse(kommune, data_dir, params_dir, tables_dir)",
                    "show_nonresponse(params, report);"),
     "02_vaegtning": ("Vægtning", "Svarene vægtes, så respondenterne ligner populationen på alder, køn, kommune og "
                      "målgruppe (post-stratificering: vægt = antal borgere i cellen / antal respondenter i cellen). "
                      "Notebooken viser cellerne, vægtenes fordeling, designeffekten, balancen efter vægtning, hvad "
                      "vægtningen ændrer i resultaterne, og hvor følsomme resultaterne er for valget af metode.",
                      "from survey_lib.notebook import open_nonresponse, show_weighting\n\n"
-                     "params, report = open_nonresponse(kommune, data_dir, params_dir)",
+                     "params, report = open_nonresponse(kommune, data_dir, params_dir, tables_dir)",
                      "show_weighting(params, report);"),
 }
 
+
+
+def _write(nb, name: str) -> None:
+    """Write with cell ids derived from the notebook name and position (reruns give the same file)."""
+    import hashlib
+
+    for i, cell in enumerate(nb.cells):
+        cell.id = hashlib.sha1(f"{name}:{i}".encode()).hexdigest()[:8]
+    nbf.write(nb, ROOT / "notebooks" / f"{name}.ipynb")
 
 def main() -> None:
     for name, (title, intro, setup, call) in SPECIAL.items():
@@ -79,7 +88,7 @@ def main() -> None:
         params.metadata["tags"] = ["parameters"]
         nb.cells = [nbf.v4.new_markdown_cell(f"# {title}\n\n{intro}"), params, nbf.v4.new_code_cell(setup),
                     nbf.v4.new_code_cell(call)]
-        nbf.write(nb, ROOT / "notebooks" / f"{name}.ipynb")
+        _write(nb, name)
         print(f"wrote notebooks/{name}.ipynb")
     for name, (theme, title, intro) in THEMES.items():
         nb = nbf.v4.new_notebook()
@@ -93,7 +102,7 @@ def main() -> None:
                                  "ctx = open_context(kommune, data_dir, params_dir, tables_dir)"),
             nbf.v4.new_code_cell(f'show_theme(ctx, "{theme}");'),
         ]
-        nbf.write(nb, ROOT / "notebooks" / f"{name}.ipynb")
+        _write(nb, name)
         print(f"wrote notebooks/{name}.ipynb")
 
 

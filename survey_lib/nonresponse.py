@@ -365,5 +365,6 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
         "balance": balance(design, population, variables),
         "methods_estimates": methods,
         "methods_diagnostics": method_diags,
-        "weights": pd.DataFrame({"person_id": design.frame["person_id"].to_numpy(), "weight": design.weight}),
+        # the weights without ids: their distribution is what the diagnostics show
+        "weights": pd.DataFrame({"weight": np.sort(design.weight)}),
     }

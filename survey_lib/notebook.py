@@ -215,14 +215,31 @@ def _md_table(frame: pd.DataFrame, formats: dict[str, callable]) -> str:
     return "\n".join(lines)
 
 
-def open_nonresponse(kommune: str | None, data_dir: str | None, params_dir: str | None):
-    """Params and every non-response / weighting table of the scope (see survey_lib.nonresponse)."""
+NONRESPONSE_DIR = "frafald"     # sub-folder of tables_dir with the precomputed non-response tables
+
+
+def read_nonresponse(folder: Path | str) -> dict[str, pd.DataFrame]:
+    """The non-response tables written by ``survey-report nonresponse`` (or the batch), one per CSV."""
+    folder = Path(folder)
+    return {p.stem: pd.read_csv(p, keep_default_na=False, na_values=[""],
+                                dtype={"category": str, "group": str, "level": str, "variable": str})
+            for p in sorted(folder.glob("*.csv"))}
+
+
+def open_nonresponse(kommune: str | None, data_dir: str | None, params_dir: str | None,
+                     tables_dir: str | None = None):
+    """Params and every non-response / weighting table of the scope (see survey_lib.nonresponse):
+    read from ``tables_dir/frafald`` when the batch has written them, else computed from the data."""
+    paths = ProjectPaths()
+    params = load_params(params_dir or paths.params)
+    if kommune is not None:
+        params.kommune(kommune)
+    if tables_dir and (Path(tables_dir) / NONRESPONSE_DIR / "response_rates.csv").is_file():
+        return params, read_nonresponse(Path(tables_dir) / NONRESPONSE_DIR)
     from .demo import generate, write_dataset
     from .load import load_survey
     from .nonresponse import nonresponse_report
 
-    paths = ProjectPaths()
-    params = load_params(params_dir or paths.params)
     folder = Path(data_dir) if data_dir else paths.demo_data
     if data_dir is None and not (folder / "responses.csv").is_file():
         write_dataset(generate(params), folder)
