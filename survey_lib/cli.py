@@ -8,6 +8,8 @@ tables DATA_DIR --out DIR weight, estimate every table and test, write CSV and E
 nonresponse DATA_DIR --out DIR  non-response analysis and weighting diagnostics (CSV).
 pseudonymize IN OUT --key-file F  replace CPR numbers by keyed surrogate ids (HMAC-SHA256).
 audit OUTPUT_DIR          scan finished outputs for personal data and small cells.
+run                       the batch: every notebook for every scope, HTML site, index, audit.
+diff OLD NEW              which headline numbers changed between two batch outputs.
 """
 
 from __future__ import annotations
@@ -240,6 +242,78 @@ def audit(
         raise typer.Exit(code=1)
     checks = "ids and comments checked against the data" if data_dir else "without the data (no id/comment check)"
     typer.echo(f"No findings in {output_dir} ({checks}).")
+
+
+@app.command()
+def run(
+    kommune: Optional[list[str]] = typer.Option(None, "--kommune", help="Only these municipalities (repeatable; "
+                                                "default: all in kommuner.yaml). 'All municipalities' is always run."),
+    notebook: Optional[list[str]] = typer.Option(None, "--notebook", help="Only these notebooks (file stem, "
+                                                 "repeatable; default: every notebook in notebooks/)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", help="Worker processes (default: the number of cores)."),
+    data_dir: Optional[Path] = typer.Option(None, "--data", help="Input data folder (default: data/demo)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output root; the batch writes OUT/<wave>/ (default: outputs/)."),
+    params_dir: Optional[Path] = typer.Option(None, "--params", help=_PARAMS_HELP),
+    force: bool = typer.Option(False, "--force", help="Run everything, even what is unchanged."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Run only the notebooks that failed last time."),
+    executor: str = typer.Option("local", "--executor", help="'local' (processes on this machine) or "
+                                 "'dask://ADDRESS' (a Dask scheduler)."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+) -> None:
+    """Run every notebook for every scope (all municipalities together, and each municipality),
+    export HTML, write each scope's tables, build the index page and run the leak audit."""
+    import os
+
+    from .batch.runner import default_options, run_batch
+
+    opts = default_options(data_dir=data_dir.resolve() if data_dir else None, out_root=out.resolve() if out else None,
+                           params_dir=params_dir.resolve() if params_dir else None,
+                           kommuner=tuple(kommune) if kommune else None, notebooks=tuple(notebook) if notebook else None,
+                           jobs=jobs or os.cpu_count() or 1, force=force, retry_failed=retry_failed, executor=executor,
+                           progress=not no_progress)
+    try:
+        result = run_batch(opts, log=lambda m: typer.echo(m, err=True))
+    except SurveyError as exc:
+        _fail(exc)
+    t = result.jobs
+    typer.echo("")
+    summary = t.groupby(["status"]).size().to_dict()
+    width = max(len(f"{s}/{n}") for s, n in zip(t["scope"], t["notebook"])) if len(t) else 10
+    for r in t.itertuples():
+        extra = f" {r.kind}: {r.message}" if r.status == "failed" else ""
+        typer.echo(f"  {(r.scope + '/' + r.notebook).ljust(width)}  {r.status:8} {r.seconds:6.1f} s  {r.reason}{extra}")
+    typer.echo(f"\n{len(t)} notebooks: " + ", ".join(f"{v} {k}" for k, v in sorted(summary.items()))
+               + f"; {result.seconds:.1f} s in all. Index: {result.wave_dir / 'index.html'}")
+    if result.audit_findings:
+        typer.echo(f"Leak audit: {len(result.audit_findings)} finding(s):")
+        for f in result.audit_findings:
+            typer.echo(f"  - {f}")
+    else:
+        typer.echo("Leak audit: nothing found.")
+    if not result.ok:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def diff(
+    old: Path = typer.Argument(..., help="Output folder of the earlier batch (OUT/<wave>) or its manifest.json."),
+    new: Path = typer.Argument(..., help="Output folder of the later batch (OUT/<wave>) or its manifest.json."),
+    tolerance: float = typer.Option(0.0, help="Report only changes larger than this."),
+) -> None:
+    """List the headline numbers that changed between two batch outputs (exit 1 if any changed)."""
+    from .batch.diff import diff_manifests
+
+    try:
+        changes = diff_manifests(old, new, tolerance=tolerance)
+    except SurveyError as exc:
+        _fail(exc)
+    if changes.empty:
+        typer.echo("No headline number changed.")
+        return
+    typer.echo(f"{len(changes)} headline number(s) changed:")
+    for r in changes.itertuples():
+        typer.echo(f"  {r.scope} · {r.what}: {r.old} -> {r.new}")
+    raise typer.Exit(code=1)
 
 
 def main() -> None:  # console-script entry point

@@ -78,7 +78,8 @@ def _show(chart) -> None:
     from IPython.display import display
 
     buf = io.BytesIO()
-    chart.figure.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    # the figures are laid out when drawn (tight_layout); no second 'tight' pass, light compression
+    chart.figure.savefig(buf, format="png", dpi=100, pil_kwargs={"compress_level": 1})
     plt.close(chart.figure)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     # the HTML form carries the alt text into exported reports (nbconvert does not read it from metadata)
@@ -118,16 +119,18 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
                      f"**{top_two_sentence(nums['top_two'], nums['mean'], scale, tuple(nums['ci']))}**, "
                      f"blandt {fmt_int(nums['n'])} svar. 'Ved ikke/ikke relevant' ({fmt_int(nums['dont_know_n'])}) "
                      "indgår ikke."))
-    chart = stacked_distribution(total, f"{q.heading} – i alt")
-    _show(chart)
+    # one figure per question: the total, then every breakdown under its heading
+    sections = [(b.label, t[t["breakdown"] == b.variable]) for b in ctx.params.survey.breakdowns
+                if b.variable != "kommune" and (t["breakdown"] == b.variable).any()]
+    _show(stacked_distribution(total, f"{q.heading} – i alt og fordelt på grupper", _labels_all(ctx.params),
+                               sections=sections))
+    lines = []
     for b in ctx.params.survey.breakdowns:
         if b.variable == "kommune":
             continue
         part = t[t["breakdown"] == b.variable]
         if part.empty:
             continue
-        chart = stacked_distribution(part, f"{q.heading} – {b.label}", _labels_all(ctx.params))
-        _show(chart)
         means = part.drop_duplicates("group")
         mean_text = "; ".join(f"{esc(_labels_all(ctx.params).get(g, g))} {fmt_number(m)}"
                               for g, m in zip(means["group"], means["mean"]) if pd.notna(m))
@@ -136,7 +139,9 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
                                    BREAKDOWN_TEXT.get(b.variable, "mellem grupperne") +
                                    (" i fordelingen" if r.test == "rao_scott" else " i gennemsnitlig score"))
                      for r in tests.itertuples()]
-        display(Markdown(f"Gennemsnitlig score: {mean_text}. " + " ".join(sentences)))
+        lines.append(f"- **{esc(b.label)}** – gennemsnitlig score: {mean_text}. " + " ".join(sentences))
+    if lines:
+        display(Markdown("\n".join(lines)))
     if ctx.scope != "all":
         comp = ctx.comparisons[ctx.comparisons["question"] == qid]
         if len(comp):

@@ -221,6 +221,16 @@ class SurveyXactMap(_Frozen):
     variables: dict[str, str]
 
 
+class Batch(_Frozen):
+    """Settings of the batch runner (``survey-report run``)."""
+
+    kernel: str = "survey-lib"
+    timeout_seconds: int = Field(default=600, ge=1)
+    kernel_start_retries: int = Field(default=3, ge=0)
+    max_design_effect: float = Field(default=2.0, gt=0)
+    min_effective_n: int = Field(default=100, ge=1)
+
+
 class Survey(_Frozen):
     wave: str
     title: str
@@ -241,6 +251,7 @@ class Survey(_Frozen):
     show_other_municipalities: bool = False
     column_names: dict[Literal["population", "sample", "responses"], dict[str, str]]
     surveyxact: SurveyXactMap | None = None
+    batch: Batch = Batch()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Survey":

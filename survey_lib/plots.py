@@ -42,7 +42,8 @@ class Chart:
     alt_text: str
 
 
-def stacked_distribution(rows: pd.DataFrame, title: str = "", group_labels: dict[str, str] | None = None) -> Chart:
+def stacked_distribution(rows: pd.DataFrame, title: str = "", group_labels: dict[str, str] | None = None,
+                         sections: list[tuple[str, pd.DataFrame]] | None = None) -> Chart:
     """100 % stacked horizontal bars, one per group, categories from most positive (left) to most
     negative, in the report's style.
 
@@ -53,50 +54,75 @@ def stacked_distribution(rows: pd.DataFrame, title: str = "", group_labels: dict
         ``category_label``, ``share``, ``n``, ``suppressed``.
     group_labels
         Display names of the groups (default: the codes; the total has group '').
+    sections
+        More breakdowns in the same figure, each as (heading, rows) below ``rows`` under its heading:
+        one figure per question instead of one per breakdown (quicker to read and to draw).
     """
-    rows = rows.copy()
-    rows["category"] = rows["category"].astype(str)
-    groups = list(dict.fromkeys(rows["group"]))
-    cats = ["5", "4", "3", "2", "1"]
-    labels = rows.drop_duplicates("category").set_index("category")["category_label"].reindex(cats)
     names = group_labels or {}
-    height = 1.5 + 0.5 * len(groups)
+    cats = ["5", "4", "3", "2", "1"]
+    parts_in = [("", rows)] + list(sections or [])
+    # one line per group; a heading line (no bars) before each section
+    lines: list[tuple[str, str, pd.DataFrame | None]] = []   # (kind, label, rows of the group)
+    labels = None
+    for heading, part in parts_in:
+        part = part.copy()
+        part["category"] = part["category"].astype(str)
+        if labels is None:
+            labels = [part.loc[part["category"] == c, "category_label"].iloc[0] for c in cats]
+        if heading:
+            lines.append(("heading", heading, None))
+        for g in dict.fromkeys(part["group"]):
+            lines.append(("group", g, part[part["group"] == g]))
+    height = 1.5 + 0.42 * len(lines)
     fig, ax = plt.subplots(figsize=(9, height))
-    y = np.arange(len(groups))[::-1]
-    left = np.zeros(len(groups))
-    n_of = rows.drop_duplicates("group").set_index("group")["n"]
-    sup_of = rows.drop_duplicates("group").set_index("group")["suppressed"].astype(bool)
-    for c, colour, label in zip(cats, DIVERGING, labels):
-        shares = rows[rows["category"] == c].set_index("group")["share"].reindex(groups).to_numpy(float)
-        width = np.nan_to_num(shares)
+    y = np.arange(len(lines))[::-1]
+    left = np.zeros(len(lines))
+    share = np.zeros((len(lines), len(cats)))           # line x category, headings stay 0
+    for i, (kind, _, g_rows) in enumerate(lines):
+        if kind == "group":
+            lookup = dict(zip(g_rows["category"], pd.to_numeric(g_rows["share"], errors="coerce")))
+            share[i] = np.nan_to_num([lookup.get(c, 0.0) for c in cats])
+    for k, (c, colour, label) in enumerate(zip(cats, DIVERGING, labels)):
+        width = share[:, k]
         bars = ax.barh(y, width, left=left, color=colour, label=label, edgecolor="white", height=0.7)
         for bar, w in zip(bars, width):
             if w >= 0.06:
                 ax.text(bar.get_x() + w / 2, bar.get_y() + bar.get_height() / 2, fmt_pct(w, 0).replace(" %", "%"),
                         ha="center", va="center", fontsize=8, color="white" if colour in DIVERGING[::4] else "black")
         left += width
-    ticks = []
-    for g in groups:
+    ticks, alt_parts = [], []
+    for kind, g, g_rows in lines:
+        if kind == "heading":
+            ticks.append(g)
+            alt_parts.append(f"{g}:")
+            continue
         name = names.get(g, g) or "I alt"
-        ticks.append(f"{name} – undertrykt (for få svar)" if sup_of[g] else f"{name} (n={fmt_int(n_of[g])})")
+        first = g_rows.iloc[0]
+        if bool(first["suppressed"]):
+            ticks.append(f"{name} – undertrykt (for få svar)")
+            alt_parts.append(f"{name}: undertrykt (for få svar)")
+            continue
+        ticks.append(f"{name} (n={fmt_int(first['n'])})")
+        sub = g_rows.set_index("category")["share"].reindex(cats)
+        alt_parts.append(f"{name}: " + ", ".join(f"{lab} {fmt_pct(v)}" for lab, v in zip(labels, sub)))
     ax.set_yticks(y, ticks)
+    for tick, (kind, _, _) in zip(ax.get_yticklabels(), lines):
+        if kind == "heading":
+            tick.set_fontweight("bold")
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_pct(v, 0)))
     ax.spines[["top", "right"]].set_visible(False)
     if title:
         ax.set_title(title, loc="left", fontsize=11)
-    fig.tight_layout(rect=(0, 0.55 / height, 1, 1))   # room below the axis for the legend
+    # fixed margins from the longest label (no tight_layout: it measures every text, twice)
+    longest = max(len(t) for t in ticks)
+    fig.subplots_adjust(left=min(0.55, 0.03 + 0.0105 * longest), right=0.98, top=1 - 0.45 / height,
+                        bottom=0.85 / height)
     handles, names_ = ax.get_legend_handles_labels()
     fig.legend(handles, names_, ncols=5, loc="lower center", bbox_to_anchor=(0.5, 0.02), frameon=False, fontsize=8)
-    parts = []
-    for g in groups:
-        name = names.get(g, g) or "I alt"
-        if sup_of[g]:
-            parts.append(f"{name}: undertrykt (for få svar)")
-            continue
-        sub = rows[rows["group"] == g].set_index("category")["share"].reindex(cats)
-        parts.append(f"{name}: " + ", ".join(f"{lab} {fmt_pct(v)}" for lab, v in zip(labels, sub)))
-    alt = f"Vandret søjlediagram{': ' + title if title else ''}. " + "; ".join(parts) + "."
+    alt = f"Vandret søjlediagram{': ' + title if title else ''}. " + "; ".join(
+        p for p in alt_parts) + "."
+    alt = alt.replace(":;", ":")
     return Chart(fig, alt)
 
 

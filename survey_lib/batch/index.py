@@ -1,0 +1,136 @@
+"""The batch's index page: a municipality x notebook matrix, headline numbers and weighting flags.
+
+Everything on the page is escaped; the page loads nothing but the shared stylesheet.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+from ..narrative import fmt_int, fmt_number
+from ..params import Params
+
+__all__ = ["write_index"]
+
+STATUS_DA = {"ok": "ok", "failed": "fejlet", "skipped": "uændret", "not_run": "ikke kørt"}
+KIND_DA = {"cell_error": "fejl i en celle", "timeout": "tidsgrænse overskredet", "dead_kernel": "kernen døde",
+           "kernel_start": "kernen kunne ikke starte", "export": "HTML kunne ikke skrives"}
+
+
+def _e(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def write_index(wave_dir: Path, params: Params, jobs: list[dict], manifest: dict, headlines: dict,
+                findings: list) -> Path:
+    """Write ``index.html`` into ``wave_dir`` (atomically); return its path."""
+    from .runner import ALL, INDEX, SCOPE_LABEL_ALL, _title
+
+    scopes = []
+    for j in jobs:
+        if j["scope"] not in scopes:
+            scopes.append(j["scope"])
+    notebooks = []
+    for j in jobs:
+        if j["notebook_name"] not in notebooks:
+            notebooks.append(j["notebook_name"])
+    titles = {j["notebook_name"]: _title(j["notebook"]) for j in jobs}
+    state = manifest.get("jobs", {})
+    label = {s: SCOPE_LABEL_ALL if s == ALL else s for s in scopes}
+    themes = [("tilfredshed", "Samlet tilfredshed")] + [(f"tema_{t.id}", t.label) for t in params.questionnaire.themes]
+
+    head = ("<tr><th>Omfang</th>" + "".join(f"<th>{_e(titles[n])}</th>" for n in notebooks) + "</tr>")
+    rows = []
+    for s in scopes:
+        cells = []
+        for n in notebooks:
+            job = next(j for j in jobs if j["scope"] == s and j["notebook_name"] == n)
+            st = state.get(job["job"], {})
+            status = st.get("status", "not_run")
+            cls = {"ok": "ok", "failed": "fejl"}.get(status, "")
+            link = os.path.relpath(job["html"], wave_dir)
+            secs = st.get("seconds")
+            timing = f" · {fmt_number(secs, 1)} s" if secs else ""
+            if status == "ok" and Path(job["html"]).is_file():
+                text = f'<a href="{_e(link)}">{_e(STATUS_DA["ok"])}</a>{_e(timing)}'
+            else:
+                why = KIND_DA.get(st.get("kind", ""), st.get("kind", ""))
+                failed = os.path.relpath(job["failed"], wave_dir)
+                text = f'{_e(STATUS_DA.get(status, status))} ({_e(why)}) · <a href="{_e(failed)}">notebook</a>'
+            cells.append(f'<td class="{cls}">{text}</td>')
+        rows.append(f"<tr><th>{_e(label[s])}</th>{''.join(cells)}</tr>")
+
+    score_head = "<tr><th>Omfang</th>" + "".join(f"<th>{_e(t)}</th>" for _, t in themes) + \
+        "<th>Respondenter</th><th>Effektivt n</th><th>Designeffekt</th><th>Bemærkninger</th></tr>"
+    score_rows = []
+    for s in scopes:
+        h = headlines.get(s, {})
+        sc = h.get("scores", {})
+        cells = []
+        for q, _ in themes:
+            v = sc.get(q, {})
+            if v.get("mean") is None:
+                cells.append("<td>–</td>")
+            else:
+                lo, hi = v.get("ci", [None, None])
+                ci = f" ({fmt_number(lo)}–{fmt_number(hi)})" if lo is not None and hi is not None else ""
+                cells.append(f"<td>{_e(fmt_number(v['mean']))}<small>{_e(ci)}</small></td>")
+        w = h.get("weighting", {})
+        flags = w.get("flags", [])
+        cells += [f"<td>{_e(fmt_int(w['respondents']) if w else '–')}</td>",
+                  f"<td>{_e(fmt_int(w['n_effective']) if w else '–')}</td>",
+                  f"<td>{_e(fmt_number(w['deff_kish']) if w else '–')}</td>",
+                  f'<td class="{"fejl" if flags else ""}">{_e("; ".join(flags))}</td>']
+        score_rows.append(f"<tr><th>{_e(label[s])}</th>{''.join(cells)}</tr>")
+
+    prov = manifest.get("provenance", {})
+    audit = ("<p class=\"ok\">Lækagekontrollen fandt intet.</p>" if not findings else
+             "<p class=\"fejl\">Lækagekontrollen fandt noget – del ikke rapporterne, før det er rettet:</p><ul>"
+             + "".join(f"<li>{_e(f)}</li>" for f in findings) + "</ul>")
+    n_failed = sum(1 for j in jobs if state.get(j["job"], {}).get("status") not in ("ok", None))
+    page = f"""<!DOCTYPE html>
+<html lang="da">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'self' 'unsafe-inline' file:; base-uri 'none'; form-action 'none'">
+<title>{_e(params.survey.title)} – {_e(params.survey.wave)}</title>
+<link rel="stylesheet" href="style.css">
+<style>
+body.survey-index {{ max-width: 1400px; margin: 0 auto; padding: 1rem 1.5rem 3rem; font-family: sans-serif; font-size: 14px; }}
+.survey-index table {{ border-collapse: collapse; margin: .5rem 0 1.5rem; }}
+.survey-index th, .survey-index td {{ border: 1px solid #ddd; padding: .3rem .5rem; text-align: left; vertical-align: top; }}
+.survey-index td.ok a {{ color: #2166ac; }} .survey-index .fejl {{ color: #b2182b; }} .survey-index p.ok {{ color: #2166ac; }}
+.survey-index small {{ color: #777; }}
+</style>
+</head>
+<body class="survey-index">
+<h1>{_e(params.survey.title)}</h1>
+<p>Bølge {_e(params.survey.wave)} · {len(scopes)} omfang × {len(notebooks)} notebooks · {n_failed} fejlet</p>
+<h2>Rapporter</h2>
+<table id="matrix">{head}{''.join(rows)}</table>
+<h2>Nøgletal</h2>
+<p>Gennemsnitlig score (1–5, vægtet) med 95 %-konfidensinterval, og vægtenes diagnostik. Grupper med under
+{_e(params.survey.min_cell_size)} svar vises ikke.</p>
+<table id="headlines">{score_head}{''.join(score_rows)}</table>
+<h2>Lækagekontrol</h2>
+{audit}
+<h2>Proveniens</h2>
+<table id="provenance">
+<tr><th>Data (SHA-256)</th><td>{_e(prov.get('data_sha256'))}</td></tr>
+<tr><th>Git-commit</th><td>{_e(prov.get('git_commit'))}{' (ændringer ikke committet)' if prov.get('git_dirty') else ''}</td></tr>
+<tr><th>Params (SHA-256)</th><td>{_e(prov.get('params_sha256'))}</td></tr>
+<tr><th>Kerne</th><td>{_e(manifest.get('kernel'))} ({_e(manifest.get('kernel_python'))})</td></tr>
+<tr><th>Pakker</th><td>{_e(', '.join(f'{k} {v}' for k, v in sorted(manifest.get('packages', {}).items())))}</td></tr>
+</table>
+<p>Maskinlæsbar version: <a href="manifest.json">manifest.json</a>.</p>
+</body>
+</html>
+"""
+    path = wave_dir / INDEX
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,154 @@
+"""The batch runner end to end on the twin: pages, index, manifest, incremental reruns, failures,
+parameter checks, the Dask executor, diff, and the audit at the end."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell
+
+from survey_lib.batch.diff import diff_manifests
+from survey_lib.batch.runner import BatchOptions, run_batch
+from survey_lib.demo import generate, write_dataset
+from survey_lib.errors import SurveyError
+from survey_lib.paths import ProjectPaths
+
+NOTEBOOKS = ("00_sammenfatning", "10_moedet_med_jobcentret")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, params):
+    root = tmp_path_factory.mktemp("batch")
+    write_dataset(generate(params, seed=2023), root / "data")
+    nbs = root / "notebooks"
+    nbs.mkdir()
+    for n in NOTEBOOKS:
+        shutil.copy(ProjectPaths().notebooks / f"{n}.ipynb", nbs / f"{n}.ipynb")
+    return root
+
+
+def options(root, **over):
+    base = dict(data_dir=root / "data", out_root=root / "out", params_dir=ProjectPaths().params,
+                notebooks_dir=root / "notebooks", kommuner=("Odder",), jobs=2, progress=False)
+    base.update(over)
+    return BatchOptions(**base)
+
+
+@pytest.fixture(scope="module")
+def first(setup):
+    return run_batch(options(setup), log=lambda m: None)
+
+
+def test_every_page_index_and_manifest(first, setup):
+    wave = first.wave_dir
+    assert first.ok, first.jobs
+    assert set(first.jobs["status"]) == {"ok"} and len(first.jobs) == 4          # (all, Odder) x 2 notebooks
+    for scope in ("alle", "odder"):
+        for n in NOTEBOOKS:
+            page = (wave / scope / f"{n}.html").read_text()
+            # self-contained: no request leaves the page but the shared stylesheet (relative link)
+            refs = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', page)
+            assert all(r.startswith(("data:", "#", "../")) for r in refs), refs
+            assert "<script" not in page.lower() and "@import" not in page
+            assert page.count('<details class="survey-code">') >= 2                 # code folded
+            assert "<style" not in page or len(page) < 2_000_000
+            assert "Data (SHA-256)" in page and "Git-commit" in page and "Kerne" in page and "Parametre" in page
+        assert (wave / scope / "tabeller" / "tables.csv").is_file()
+        assert (wave / scope / "tabeller" / "tabeller.xlsx").is_file()
+        assert (wave / scope / "tabeller" / "frafald" / "response_rates.csv").is_file()
+        assert json.loads((wave / scope / "provenance.json").read_text())["scope"] in ("all", "Odder")
+    assert (wave / "style.css").stat().st_size > 100_000                          # one shared stylesheet
+    manifest = json.loads((wave / "manifest.json").read_text())
+    assert manifest["kernel"] == "survey-lib" and ".venv" in manifest["kernel_python"]
+    assert set(manifest["jobs"]) == {f"{s}/{n}" for s in ("alle", "odder") for n in NOTEBOOKS}
+    assert manifest["headlines"]["Odder"]["weighting"]["respondents"] > 0
+    assert manifest["audit"]["findings"] == []
+    index = (wave / "index.html").read_text()
+    assert 'href="odder/10_moedet_med_jobcentret.html"' in index and "Lækagekontrollen fandt intet" in index
+    assert "Samlet tilfredshed" in index and "Designeffekt" in index
+
+
+def test_the_municipality_folder_holds_only_its_own_and_aggregates(first):
+    import pandas as pd
+
+    t = pd.read_csv(first.wave_dir / "odder" / "tabeller" / "tables.csv", keep_default_na=False)
+    assert set(t["scope"]) == {"Odder", "all"}
+    assert set(t.loc[t["scope"] == "all", "breakdown"]) == {"total", "kommune"}
+
+
+def test_a_rerun_with_nothing_changed_runs_nothing(first, setup):
+    again = run_batch(options(setup), log=lambda m: None)
+    assert set(again.jobs["status"]) == {"skipped"} and set(again.jobs["reason"]) == {"uændret"}
+    assert again.ok
+
+
+def test_a_changed_notebook_reruns_only_itself_and_says_why(first, setup):
+    path = setup / "notebooks" / "10_moedet_med_jobcentret.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(new_code_cell("1 + 1"))
+    nbformat.write(nb, path)
+    again = run_batch(options(setup), log=lambda m: None)
+    ran = again.jobs[again.jobs["status"] == "ok"]
+    assert set(ran["notebook"]) == {"10_moedet_med_jobcentret"} and len(ran) == 2
+    assert set(ran["reason"]) == {"notebook ændret"}
+
+
+def test_a_failing_notebook_is_isolated_reported_and_retried(first, setup):
+    bad = setup / "notebooks" / "99_fejl.ipynb"
+    nb = nbformat.read(setup / "notebooks" / "00_sammenfatning.ipynb", as_version=4)
+    nb.cells.append(new_code_cell("raise RuntimeError('planted')"))
+    nbformat.write(nb, bad)
+    try:
+        result = run_batch(options(setup), log=lambda m: None)
+        assert not result.ok
+        failed = result.jobs[result.jobs["status"] == "failed"]
+        assert set(failed["notebook"]) == {"99_fejl"} and set(failed["kind"]) == {"cell_error"}
+        assert (result.wave_dir / "_fejlede" / "odder" / "99_fejl.ipynb").is_file()
+        assert "fejlet" in (result.wave_dir / "index.html").read_text()
+        nb.cells.pop()
+        nbformat.write(nb, bad)
+        retried = run_batch(options(setup, retry_failed=True), log=lambda m: None)
+        assert set(retried.jobs.loc[retried.jobs["status"] == "ok", "notebook"]) == {"99_fejl"}
+        assert retried.ok and not (result.wave_dir / "_fejlede" / "odder" / "99_fejl.ipynb").exists()
+    finally:
+        bad.unlink(missing_ok=True)
+
+
+def test_parameters_are_checked_against_every_notebook(setup, tmp_path):
+    nbs = tmp_path / "nbs"
+    shutil.copytree(setup / "notebooks", nbs)
+    path = nbs / "00_sammenfatning.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = cell.source.replace("tables_dir = None", "tabeller = None")
+    nbformat.write(nb, path)
+    with pytest.raises(SurveyError, match=r"notebook '00_sammenfatning' .* has no parameter 'tables_dir'"):
+        run_batch(options(setup, notebooks_dir=nbs, out_root=tmp_path / "out"), log=lambda m: None)
+    with pytest.raises(SurveyError, match=r"--kommune: unknown municipality \['Atlantis'\]"):
+        run_batch(options(setup, kommuner=("Atlantis",)), log=lambda m: None)
+    with pytest.raises(SurveyError, match=r"--notebook: unknown notebook\(s\) \['99_nej'\]"):
+        run_batch(options(setup, notebooks=("99_nej",)), log=lambda m: None)
+
+
+def test_diff_lists_changed_headline_numbers(first, tmp_path):
+    old = tmp_path / "old.json"
+    manifest = json.loads((first.wave_dir / "manifest.json").read_text())
+    manifest["headlines"]["Odder"]["scores"]["tilfredshed"]["mean"] += 0.1
+    old.write_text(json.dumps(manifest))
+    changes = diff_manifests(old, first.wave_dir)
+    assert list(changes["what"]) == ["scores.tilfredshed.mean"] and list(changes["scope"]) == ["Odder"]
+    assert diff_manifests(first.wave_dir, first.wave_dir).empty
+
+
+def test_the_dask_executor_runs_the_same_work(first, setup, tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = run_batch(options(setup, notebooks=("10_moedet_med_jobcentret",), force=True,
+                                   executor=f"dask://{cluster.scheduler_address}"), log=lambda m: None)
+    assert result.ok and set(result.jobs["status"]) == {"ok"}
+    assert (result.wave_dir / "odder" / "10_moedet_med_jobcentret.html").is_file()
