@@ -22,12 +22,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "survey_lib (.venv)"
 	touch $(STAMP)
 
-# The main job on the built-in demo data (grows into the full batch as the project grows):
-# the synthetic twin, its validation, and every table and test (CSV + Excel) in outputs/demo/tables.
+# The main job on the built-in demo data: the synthetic twin, its validation, and the batch --
+# every notebook for all municipalities together and for each one, HTML pages, tables (CSV +
+# Excel), the index outputs/<wave>/index.html, and the leak audit. Reruns only what changed.
 report: setup
-	$(BIN)/survey-report demo-data --out $(DEMO)
-	$(BIN)/survey-report validate $(DEMO)
-	$(BIN)/survey-report tables $(DEMO) --out outputs/demo/tables
+	@test -f $(DEMO)/responses.csv || $(BIN)/survey-report demo-data --out $(DEMO)
+	$(BIN)/survey-report validate $(DEMO) > /dev/null
+	$(BIN)/survey-report run --data $(DEMO) --out outputs
 
 test: setup
 	$(BIN)/python -m pytest -n 2 -q

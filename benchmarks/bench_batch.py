@@ -1,0 +1,141 @@
+"""Benchmark: the batch runner against the floor of papermill running an empty notebook.
+
+Run: .venv/bin/python benchmarks/bench_batch.py [--data DIR] [--out DIR] [--skip-full] [--national]
+
+Measured in one run, on this machine:
+
+1. Baseline: papermill executing an empty notebook (parameters cell only) with the project's kernel,
+   the mean of 4 runs -- the floor of any notebook (mostly kernel start).
+2. A naive notebook: the empty notebook plus ``import pandas, seaborn, statsmodels.api`` (4 runs).
+3. The pilot batch (14 scopes x every notebook, tables, HTML, index, audit) from scratch with
+   ``--jobs 2``: wall time, the average notebook's own time (from the manifest, HTML export
+   included) against the baseline, and peak memory (the sum of the resident memory of the batch's
+   process tree, sampled every 0.2 s).
+4. A rerun with nothing changed: wall time.
+5. Scaling: 16 notebooks (2 scopes x 8) with ``--jobs 1`` and ``--jobs 2`` (tables reused, ``--force``
+   on the notebooks only): the speed-up.
+6. ``--national``: the national twin's batch (99 scopes), wall time and peak memory.
+
+Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+from nbformat.v4 import new_code_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = ROOT / ".venv" / "bin"
+
+
+def _papermill(nb_path: Path, runs: int = 4) -> float:
+    import papermill as pm
+
+    times = []
+    for _ in range(runs):
+        out = nb_path.with_suffix(".out.ipynb")
+        t = time.perf_counter()
+        pm.execute_notebook(str(nb_path), str(out), kernel_name="survey-lib", progress_bar=False)
+        times.append(time.perf_counter() - t)
+    return sum(times) / len(times)
+
+
+def _notebook(path: Path, source: str) -> Path:
+    p = new_code_cell("kommune = None")
+    p.metadata["tags"] = ["parameters"]
+    cells = [p] + ([new_code_cell(source)] if source else [])
+    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": {"name": "survey-lib", "display_name": "s",
+                                                                      "language": "python"}}), path)
+    return path
+
+
+def _run(args: list[str]) -> tuple[float, float]:
+    """Wall time and peak memory (GB, summed over the process tree) of a CLI run."""
+    t = time.perf_counter()
+    proc = subprocess.Popen([str(BIN / "survey-report"), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0.0
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        p = psutil.Process(proc.pid)
+        while not done.is_set():
+            try:
+                total = p.memory_info().rss + sum(c.memory_info().rss for c in p.children(recursive=True))
+            except psutil.Error:
+                total = 0
+            peak = max(peak, total)
+            time.sleep(0.2)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    proc.wait()
+    done.set()
+    th.join()
+    return time.perf_counter() - t, peak / 1e9
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=ROOT / "data" / "demo")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--skip-full", action="store_true")
+    ap.add_argument("--national", action="store_true")
+    a = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    out = a.out or work / "out"
+    res: dict = {}
+    res["empty_notebook_s"] = round(_papermill(_notebook(work / "empty.ipynb", "")), 2)
+    res["naive_notebook_s"] = round(_papermill(_notebook(work / "naive.ipynb",
+                                                         "import pandas, seaborn, statsmodels.api")), 2)
+    if not (a.data / "responses.csv").is_file():
+        subprocess.run([str(BIN / "survey-report"), "demo-data", "--out", str(a.data)], check=True)
+    if not a.skip_full:
+        wall, peak = _run(["run", "--data", str(a.data), "--out", str(out), "--jobs", "2", "--no-progress", "--force"])
+        manifest = json.loads(next(out.glob("*/manifest.json")).read_text())
+        secs = [j["seconds"] for j in manifest["jobs"].values() if j["status"] == "ok"]
+        res["pilot_batch"] = {"wall_s": round(wall, 1), "peak_memory_gb": round(peak, 2), "notebooks": len(secs),
+                              "tables_stage_s": manifest.get("tables", {}).get("seconds"),
+                              "mean_notebook_s": round(sum(secs) / len(secs), 2),
+                              "mean_notebook_vs_empty": round(sum(secs) / len(secs) / res["empty_notebook_s"], 2)}
+        wall2, _ = _run(["run", "--data", str(a.data), "--out", str(out), "--jobs", "2", "--no-progress"])
+        res["rerun_nothing_changed_s"] = round(wall2, 2)
+    scaling = {}
+    for jobs in (1, 2):
+        _run(["run", "--data", str(a.data), "--out", str(work / "scale"), "--kommune", "Odder",
+              "--jobs", str(jobs), "--no-progress"])           # the first call also makes the tables
+        manifest_path = next((work / "scale").glob("*/manifest.json"))
+        manifest = json.loads(manifest_path.read_text())
+        for j in manifest["jobs"].values():     # make every notebook run again, the tables stay
+            j["key"] = "stale"
+            j["parts"] = {}
+        manifest_path.write_text(json.dumps(manifest))
+        wall, _ = _run(["run", "--data", str(a.data), "--out", str(work / "scale"), "--kommune", "Odder",
+                        "--jobs", str(jobs), "--no-progress"])
+        scaling[jobs] = round(wall, 1)
+    res["scaling_16_notebooks_s"] = scaling
+    res["speedup_2_vs_1"] = round(scaling[1] / scaling[2], 2)
+    if a.national:
+        nat = work / "national"
+        subprocess.run([str(BIN / "survey-report"), "demo-data", "--out", str(nat), "--scale", "national"],
+                       check=True, stdout=subprocess.DEVNULL)
+        wall, peak = _run(["run", "--data", str(nat), "--params", str(nat / "params"), "--out", str(work / "nat-out"),
+                           "--jobs", "2", "--no-progress"])
+        res["national_batch"] = {"wall_s": round(wall, 1), "peak_memory_gb": round(peak, 2)}
+    print(json.dumps(res, indent=1))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
