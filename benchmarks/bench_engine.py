@@ -97,7 +97,7 @@ def main() -> None:
         import shutil
 
         import yaml
-        for name in ("questionnaire.yaml", "survey.yaml"):
+        for name in ("questionnaire.yaml", "survey.yaml", "freetext.yaml"):
             shutil.copyfile(ProjectPaths().params / name, params_dir / name)
         (params_dir / "kommuner.yaml").write_text(yaml.safe_dump({"kommuner": data.kommuner}, allow_unicode=True))
     params_dir = args.data / "params"

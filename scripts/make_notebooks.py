@@ -71,13 +71,24 @@ SPECIAL = {
 }
 
 
+# the free-text section (issue: free-text analysis) closes the satisfaction notebook
+FREE_TEXT = {"50_overordnet_tilfredshed": (
+    "## Hvad borgerne skriver\n\n"
+    "Borgerne kunne uddybe deres svar på spørgsmålet om den samlede tilfredshed med egne ord. Kommentarerne "
+    "er renset for personoplysninger (navne, cpr-numre, telefonnumre, adresser m.m. er erstattet af "
+    "[NAVN], [CPR] osv.), inden de indgår her. Afsnittet viser, hvilke temaer kommentarerne handler om "
+    "(kodet med en gennemsigtig ordliste i `params/freetext.yaml`, vægtet som resten af analysen og med "
+    "95 %-konfidensintervaller), de hyppigste ord, de ord der bedst skiller tilfredse fra utilfredse "
+    "borgere, og nogle eksempler. En tilfældig, reproducerbar stikprøve af kommentarer til manuel "
+    "læsning ligger i `tabeller/kommentarer_til_laesning.xlsx` med en kolonne til læserens kodning.")}
+
 
 def _write(nb, name: str) -> None:
     """Write with cell ids derived from the notebook name and position (reruns give the same file)."""
     import hashlib
 
     for i, cell in enumerate(nb.cells):
-        cell.id = hashlib.sha1(f"{name}:{i}".encode()).hexdigest()[:8]
+        cell.id = "c" + hashlib.sha1(f"{name}:{i}".encode()).hexdigest()[:8]   # never all digits
     nbf.write(nb, ROOT / "notebooks" / f"{name}.ipynb")
 
 def main() -> None:
@@ -102,6 +113,11 @@ def main() -> None:
                                  "ctx = open_context(kommune, data_dir, params_dir, tables_dir)"),
             nbf.v4.new_code_cell(f'show_theme(ctx, "{theme}");'),
         ]
+        if name in FREE_TEXT:
+            nb.cells += [nbf.v4.new_markdown_cell(FREE_TEXT[name]),
+                         nbf.v4.new_code_cell("from survey_lib.notebook import open_free_text, show_free_text\n\n"
+                                              "free_text = open_free_text(kommune, data_dir, params_dir, tables_dir)"),
+                         nbf.v4.new_code_cell("show_free_text(ctx.params, free_text);")]
         _write(nb, name)
         print(f"wrote notebooks/{name}.ipynb")
 

@@ -119,7 +119,7 @@ def demo_data(
         src = Path(params.sources["survey"]).parent
         dst = out / "params"
         dst.mkdir(parents=True, exist_ok=True)
-        for name in ("questionnaire.yaml", "survey.yaml"):
+        for name in ("questionnaire.yaml", "survey.yaml", "freetext.yaml"):
             shutil.copyfile(src / name, dst / name)
         (dst / "kommuner.yaml").write_text(
             "# Synthetic municipalities of a national twin (survey-report demo-data --scale).\n"

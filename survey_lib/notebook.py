@@ -17,7 +17,8 @@ from .paths import ProjectPaths
 from .plots import municipality_means, stacked_distribution
 
 __all__ = ["NotebookContext", "open_context", "show_question", "show_multi_select", "show_theme", "key_numbers",
-           "open_nonresponse", "show_nonresponse", "show_weighting", "show_summary"]
+           "open_nonresponse", "show_nonresponse", "show_weighting", "show_summary", "open_free_text",
+           "show_free_text"]
 
 BREAKDOWN_TEXT = {"maalgruppe": "mellem målgrupperne", "koen": "mellem kvinder og mænd",
                   "alder_band": "mellem aldersgrupperne", "varighed_band": "mellem forløbsvarighederne",
@@ -469,5 +470,98 @@ def show_summary(ctx: NotebookContext) -> dict:
             "Øvrige": comp["others_mean"], "Placering": comp["rank"], "Vurdering": comp["flag"].map(flag_da)}),
             {"Kommunen": fmt_number, "Øvrige": fmt_number, "Placering": lambda v: f"{int(v)}"})))
         nums["flags"] = dict(zip(comp["question"], comp["flag"]))
+    display({"application/json": {"key_numbers": nums}}, raw=True)
+    return nums
+
+
+# ---- free text ---------------------------------------------------------------------------------
+FREE_TEXT_DIR = "fritekst"      # sub-folder of tables_dir with the precomputed free-text tables
+
+
+def open_free_text(kommune: str | None, data_dir: str | None, params_dir: str | None,
+                   tables_dir: str | None = None) -> dict[str, pd.DataFrame]:
+    """The free-text tables of the scope (see survey_lib.freetext): read from ``tables_dir/fritekst``
+    when the batch has written them, else computed from the data."""
+    paths = ProjectPaths()
+    params = load_params(params_dir or paths.params)
+    if kommune is not None:
+        params.kommune(kommune)
+    folder = Path(tables_dir) / FREE_TEXT_DIR if tables_dir else None
+    if folder is not None and (folder / "themes.csv").is_file():
+        return {p.stem: pd.read_csv(p, keep_default_na=False, na_values=[""], dtype={"group": str})
+                for p in sorted(folder.glob("*.csv"))}
+    from .demo import generate, write_dataset
+    from .design import build_design
+    from .freetext.report import free_text_report
+    from .load import load_survey
+
+    data_folder = Path(data_dir) if data_dir else paths.demo_data
+    if data_dir is None and not (data_folder / "responses.csv").is_file():
+        write_dataset(generate(params), data_folder)
+    design = build_design(load_survey(data_folder, params), params)
+    return free_text_report(design, params, kommune or "all")
+
+
+def show_free_text(params: Params, report: dict[str, pd.DataFrame]) -> dict:
+    """Display the free-text section: themes with intervals, by satisfaction and målgruppe, the most
+    frequent words, the words that tell satisfied from dissatisfied citizens, and examples."""
+    from IPython.display import Markdown, display
+
+    from .narrative import fmt_pct
+    from .plots import log_odds_chart, theme_shares_chart
+
+    ft = params.freetext
+    themes = report["themes"]
+    total = themes[themes["grouping"] == "total"]
+    n = total["n_comments"].dropna()
+    if total.empty or n.empty:
+        display(Markdown("For få kommentarer til at vise resultater."))
+        return {}
+    n_comments = int(n.iloc[0])
+    display(Markdown(f"### Temaer\n\n{fmt_int(n_comments)} borgere har skrevet en kommentar. Andelen af "
+                     "kommentarerne, der berører hvert tema (en kommentar kan berøre flere), vægtet:"))
+    _show(theme_shares_chart(total, "Kommentarernes temaer (andel af kommentarer, 95 %-KI)"))
+    for grouping, title in (("tilfredshed", "Tilfredshed"), ("maalgruppe", "Målgruppe")):
+        part = themes[themes["grouping"] == grouping]
+        if part.empty:
+            continue
+        groups = list(dict.fromkeys(part["group_label"]))
+        table = part.pivot_table(index="label", columns="group_label", values="share", sort=False, dropna=False)
+        table = table.reindex(columns=groups)
+        ns = part.drop_duplicates("group_label").set_index("group_label")["n_comments"]
+        table.columns = [f"{g} (n={fmt_int(ns[g])})" if pd.notna(ns[g]) else f"{g} (for få)" for g in groups]
+        display(Markdown(f"**Temaer efter {title.lower()}** (andel af gruppens kommentarer)\n\n" + _md_table(
+            table.reset_index().rename(columns={"label": "Tema"}), {c: fmt_pct for c in table.columns})))
+    words = report["words"]
+    if len(words):
+        top_words = words[words["kind"] == "ord"].head(15)
+        top_phr = words[words["kind"] == "frase"].head(10)
+        display(Markdown("### Hyppigste ord og udtryk\n\nAntal kommentarer, der bruger ordet (bøjningsformer "
+                         "talt sammen; almindelige småord er udeladt, men nægtelser som 'ikke' og 'ingen' er "
+                         "bevaret).\n\n" + _md_table(pd.DataFrame({
+                             "Ord": list(top_words["term"]), "Kommentarer": list(top_words["n_comments"])}),
+                             {"Kommentarer": fmt_int})
+                         + ("\n\n" + _md_table(pd.DataFrame({"Udtryk": list(top_phr["term"]),
+                                                              "Kommentarer": list(top_phr["n_comments"])}),
+                                                {"Kommentarer": fmt_int}) if len(top_phr) else "")))
+    lo = report["log_odds"]
+    labels = {g.code: g.label for g in ft.groups}
+    a, b = (labels[c] for c in ft.compare)
+    if len(lo):
+        display(Markdown(f"### Ord der skiller {esc(a.lower())} fra {esc(b.lower())}\n\n"
+                         "Vægtet log-odds-ratio med et informativt Dirichlet-prior (Monroe, Colaresi og Quinn "
+                         "2008): jo længere søjlen er, jo mere typisk er ordet for den ene gruppe frem for den "
+                         "anden, målt i standardfejl (z)."))
+        _show(log_odds_chart(lo, f"Ord der skiller {a.lower()} fra {b.lower()}", a, b))
+    ex = report["examples"]
+    if len(ex):
+        lines = ["### Eksempler på kommentarer", ""]
+        for label, part in ex.groupby("label", sort=False):
+            lines.append(f"**{esc(label)}**")
+            lines.append("")
+            lines += [f"> {esc(' '.join(str(t).split()))}\n" for t in part["text"]]
+        display(Markdown("\n".join(lines)))
+    nums = {"free_text": {"n_comments": n_comments,
+                          "themes": {t: float(s) for t, s in zip(total["theme"], total["share"]) if pd.notna(s)}}}
     display({"application/json": {"key_numbers": nums}}, raw=True)
     return nums

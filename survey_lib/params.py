@@ -301,13 +301,59 @@ class _KommuneFile(_Frozen):
         return self
 
 
+class SatisfactionGroup(_Frozen):
+    code: str
+    label: str
+    scores: tuple[int, ...]
+
+
+class ReadingSample(_Frozen):
+    per_stratum: int = Field(ge=1)
+    seed: int
+
+
+class LogOdds(_Frozen):
+    prior_size: float = Field(gt=0)
+    min_count: int = Field(ge=1)
+    top: int = Field(ge=1)
+
+
+class ThemeEntry(_Frozen):
+    label: str
+    tone: Literal["positiv", "negativ"]
+    patterns: tuple[str, ...] = Field(min_length=1)
+
+
+class FreeText(_Frozen):
+    """The free-text analysis: question, satisfaction groups, reading sample, stopwords, themes."""
+
+    question: str
+    satisfaction_question: str
+    groups: tuple[SatisfactionGroup, ...] = Field(min_length=2)
+    compare: tuple[str, str]
+    reading_sample: ReadingSample
+    log_odds: LogOdds
+    stopwords: tuple[str, ...]
+    keep: tuple[str, ...]
+    themes: dict[str, ThemeEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "FreeText":
+        codes = [g.code for g in self.groups]
+        bad = [c for c in self.compare if c not in codes]
+        if bad:
+            raise ValueError(f"compare: {bad} are not group codes; the groups are {codes}")
+        return self
+
+
 class Params(_Frozen):
     """All parameters of a run, validated. ``sources`` maps each file role to its path; ``digest`` is a
-    SHA-256 over the three files' bytes, for provenance."""
+    SHA-256 over the four files' bytes, for provenance."""
 
     questionnaire: Questionnaire
     survey: Survey
     kommuner: tuple[Kommune, ...]
+    freetext: FreeText
     sources: dict[str, str]
     digest: str
 
@@ -326,6 +372,7 @@ _FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "questionnaire": ("questionnaire.yaml", Questionnaire),
     "survey": ("survey.yaml", Survey),
     "kommuner": ("kommuner.yaml", _KommuneFile),
+    "freetext": ("freetext.yaml", FreeText),
 }
 
 
@@ -421,12 +468,12 @@ def _read_yaml(path: Path) -> Any:
 
 
 def load_params(params_dir: Path | str) -> Params:
-    """Load and validate the three parameter files of ``params_dir``.
+    """Load and validate the four parameter files of ``params_dir``.
 
     Parameters
     ----------
     params_dir
-        Folder holding ``questionnaire.yaml``, ``survey.yaml`` and ``kommuner.yaml``.
+        Folder holding ``questionnaire.yaml``, ``survey.yaml``, ``kommuner.yaml`` and ``freetext.yaml``.
 
     Returns
     -------
@@ -492,6 +539,7 @@ def load_params(params_dir: Path | str) -> Params:
         questionnaire=questionnaire,
         survey=survey,
         kommuner=parsed["kommuner"].kommuner,
+        freetext=parsed["freetext"],
         sources=sources,
         digest=digest.hexdigest(),
     )

@@ -234,3 +234,46 @@ def weight_histogram(weights: np.ndarray, title: str = "") -> Chart:
     alt = (f"Histogram over {fmt_int(len(weights))} vægte: mindst {fmt_number(q[0])}, kvartiler "
            f"{fmt_number(q[1])}, {fmt_number(q[2])} og {fmt_number(q[3])}, størst {fmt_number(q[4])}.")
     return Chart(fig, alt)
+
+
+def theme_shares_chart(rows: pd.DataFrame, title: str = "") -> Chart:
+    """Share of comments per theme with its 95 % interval; positive themes blue, negative red.
+
+    ``rows``: ``label``, ``tone`` ('positiv'/'negativ'), ``share``, ``ci_low``, ``ci_high``,
+    ``suppressed`` (suppressed themes are left out)."""
+    data = rows[~rows["suppressed"].astype(bool)].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.42 * max(len(data), 1)))
+    y = np.arange(len(data))[::-1]
+    share = data["share"].to_numpy(float)
+    err = np.vstack([share - data["ci_low"].to_numpy(float), data["ci_high"].to_numpy(float) - share])
+    colours = [DIVERGING[0] if t == "positiv" else DIVERGING[4] for t in data["tone"]]
+    ax.barh(y, share, color=colours, height=0.7, xerr=err, error_kw={"ecolor": "#444444", "capsize": 2, "lw": 0.8})
+    ax.set_yticks(y, list(data["label"]))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_pct(v, 0)))
+    ax.set_xlim(0, max(0.05, float(np.nanmax(data["ci_high"])) * 1.1) if len(data) else 1)
+    _finish(fig, ax, title)
+    alt = (f"Søjlediagram{': ' + title if title else ''}. " + "; ".join(
+        f"{lab} {fmt_pct(s)} (95 %-KI {fmt_pct(lo)}–{fmt_pct(hi)})"
+        for lab, s, lo, hi in zip(data["label"], share, data["ci_low"], data["ci_high"])) + ".")
+    return Chart(fig, alt)
+
+
+def log_odds_chart(rows: pd.DataFrame, title: str = "", side_a: str = "", side_b: str = "") -> Chart:
+    """The words most typical of each of two groups: z-scores of the weighted log-odds ratio, the
+    first group's words to the right (blue), the second's to the left (red).
+
+    ``rows``: ``term`` and ``z``."""
+    data = rows.sort_values("z").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.3 * max(len(data), 1)))
+    y = np.arange(len(data))
+    z = data["z"].to_numpy(float)
+    ax.barh(y, z, color=[DIVERGING[0] if v > 0 else DIVERGING[4] for v in z], height=0.7)
+    ax.set_yticks(y, list(data["term"]))
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel(f"← mere typisk for {side_b.lower()}   |   mere typisk for {side_a.lower()} →  (z)", fontsize=8)
+    _finish(fig, ax, title)
+    pos = [t for t, v in zip(data["term"][::-1], z[::-1]) if v > 0]
+    neg = [t for t, v in zip(data["term"], z) if v < 0]
+    alt = (f"Søjlediagram{': ' + title if title else ''}. Mest typisk for {side_a.lower()}: {', '.join(pos)}. "
+           f"Mest typisk for {side_b.lower()}: {', '.join(neg)}.")
+    return Chart(fig, alt)

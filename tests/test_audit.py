@@ -115,3 +115,11 @@ def test_unknown_file_types_are_reported(twin, tmp_path):
     out = leaky_copy(twin, tmp_path)
     pd.DataFrame({"a": [1]}).to_parquet(out / "odder" / "rows.parquet")
     assert [f.kind for f in audit_outputs(out, **twin[2])] == ["unknown_file"]
+
+
+def test_notebook_cell_ids_are_not_phone_numbers(twin, tmp_path):
+    """nbconvert writes cell ids (random hex, sometimes all digits) into the pages; not a finding."""
+    out = leaky_copy(twin, tmp_path)
+    (out / "odder" / "side.html").write_text('<div class="jp-Cell" id="cell-id=12661358"><p>tekst</p></div>')
+    (out / "odder" / "side.ipynb").write_text('{"cells": [{"id": "42424242", "source": "x = 1"}]}')
+    assert audit_outputs(out, **twin[2]) == []

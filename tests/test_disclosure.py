@@ -112,7 +112,7 @@ def test_no_suppressed_count_can_be_recovered_from_the_twins_published_tables(pa
     folder = tmp_path_factory.mktemp("twin")
     data = generate(params, seed=7, scale=0.01)          # a small national twin: many small groups
     write_dataset(data, folder / "data")
-    for name in ("questionnaire.yaml", "survey.yaml"):
+    for name in ("questionnaire.yaml", "survey.yaml", "freetext.yaml"):
         shutil.copyfile(Path(params.sources["survey"]).parent / name, folder / name)
     (folder / "kommuner.yaml").write_text(yaml.safe_dump({"kommuner": data.kommuner}, allow_unicode=True))
     p = load_params(folder)

@@ -7,6 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from builders import PARAMS_DIR
+from survey_lib.load import load_survey
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -57,6 +60,21 @@ def test_theme_notebooks_run_and_match_engine(twin_tables, path, kommune, tmp_pa
     recorded = [o["data"]["application/json"]["key_numbers"] for o in outputs
                 if "application/json" in o.get("data", {})]
     assert recorded, "the notebook records its key numbers"
+    free = [r["free_text"] for r in recorded if "free_text" in r]
+    recorded = [r for r in recorded if "question" in r]
+    if path.stem.startswith("50"):
+        # the free-text section: comments and theme shares as the free-text engine computes them
+        from survey_lib.design import build_design
+        from survey_lib.freetext.report import free_text_report
+        from survey_lib.params import load_params
+
+        p = load_params(PARAMS_DIR)
+        report = free_text_report(build_design(load_survey(twin_tables / "data", p), p), p, kommune or "all")
+        total = report["themes"][report["themes"]["grouping"] == "total"]
+        assert len(free) == 1 and free[0]["n_comments"] == int(total["n_comments"].iloc[0])
+        assert free[0]["themes"] == pytest.approx(dict(zip(total["theme"], total["share"])))
+    else:
+        assert not free
     t = pd.read_csv(twin_tables / "tables" / "tables.csv", dtype={"group": str, "category": str})
     t[["group", "category"]] = t[["group", "category"]].fillna("")
     scope = kommune or "all"

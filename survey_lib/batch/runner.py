@@ -219,12 +219,35 @@ def _scope_one(scope: str) -> str:
     worker that shares the loaded data and the table set)."""
     from ..nonresponse import nonresponse_report
 
+    from ..freetext.report import free_text_report
+
     sh = _SHARED
     report = nonresponse_report(sh["data"], sh["params"], kommune=None if scope == ALL else scope)
-    _write_scope_tables(sh["ts"], sh["diagnostics"], sh["strata"], sh["collapses"], scope,
-                        sh["wave_dir"] / slug(scope) / "tabeller", sh["params"], sh["prov_tables"], report)
+    folder = sh["wave_dir"] / slug(scope) / "tabeller"
+    _write_scope_tables(sh["ts"], sh["diagnostics"], sh["strata"], sh["collapses"], scope, folder, sh["params"],
+                        sh["prov_tables"], report)
+    _write_free_text(free_text_report(sh["design"], sh["params"], scope, sh["corpus"]), folder)
     _write_json(sh["wave_dir"] / slug(scope) / "provenance.json", {**sh["prov"], "scope": scope})
     return scope
+
+
+def _write_free_text(report: dict, folder: Path) -> None:
+    """The scope's free-text tables (CSV, read by the satisfaction notebook) and the reading sample
+    (Excel, with a column for the reader's coding)."""
+    from ..atomic import atomic_folder
+    from ..freetext.sample import READING_COLUMNS
+
+    with atomic_folder(folder / "fritekst") as stage:
+        for name, frame in report.items():
+            if name != "reading_sample":
+                frame.to_csv(stage.file(f"{name}.csv"), index=False, lineterminator="\n", float_format="%.10g")
+    with atomic_folder(folder) as stage:
+        sample = report["reading_sample"].rename(columns=READING_COLUMNS)
+        with pd.ExcelWriter(stage.file("kommentarer_til_laesning.xlsx"), engine="openpyxl") as xl:
+            sample.to_excel(xl, sheet_name="Kommentarer", index=False)
+            ws = xl.sheets["Kommentarer"]
+            for col, width in zip("ABCDEF", (16, 22, 18, 90, 24, 30)):
+                ws.column_dimensions[col].width = width
 
 
 def _write_scope_tables(ts, diagnostics, strata, collapses, scope: str, folder: Path, params: Params, prov: dict,
@@ -287,7 +310,8 @@ def _tables_stage(opts: BatchOptions, params: Params, wave_dir: Path, scopes: li
     (None when reused)."""
     old = manifest.get("tables", {})
     present = all((wave_dir / slug(s) / "tabeller" / "tables.csv").is_file() and
-                  (wave_dir / slug(s) / "tabeller" / "frafald" / "response_rates.csv").is_file() for s in scopes)
+                  (wave_dir / slug(s) / "tabeller" / "frafald" / "response_rates.csv").is_file() and
+                  (wave_dir / slug(s) / "tabeller" / "fritekst" / "themes.csv").is_file() for s in scopes)
     if not opts.force and old.get("key") == key and present and set(scopes) <= set(old.get("scopes", [])):
         log("Tabeller: uændrede, genbruges")
         return old.get("headlines", {}), None
@@ -305,8 +329,10 @@ def _tables_stage(opts: BatchOptions, params: Params, wave_dir: Path, scopes: li
     log(f"Tabeller: beregnet på {time.time() - t0:.1f} s; frafaldsanalyser for {len(scopes)} omfang ...")
     pw = {**prov, "weighting": {"method": w.method, "respondents": params.survey.weighting.respondents,
                                 "cells": list(params.survey.weighting.cells), "collapses": len(w.collapses)}}
+    from ..freetext.report import FreeTextCorpus
+
     _SHARED.update(data=data, params=params, ts=ts, diagnostics=diagnostics, strata=w.strata, collapses=w.collapses,
-                   wave_dir=wave_dir, prov=prov, prov_tables=pw)
+                   wave_dir=wave_dir, prov=prov, prov_tables=pw, design=design, corpus=FreeTextCorpus(design, params))
     ctx = multiprocessing.get_context("fork") if sys.platform != "win32" else None
     try:
         if ctx is not None and opts.jobs > 1 and len(scopes) > 1:

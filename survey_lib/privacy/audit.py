@@ -36,6 +36,8 @@ WINDOW = 6                 # words in a run that identifies a comment
 TEXT_TYPES = {".html", ".htm", ".csv", ".json", ".ipynb", ".md", ".txt", ".css", ".js", ".svg", ".xml", ".log"}
 SKIPPED_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf", ".pdf"}
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s\\n]+")
+# notebook cell ids (random hex, sometimes all digits) in exported pages and notebooks
+_CELL_ID = re.compile(r'id="cell-id=[\w-]+"|"id":\s*"[\w-]+"')
 _WORD = re.compile(r"\[[A-ZÆØÅ]+\]|\w+")
 ID_COLUMNS = {"person_id", "cpr", "cpr_nr", "cprnr", "personnummer"}
 PUBLISHED = ["n", "category_n", "dont_know_n", "weighted_n", "share", "mean"]
@@ -83,7 +85,7 @@ def comment_index(comments: pd.DataFrame) -> dict[tuple[str, ...], set[str]]:
 
 def _text_of(path: Path) -> str:
     text = path.read_text(encoding="utf-8", errors="replace")
-    text = _DATA_URI.sub("data:", text)
+    text = _CELL_ID.sub("", _DATA_URI.sub("data:", text))
     if path.suffix.lower() in (".html", ".htm", ".svg", ".xml", ".ipynb", ".json"):
         text = html.unescape(text)
     return text
