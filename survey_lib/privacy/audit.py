@@ -91,6 +91,42 @@ def _text_of(path: Path) -> str:
     return text
 
 
+def _strings(value) -> list[str]:
+    """Every string inside a JSON value (lists of strings, as notebooks store text, are joined)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        if value and all(isinstance(v, str) for v in value):
+            return ["".join(value)]
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    return []
+
+
+def _segments(path: Path, text: str, frames: dict[str, pd.DataFrame] | None = None) -> list[str]:
+    """The pieces of text a reader sees as one unit (a table cell, an HTML text node, a JSON string,
+    a line), so that a run of words is never made across two of them."""
+    suffix = path.suffix.lower()
+    if frames is not None:
+        return [str(v) for f in frames.values() for v in f.to_numpy().ravel() if isinstance(v, str)]
+    if suffix == ".csv":
+        import csv
+        import io
+
+        return [cell for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8", errors="replace")))
+                for cell in row]
+    if suffix in (".html", ".htm", ".svg", ".xml"):
+        raw = _DATA_URI.sub("data:", path.read_text(encoding="utf-8", errors="replace"))
+        return [html.unescape(t) for t in re.split(r"<[^>]*>", raw) if t.strip()]
+    if suffix in (".json", ".ipynb"):
+        try:
+            return [seg for s in _strings(json.loads(path.read_text(encoding="utf-8"))) for seg in s.split("\n")]
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            pass
+    return text.split("\n")
+
+
 def _excel_frames(path: Path) -> dict[str, pd.DataFrame]:
     from openpyxl import load_workbook
 
@@ -180,6 +216,7 @@ def audit_outputs(out_dir: Path | str, min_cell_size: int = 5, kommuner: list[st
         suffix = path.suffix.lower()
         if suffix in SKIPPED_TYPES:
             continue
+        frames = None
         if suffix == ".xlsx":
             frames = _excel_frames(path)
             text = "\n".join(f.astype(str).to_csv(index=False) + " ".join(f.columns) for f in frames.values())
@@ -215,7 +252,9 @@ def audit_outputs(out_dir: Path | str, min_cell_size: int = 5, kommuner: list[st
                                              f"{_mask(sorted(found)[0])!r}"))
         scope = _scope_of(path, root, kset, cache) if index else None
         if scope:
-            leaked = [w for w in _windows(_words(text)) if w in index and scope not in index[w]]
+            windows = set().union(*(_windows(_words(seg)) for seg in _segments(path, text, frames))) \
+                if text else set()
+            leaked = [w for w in windows if w in index and scope not in index[w]]
             if leaked:
                 findings.append(AuditFinding(rel, "other_comment", f"{len(leaked)} run(s) of {WINDOW} words found only "
                                              f"in other municipalities' comments, e.g. '{' '.join(leaked[0][:3])} …'"))
