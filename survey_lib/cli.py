@@ -275,6 +275,9 @@ def run(
         result = run_batch(opts, log=lambda m: typer.echo(m, err=True))
     except SurveyError as exc:
         _fail(exc)
+    except KeyboardInterrupt:
+        typer.echo("Afbrudt. Færdige sider og manifestet er intakte; kør igen for at fortsætte.", err=True)
+        raise typer.Exit(code=130)
     t = result.jobs
     typer.echo("")
     summary = t.groupby(["status"]).size().to_dict()

@@ -152,3 +152,65 @@ def test_the_dask_executor_runs_the_same_work(first, setup, tmp_path):
                                    executor=f"dask://{cluster.scheduler_address}"), log=lambda m: None)
     assert result.ok and set(result.jobs["status"]) == {"ok"}
     assert (result.wave_dir / "odder" / "10_moedet_med_jobcentret.html").is_file()
+
+
+def test_dask_rerun_gives_the_same_numbers(first, setup, tmp_path):
+    """Deterministic: a forced rerun (on Dask, above) records the same headline numbers."""
+    before = tmp_path / "before.json"
+    before.write_text((first.wave_dir / "manifest.json").read_text())
+    run_batch(options(setup, notebooks=("00_sammenfatning",), force=True), log=lambda m: None)
+    assert diff_manifests(before, first.wave_dir).empty
+
+
+def test_ctrl_c_stops_the_workers_and_leaves_a_true_manifest(first, setup, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    params = ("kommune = None\ndata_dir = None\nparams_dir = None\ntables_dir = None\nwave = 'x'")
+    for name, body in (("a_hurtig", "x = 1"), ("b_hurtig", "x = 2"), ("c_langsom", "import time\ntime.sleep(120)"),
+                       ("d_langsom", "import time\ntime.sleep(120)")):
+        p = new_code_cell(params)
+        p.metadata["tags"] = ["parameters"]
+        nbformat.write(new_notebook(cells=[new_markdown_cell(f"# {name}"), p, new_code_cell(body)],
+                                    metadata={"kernelspec": {"name": "survey-lib", "display_name": "s",
+                                                             "language": "python"}}), nbs / f"{name}.ipynb")
+    out = setup / "out"
+    env = {**os.environ, "PYTHONPATH": str(ProjectPaths().root)}
+    # the batch in its own process, on our notebooks (the CLI always takes the project's notebooks/)
+    cmd = [sys.executable, "-c", "from pathlib import Path; from survey_lib.batch.runner import default_options, run_batch;"
+           f"o = default_options(data_dir=Path({str(setup / 'data')!r}), out_root=Path({str(out)!r}),"
+           f"notebooks_dir=Path({str(nbs)!r}), kommuner=('Odder',), jobs=2, progress=False); run_batch(o)"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manifest_path = first.wave_dir / "manifest.json"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        time.sleep(1)
+        jobs = json.loads(manifest_path.read_text()).get("jobs", {}) if manifest_path.is_file() else {}
+        done = [k for k, j in jobs.items() if j["notebook"] in ("a_hurtig", "b_hurtig") and j["status"] == "ok"]
+        kids = psutil.Process(proc.pid).children(recursive=True)
+        # the fast notebooks of 'alle' have finished and the slow ones are running in their kernels
+        if len(done) >= 2 and any("ipykernel" in " ".join(c.cmdline()) for c in kids if c.is_running()):
+            break
+    else:
+        proc.kill()
+        pytest.fail("the fast notebooks did not finish")
+    kids = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    time.sleep(2)
+    assert not [k for k in kids if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]   # workers and kernels stopped
+    jobs = json.loads(manifest_path.read_text())["jobs"]
+    for key, j in jobs.items():                       # every finished page the manifest names exists
+        if j["status"] == "ok":
+            assert (first.wave_dir / j["html"]).is_file(), key
+    assert not any(j["notebook"] in ("c_langsom", "d_langsom") and j["status"] == "ok" for j in jobs.values())
+    leftovers = [p for p in first.wave_dir.rglob("*") if p.name.endswith(".tmp") or ".staging" in p.parts]
+    assert not leftovers

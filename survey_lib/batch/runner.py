@@ -39,7 +39,7 @@ from ..errors import SurveyError
 from ..params import Params
 from ..paths import ProjectPaths, project_root
 
-__all__ = ["BatchOptions", "BatchResult", "run_batch", "slug", "plan_jobs", "notebook_names", "MANIFEST"]
+__all__ = ["BatchOptions", "BatchResult", "run_batch", "default_options", "slug", "plan_jobs", "notebook_names", "MANIFEST"]
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
@@ -505,8 +505,7 @@ def _execute(opts: BatchOptions, to_run: list[dict], manifest: dict, manifest_pa
         for f in futures:
             f.cancel()
         if isinstance(executor, cf.ProcessPoolExecutor):
-            for p in list(getattr(executor, "_processes", {}).values()):
-                p.terminate()
+            _kill_workers(executor)
         executor.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
@@ -516,6 +515,22 @@ def _execute(opts: BatchOptions, to_run: list[dict], manifest: dict, manifest_pa
         if client is not None:
             client.close()
         shutil.rmtree(Path(to_run[0]["staging"]), ignore_errors=True)
+
+
+def _kill_workers(executor: cf.ProcessPoolExecutor) -> None:
+    """Stop the worker processes and everything they started (the kernels), at once."""
+    import psutil
+
+    for proc in list(getattr(executor, "_processes", {}).values()):
+        try:
+            tree = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.Error:
+            tree = []
+        for p in tree + [psutil.Process(proc.pid)] if proc.is_alive() else tree:
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
 
 
 def _audit(opts: BatchOptions, params: Params, wave_dir: Path, data) -> list:
