@@ -40,6 +40,9 @@ def write_index(wave_dir: Path, params: Params, jobs: list[dict], manifest: dict
     state = manifest.get("jobs", {})
     label = {s: SCOPE_LABEL_ALL if s == ALL else s for s in scopes}
     themes = [("tilfredshed", "Samlet tilfredshed")] + [(f"tema_{t.id}", t.label) for t in params.questionnaire.themes]
+    # only the scores some scope has (a theme of status questions only has no score)
+    themes = [(q, t) for q, t in themes
+              if any(headlines.get(s, {}).get("scores", {}).get(q, {}).get("mean") is not None for s in headlines)]
 
     head = ("<tr><th>Omfang</th>" + "".join(f"<th>{_e(titles[n])}</th>" for n in notebooks) + "</tr>")
     rows = []
