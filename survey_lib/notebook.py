@@ -36,14 +36,30 @@ class NotebookContext:
     comparisons: pd.DataFrame
 
 
+def _params(kommune: str | None, params_dir: str | None) -> Params:
+    """The parameters, with ``kommune`` checked against kommuner.yaml (a ParamsError lists the names)."""
+    params = load_params(params_dir or ProjectPaths().params)
+    if kommune is not None:
+        params.kommune(kommune)
+    return params
+
+
+def _load(data_dir: str | None, params: Params):
+    """The validated data of ``data_dir``; None: the built-in demo data (generated if missing)."""
+    from .demo import generate, write_dataset
+    from .load import load_survey
+
+    folder = Path(data_dir) if data_dir else ProjectPaths().demo_data
+    if data_dir is None and not (folder / "responses.csv").is_file():
+        write_dataset(generate(params), folder)
+    return load_survey(folder, params)
+
+
 def open_context(kommune: str | None, data_dir: str | None, params_dir: str | None,
                  tables_dir: str | None = None) -> NotebookContext:
     """Load params and the tables of the scope (from ``tables_dir`` or computed from ``data_dir``;
     ``data_dir`` None: the built-in demo data, generated if missing)."""
-    paths = ProjectPaths()
-    params = load_params(params_dir or paths.params)
-    if kommune is not None:
-        params.kommune(kommune)
+    params = _params(kommune, params_dir)
     scope = kommune or "all"
     if tables_dir and (Path(tables_dir) / "tables.csv").is_file():
         read = lambda name: pd.read_csv(Path(tables_dir) / name, keep_default_na=False,  # noqa: E731
@@ -52,15 +68,10 @@ def open_context(kommune: str | None, data_dir: str | None, params_dir: str | No
         tables["group"] = tables["group"].fillna("")
         tables["category"] = tables["category"].fillna("")
     else:
-        from .demo import generate, write_dataset
         from .design import build_design
-        from .load import load_survey
         from .tables import build_tables
 
-        folder = Path(data_dir) if data_dir else paths.demo_data
-        if data_dir is None and not (folder / "responses.csv").is_file():
-            write_dataset(generate(params), folder)
-        ts = build_tables(build_design(load_survey(folder, params), params), params,
+        ts = build_tables(build_design(_load(data_dir, params), params), params,
                           scopes=[kommune] if kommune else [])
         tables, tests, comp = ts.tables, ts.tests, ts.comparisons
     keep = tables["scope"].isin({scope, "all"})
@@ -236,20 +247,12 @@ def open_nonresponse(kommune: str | None, data_dir: str | None, params_dir: str 
                      tables_dir: str | None = None):
     """Params and every non-response / weighting table of the scope (see survey_lib.nonresponse):
     read from ``tables_dir/frafald`` when the batch has written them, else computed from the data."""
-    paths = ProjectPaths()
-    params = load_params(params_dir or paths.params)
-    if kommune is not None:
-        params.kommune(kommune)
+    params = _params(kommune, params_dir)
     if tables_dir and (Path(tables_dir) / NONRESPONSE_DIR / "response_rates.csv").is_file():
         return params, read_nonresponse(Path(tables_dir) / NONRESPONSE_DIR)
-    from .demo import generate, write_dataset
-    from .load import load_survey
     from .nonresponse import nonresponse_report
 
-    folder = Path(data_dir) if data_dir else paths.demo_data
-    if data_dir is None and not (folder / "responses.csv").is_file():
-        write_dataset(generate(params), folder)
-    return params, nonresponse_report(load_survey(folder, params), params, kommune=kommune)
+    return params, nonresponse_report(_load(data_dir, params), params, kommune=kommune)
 
 
 def _labels_all(params: Params) -> dict[str, str]:
@@ -482,24 +485,15 @@ def open_free_text(kommune: str | None, data_dir: str | None, params_dir: str | 
                    tables_dir: str | None = None) -> dict[str, pd.DataFrame]:
     """The free-text tables of the scope (see survey_lib.freetext): read from ``tables_dir/fritekst``
     when the batch has written them, else computed from the data."""
-    paths = ProjectPaths()
-    params = load_params(params_dir or paths.params)
-    if kommune is not None:
-        params.kommune(kommune)
+    params = _params(kommune, params_dir)
     folder = Path(tables_dir) / FREE_TEXT_DIR if tables_dir else None
     if folder is not None and (folder / "themes.csv").is_file():
         return {p.stem: pd.read_csv(p, keep_default_na=False, na_values=[""], dtype={"group": str})
                 for p in sorted(folder.glob("*.csv"))}
-    from .demo import generate, write_dataset
     from .design import build_design
     from .freetext.report import free_text_report
-    from .load import load_survey
 
-    data_folder = Path(data_dir) if data_dir else paths.demo_data
-    if data_dir is None and not (data_folder / "responses.csv").is_file():
-        write_dataset(generate(params), data_folder)
-    design = build_design(load_survey(data_folder, params), params)
-    return free_text_report(design, params, kommune or "all")
+    return free_text_report(build_design(_load(data_dir, params), params), params, kommune or "all")
 
 
 def show_free_text(params: Params, report: dict[str, pd.DataFrame]) -> dict:

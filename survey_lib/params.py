@@ -323,6 +323,15 @@ class ThemeEntry(_Frozen):
     tone: Literal["positiv", "negativ"]
     patterns: tuple[str, ...] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _patterns_parse(self) -> "ThemeEntry":
+        # checked here, so that a bad pattern is reported with its file and key like any other
+        from .freetext.themes import Pattern
+
+        for p in self.patterns:
+            Pattern.parse(p)
+        return self
+
 
 class FreeText(_Frozen):
     """The free-text analysis: question, satisfaction groups, reading sample, stopwords, themes."""

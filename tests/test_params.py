@@ -127,3 +127,17 @@ def test_duplicate_municipality(params_copy):
 def test_params_are_frozen(params):
     with pytest.raises(Exception):
         params.survey.min_cell_size = 3
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["themes"]["systemet"].update(patterns=["~"]), r"freetext\.yaml: themes\.systemet: .*theme pattern '~'"),
+    (lambda d: d["themes"]["systemet"].update(patterns=["NEG"]), r"freetext\.yaml: themes\.systemet: .*'NEG'"),
+    (lambda d: d.update(compare=["tilfreds", "glad"]), r"freetext\.yaml: .*compare: \['glad'\] are not group codes"),
+])
+def test_free_text_params_are_checked_with_file_and_key(params_copy, edit, message):
+    from survey_lib.errors import ParamsError
+    from survey_lib.params import load_params
+
+    _edit(params_copy / "freetext.yaml", edit)
+    with pytest.raises(ParamsError, match=message):
+        load_params(params_copy)

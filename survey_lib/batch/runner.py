@@ -31,6 +31,7 @@ import sys
 import time
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -366,7 +367,7 @@ def run_batch(opts: BatchOptions, log=print) -> BatchResult:
     """Run the batch described by ``opts``; see the module docstring."""
     from ..params import load_params
     from ..provenance import provenance
-    from .html import write_stylesheet
+    from .html import STYLESHEET, write_stylesheet
     from .index import write_index
     from .worker import kernel_python
 
@@ -413,7 +414,7 @@ def run_batch(opts: BatchOptions, log=print) -> BatchResult:
         j.update(kernel=kernel, timeout=params.survey.batch.timeout_seconds,
                  retries=params.survey.batch.kernel_start_retries, staging=str(wave_dir / ".staging"),
                  log_dir=str(wave_dir / "_logs") if opts.executor == "local" else "",
-                 cwd=str(opts.notebooks_dir), wave=wave, stylesheet=f"../{'style.css'}", index=f"../{INDEX}",
+                 cwd=str(opts.notebooks_dir), wave=wave, stylesheet=f"../{STYLESHEET}", index=f"../{INDEX}",
                  scope_label=SCOPE_LABEL_ALL if j["scope"] == ALL else j["scope"],
                  title=f"{_title(j['notebook'])} – {SCOPE_LABEL_ALL if j['scope'] == ALL else j['scope']}",
                  provenance=page_prov + [("Omfang", SCOPE_LABEL_ALL if j["scope"] == ALL else j["scope"])])
@@ -449,7 +450,9 @@ def run_batch(opts: BatchOptions, log=print) -> BatchResult:
     return BatchResult(wave_dir=wave_dir, jobs=table, audit_findings=findings, seconds=time.time() - t_start)
 
 
+@lru_cache(maxsize=256)
 def _title(notebook: str) -> str:
+    """The notebook's first '# ' heading (read once per notebook, not once per scope)."""
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)

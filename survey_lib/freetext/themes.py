@@ -4,7 +4,8 @@ Pattern language (one pattern = words in a row):
 
 - ``word``    the token equals the word;
 - ``word*``   the token starts with the word;
-- ``NEG``     a negation (ikke, ingen, aldrig, ...); the next word may follow within three tokens;
+- ``NEG``     a negation (ikke, ingen, aldrig, ...); the next word may follow within three tokens
+              (a ``NEG`` at the end: the word right after the previous one is a negation);
 - ``~...``    the pattern matches only where no negation stands within three tokens before it or
               two tokens after it ('hjalp mig' but not 'ingen hjalp mig', 'lyttede' but not
               'lyttede ikke').
@@ -41,8 +42,9 @@ class Pattern:
         raw = text.strip()
         not_negated = raw.startswith("~")
         words = tuple(w.lower() if w != "NEG" else w for w in raw.lstrip("~").split())
-        if not words:
-            raise ValueError(f"empty theme pattern {text!r}")
+        if not words or words == ("NEG",) or any(w in ("*", "~") for w in words):
+            raise ValueError(f"theme pattern {text!r}: expected one or more words ('word', 'word*', 'NEG word', "
+                             "optionally '~' in front); see the comment above 'themes' in freetext.yaml")
         return cls(text, words, not_negated)
 
     def matches(self, tokens: list[str], token_set: frozenset[str] | None = None) -> bool:
