@@ -275,24 +275,41 @@ def balance(design: SurveyDesign, population: pd.DataFrame, variables=NR_VARIABL
     return out
 
 
-def compare_methods(data: SurveyData, params: Params, trim_ratio: float = 5.0,
-                    kommune: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Headline estimates (mean score of every question) and weight diagnostics under cell
-    post-stratification (the report's method), raking on the margins, post-stratification with
-    trimming, and no weighting, side by side (for one municipality's respondents if ``kommune``)."""
+def method_designs(data: SurveyData, params: Params, trim_ratio: float = 5.0) -> dict:
+    """The whole survey's design under each weighting method :func:`compare_methods` compares, by
+    name: cell post-stratification (the report's method), raking on the margins and
+    post-stratification with trimming; a method that cannot be applied maps to its
+    ``WeightingError``. Computed once, they serve every municipality's comparison."""
     base = weighting_settings(params)
     variants = {
         "poststratify": ("poststratify", base),
         "rake": ("rake", base),
         f"poststratify+trim{trim_ratio:g}": ("poststratify", base.__class__(**{**base.__dict__, "trim_max_ratio": trim_ratio})),
     }
-    means, diags = {}, []
-    unweighted = None
+    out: dict = {}
     for name, (method, settings) in variants.items():
         try:
-            design = build_design(data, params, method=method, settings=settings)
+            out[name] = build_design(data, params, method=method, settings=settings)
         except WeightingError as exc:   # e.g. raking with an empty margin: say so, compare the rest
-            diags.append({"method": name, "error": str(exc)})
+            out[name] = exc
+    return out
+
+
+def compare_methods(data: SurveyData, params: Params, trim_ratio: float = 5.0,
+                    kommune: str | None = None, designs: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Headline estimates (mean score of every question) and weight diagnostics under cell
+    post-stratification (the report's method), raking on the margins, post-stratification with
+    trimming, and no weighting, side by side (for one municipality's respondents if ``kommune``).
+
+    ``designs``: the result of :func:`method_designs` for the same data, params and ``trim_ratio``
+    (computed here when not given)."""
+    if designs is None:
+        designs = method_designs(data, params, trim_ratio)
+    means, diags = {}, []
+    unweighted = None
+    for name, design in designs.items():
+        if isinstance(design, WeightingError):
+            diags.append({"method": name, "error": str(design)})
             continue
         if kommune is not None:
             design = design.subset((design.frame["kommune"] == kommune).to_numpy())
@@ -312,12 +329,18 @@ def compare_methods(data: SurveyData, params: Params, trim_ratio: float = 5.0,
     return table.reset_index(), diag
 
 
-def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = None) -> dict[str, pd.DataFrame]:
+def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = None,
+                       design: SurveyDesign | None = None, designs: dict | None = None) -> dict[str, pd.DataFrame]:
     """Every non-response and weighting-diagnostic table, by name (what ``survey-report nonresponse``
     writes and the notebooks show), for the whole survey or for one municipality (``kommune``: its
-    sampled citizens, respondents and population; the weights are those of the whole weighting)."""
+    sampled citizens, respondents and population; the weights are those of the whole weighting).
+
+    ``design`` (``build_design(data, params)``) and ``designs`` (:func:`method_designs`) may be
+    passed when they are already computed for the whole survey, as the batch does once for all
+    municipalities; the result is the same."""
     frame = sample_frame(data)
-    design = build_design(data, params)
+    if design is None:
+        design = build_design(data, params)
     population = data.population
     variables = NR_VARIABLES
     if kommune is not None:
@@ -333,7 +356,7 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
     propensity_groups = pd.concat([
         by_group.groupby(v, observed=True)["propensity"].agg(["mean", "min", "max", "count"]).reset_index()
         .rename(columns={v: "category"}).assign(variable=v) for v in variables], ignore_index=True)
-    methods, method_diags = compare_methods(data, params, kommune=kommune)
+    methods, method_diags = compare_methods(data, params, kommune=kommune, designs=designs)
     closing = params.survey.closing_date
     curves = [response_curve(frame, data.responses, closing).assign(by="total"),
               response_curve(frame, data.responses, closing, "maalgruppe").assign(by="maalgruppe")]

@@ -81,22 +81,31 @@ def open_context(kommune: str | None, data_dir: str | None, params_dir: str | No
 
 
 def _show(chart) -> None:
-    """Display a chart as a PNG with its alt text (independent of the notebook's matplotlib backend)."""
+    """Display a chart as SVG with its alt text (independent of the notebook's matplotlib backend).
+
+    The SVG keeps its text as text (:data:`survey_lib.plots.STYLE`); the HTML form, an ``<img>`` with
+    the SVG as a data URI, carries the alt text into exported reports (nbconvert does not read it
+    from output metadata) and keeps the chart's markup out of the page.
+    """
     import base64
     import html
     import io
 
+    import matplotlib
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    buf = io.BytesIO()
-    # the figures are laid out when drawn (tight_layout); no second 'tight' pass, light compression
-    chart.figure.savefig(buf, format="png", dpi=100, pil_kwargs={"compress_level": 1})
+    from .plots import STYLE
+
+    buf = io.StringIO()
+    # the figures are laid out when made (fixed margins); no second 'tight' pass; no date in the file
+    with matplotlib.rc_context(STYLE):
+        chart.figure.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(chart.figure)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    # the HTML form carries the alt text into exported reports (nbconvert does not read it from metadata)
-    tag = f'<img src="data:image/png;base64,{data}" alt="{html.escape(chart.alt_text, quote=True)}"/>'
-    display({"image/png": data, "text/html": tag}, raw=True, metadata={"image/png": {"alt": chart.alt_text}})
+    svg = buf.getvalue()
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    tag = f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(chart.alt_text, quote=True)}"/>'
+    display({"image/svg+xml": svg, "text/html": tag}, raw=True, metadata={"image/svg+xml": {"alt": chart.alt_text}})
 
 
 def _int_or_none(v) -> int | None:

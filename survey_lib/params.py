@@ -227,6 +227,7 @@ class Batch(_Frozen):
     kernel: str = "survey-lib"
     timeout_seconds: int = Field(default=600, ge=1)
     kernel_start_retries: int = Field(default=3, ge=0)
+    kernel_reuse: int = Field(default=40, ge=1)
     max_design_effect: float = Field(default=2.0, gt=0)
     min_effective_n: int = Field(default=100, ge=1)
 

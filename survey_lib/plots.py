@@ -8,18 +8,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import functools
+
 import matplotlib
 
 matplotlib.use("Agg")
-# labels come from data and parameters: '$' is a character, never the start of mathtext
-matplotlib.rcParams["text.parse_math"] = False
+import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .narrative import fmt_int, fmt_number, fmt_pct  # noqa: E402
 
-__all__ = ["Chart", "DIVERGING", "stacked_distribution", "municipality_means"]
+__all__ = ["Chart", "DIVERGING", "STYLE", "stacked_distribution", "municipality_means", "styled"]
+
+#: matplotlib settings under which every chart is made and saved (as a context, never set globally:
+#: a kernel reused by the batch restores its settings between notebooks, and a global setting made
+#: once at import would then be lost).
+#: - labels come from data and parameters: '$' is a character, never the start of mathtext;
+#: - SVG keeps text as text (drawn by the browser, no glyph rendering: half the time of a PNG, and
+#:   sharp at any zoom), with fixed ids so that the same chart gives the same bytes.
+STYLE = {"text.parse_math": False, "svg.fonttype": "none", "svg.hashsalt": "survey_lib"}
+
+
+def styled(func):
+    """Run a chart function under :data:`STYLE`."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(STYLE):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 # Five categories from most positive to most negative: a colour-blind-safe diverging palette
 # (ColorBrewer RdBu, 5 classes, blue for positive), grey in the middle.
@@ -42,6 +62,7 @@ class Chart:
     alt_text: str
 
 
+@styled
 def stacked_distribution(rows: pd.DataFrame, title: str = "", group_labels: dict[str, str] | None = None,
                          sections: list[tuple[str, pd.DataFrame]] | None = None) -> Chart:
     """100 % stacked horizontal bars, one per group, categories from most positive (left) to most
@@ -82,14 +103,17 @@ def stacked_distribution(rows: pd.DataFrame, title: str = "", group_labels: dict
         if kind == "group":
             lookup = dict(zip(g_rows["category"], pd.to_numeric(g_rows["share"], errors="coerce")))
             share[i] = np.nan_to_num([lookup.get(c, 0.0) for c in cats])
-    for k, (c, colour, label) in enumerate(zip(cats, DIVERGING, labels)):
+    # Rectangles added as artists rather than through barh: barh recomputes the data limits for
+    # every bar, which was half the time of drawing a chart; the limits are set once below.
+    for k, (c, colour) in enumerate(zip(cats, DIVERGING)):
         width = share[:, k]
-        bars = ax.barh(y, width, left=left, color=colour, label=label, edgecolor="white", height=0.7)
-        for bar, w in zip(bars, width):
+        for yi, x0, w in zip(y, left, width):
+            ax.add_artist(matplotlib.patches.Rectangle((x0, yi - 0.35), w, 0.7, facecolor=colour, edgecolor="white"))
             if w >= 0.06:
-                ax.text(bar.get_x() + w / 2, bar.get_y() + bar.get_height() / 2, fmt_pct(w, 0).replace(" %", "%"),
+                ax.text(x0 + w / 2, yi, fmt_pct(w, 0).replace(" %", "%"),
                         ha="center", va="center", fontsize=8, color="white" if colour in DIVERGING[::4] else "black")
         left += width
+    ax.set_ylim(-0.6, len(lines) - 0.4)
     ticks, alt_parts = [], []
     for kind, g, g_rows in lines:
         if kind == "heading":
@@ -116,16 +140,18 @@ def stacked_distribution(rows: pd.DataFrame, title: str = "", group_labels: dict
         ax.set_title(title, loc="left", fontsize=11)
     # fixed margins from the longest label (no tight_layout: it measures every text, twice)
     longest = max(len(t) for t in ticks)
-    fig.subplots_adjust(left=min(0.55, 0.03 + 0.0105 * longest), right=0.98, top=1 - 0.45 / height,
+    fig.subplots_adjust(left=min(0.55, 0.03 + 0.0105 * longest), right=0.96, top=1 - 0.45 / height,
                         bottom=0.85 / height)
-    handles, names_ = ax.get_legend_handles_labels()
-    fig.legend(handles, names_, ncols=5, loc="lower center", bbox_to_anchor=(0.5, 0.02), frameon=False, fontsize=8)
+    handles = [matplotlib.patches.Patch(facecolor=colour, edgecolor="white", label=label)
+               for colour, label in zip(DIVERGING, labels)]
+    fig.legend(handles=handles, ncols=5, loc="lower center", bbox_to_anchor=(0.5, 0.02), frameon=False, fontsize=8)
     alt = f"Vandret søjlediagram{': ' + title if title else ''}. " + "; ".join(
         p for p in alt_parts) + "."
     alt = alt.replace(":;", ":")
     return Chart(fig, alt)
 
 
+@styled
 def municipality_means(rows: pd.DataFrame, highlight: str | None = None, show_names: bool = False,
                        title: str = "") -> Chart:
     """Mean score with 95 % interval of every municipality, sorted, one highlighted; the others are
@@ -144,7 +170,15 @@ def municipality_means(rows: pd.DataFrame, highlight: str | None = None, show_na
     ax.set_yticks(y, names)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_number(v, 1)))
     ax.set_xlabel("Gennemsnitlig score (1-5) med 95 %-konfidensinterval")
-    _finish(fig, ax, title)
+    ax.set_ylim(-0.6, len(data) - 0.4)
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        ax.set_title(title, loc="left", fontsize=11)
+    # fixed margins from the longest label and the figure's height (tight_layout measures every text)
+    height = fig.get_figheight()
+    longest = max([len(n) for n in names] + [4])
+    fig.subplots_adjust(left=min(0.5, 0.04 + 0.0115 * longest), right=0.97, top=1 - 0.4 / height,
+                        bottom=0.55 / height)
     if highlight is not None and highlight in set(data["group"]):
         r = data.set_index("group").loc[highlight]
         rank = len(data) - int(data.index[data["group"] == highlight][0])
@@ -156,6 +190,7 @@ def municipality_means(rows: pd.DataFrame, highlight: str | None = None, show_na
     return Chart(fig, alt)
 
 
+@styled
 def category_bars(rows: pd.DataFrame, value: str, title: str = "", percent: bool = True,
                   labels: dict[str, str] | None = None) -> Chart:
     """Horizontal bars of one value per category (e.g. response rates, signed partial R-indicators).
@@ -179,6 +214,7 @@ def category_bars(rows: pd.DataFrame, value: str, title: str = "", percent: bool
     return Chart(fig, alt)
 
 
+@styled
 def sample_vs_respondents_chart(rows: pd.DataFrame, title: str = "", labels: dict[str, str] | None = None) -> Chart:
     """Each category's share in the sample and among respondents (design-weighted), side by side."""
     labels = labels or {}
@@ -198,6 +234,7 @@ def sample_vs_respondents_chart(rows: pd.DataFrame, title: str = "", labels: dic
     return Chart(fig, alt)
 
 
+@styled
 def response_curve_chart(curve: pd.DataFrame, reminders: list, title: str = "",
                          labels: dict[str, str] | None = None) -> Chart:
     """Cumulative response rate per day for each group, with the reminder dates marked."""
@@ -222,6 +259,7 @@ def response_curve_chart(curve: pd.DataFrame, reminders: list, title: str = "",
     return Chart(fig, alt)
 
 
+@styled
 def weight_histogram(weights: np.ndarray, title: str = "") -> Chart:
     """Distribution of the weights."""
     fig, ax = plt.subplots(figsize=(8, 3.2))
@@ -236,6 +274,7 @@ def weight_histogram(weights: np.ndarray, title: str = "") -> Chart:
     return Chart(fig, alt)
 
 
+@styled
 def theme_shares_chart(rows: pd.DataFrame, title: str = "") -> Chart:
     """Share of comments per theme with its 95 % interval; positive themes blue, negative red.
 
@@ -258,6 +297,7 @@ def theme_shares_chart(rows: pd.DataFrame, title: str = "") -> Chart:
     return Chart(fig, alt)
 
 
+@styled
 def log_odds_chart(rows: pd.DataFrame, title: str = "", side_a: str = "", side_b: str = "") -> Chart:
     """The words most typical of each of two groups: z-scores of the weighted log-odds ratio, the
     first group's words to the right (blue), the second's to the left (red).

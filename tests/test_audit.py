@@ -117,6 +117,13 @@ def test_unknown_file_types_are_reported(twin, tmp_path):
     assert [f.kind for f in audit_outputs(out, **twin[2])] == ["unknown_file"]
 
 
+def test_an_unreadable_workbook_is_reported_not_skipped(twin, tmp_path):
+    out = leaky_copy(twin, tmp_path)
+    (out / "odder" / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook, CPR 010190-1234 inside")
+    found = audit_outputs(out, **twin[2])
+    assert [f.kind for f in found] == ["unknown_file"] and "cannot be read" in found[0].detail
+
+
 def test_notebook_cell_ids_are_not_phone_numbers(twin, tmp_path):
     """nbconvert writes cell ids (random hex, sometimes all digits) into the pages; not a finding."""
     out = leaky_copy(twin, tmp_path)

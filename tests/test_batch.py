@@ -214,3 +214,37 @@ def test_ctrl_c_stops_the_workers_and_leaves_a_true_manifest(first, setup, tmp_p
     assert not any(j["notebook"] in ("c_langsom", "d_langsom") and j["status"] == "ok" for j in jobs.values())
     leftovers = [p for p in first.wave_dir.rglob("*") if p.name.endswith(".tmp") or ".staging" in p.parts]
     assert not leftovers
+
+
+def test_a_warm_kernel_gives_the_same_page_as_a_fresh_one(first, setup, tmp_path):
+    """A notebook run in a kernel that has just run another notebook gives the same page, byte for
+    byte up to the run's time in the footer, as one run in a fresh kernel."""
+    from survey_lib.batch.warm import shutdown_warm_kernel
+    from survey_lib.batch.worker import run_job
+
+    wave = first.wave_dir.name
+
+    def spec(name, reuse, tag):
+        nb = setup / "notebooks" / f"{name}.ipynb"
+        return {"job": f"odder/{name}", "notebook": str(nb), "kernel": "survey-lib", "timeout": 300, "retries": 1,
+                "reuse": reuse, "parameters": {"kommune": "Odder", "data_dir": str(setup / "data"),
+                                               "params_dir": str(ProjectPaths().params),
+                                               "tables_dir": str(first.wave_dir / "odder" / "tabeller"), "wave": wave},
+                "html": str(tmp_path / tag / f"{name}.html"), "failed": str(tmp_path / "failed" / f"{name}.ipynb"),
+                "staging": str(tmp_path / "staging"), "cwd": str(setup / "notebooks"), "title": name,
+                "scope_label": "Odder", "wave": wave, "stylesheet": "../style.css", "index": "../index.html",
+                "provenance": [("Data", "x")]}
+
+    try:
+        assert run_job(spec(NOTEBOOKS[0], 5, "varm"))["status"] == "ok"
+        assert run_job(spec(NOTEBOOKS[1], 5, "varm"))["status"] == "ok"      # after the other, same kernel
+        assert run_job(spec(NOTEBOOKS[1], 1, "frisk"))["status"] == "ok"     # a kernel of its own
+    finally:
+        shutdown_warm_kernel()
+
+    def body(tag):
+        page = (tmp_path / tag / f"{NOTEBOOKS[1]}.html").read_text(encoding="utf-8")
+        return page.split('<footer class="survey-provenance">')[0]
+
+    warm, fresh = body("varm"), body("frisk")
+    assert warm.count("data:image/svg+xml") >= 2 and warm == fresh

@@ -8,10 +8,18 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from survey_lib.batch.warm import shutdown_warm_kernel, warm_kernel_state
 from survey_lib.batch.worker import kernel_python, run_job
 
 KERNEL = "survey-lib"
 PARAMS = "kommune = None\ndata_dir = None\nparams_dir = None\ntables_dir = None\nwave = 'test'"
+
+
+@pytest.fixture(autouse=True)
+def _no_kernel_left_behind():
+    """run_job runs in this process here, so a warm kernel would outlive the test."""
+    yield
+    shutdown_warm_kernel()
 
 
 def notebook(tmp_path, name, *sources):
@@ -54,14 +62,15 @@ def test_success_writes_the_page_and_key_numbers(tmp_path):
     assert not (tmp_path / "failed" / "ok.ipynb").exists() and not list((tmp_path / "staging").glob("*"))
 
 
+@pytest.mark.parametrize("reuse", [1, 3], ids=["fresh_kernel", "warm_kernel"])
 @pytest.mark.parametrize("name, source, kind, timeout", [
     ("cellfejl", "raise ValueError('planted failure')", "cell_error", 30),
     ("tidsgraense", "import time\ntime.sleep(30)", "timeout", 2),
     ("doed_kerne", "import os\nos._exit(1)", "dead_kernel", 30),
 ])
-def test_failures_are_classified_and_the_partial_notebook_kept(tmp_path, name, source, kind, timeout):
+def test_failures_are_classified_and_the_partial_notebook_kept(tmp_path, name, source, kind, timeout, reuse):
     path = notebook(tmp_path, name, "a = 1", source, "b = 2")
-    r = run_job(spec(tmp_path, path, timeout=timeout))
+    r = run_job(spec(tmp_path, path, timeout=timeout, reuse=reuse))
     assert r["status"] == "failed" and r["kind"] == kind, r
     assert not (tmp_path / "out" / f"{name}.html").exists()
     kept = nbformat.read(tmp_path / "failed" / f"{name}.ipynb", as_version=4)
@@ -100,3 +109,45 @@ def test_kernel_start_failures_are_retried(tmp_path, monkeypatch):
     path = notebook(tmp_path, "genstart", "a = 1")
     r = run_job(spec(tmp_path, path, retries=2))
     assert r["status"] == "ok" and r["attempts"] == 2
+
+
+def _pid_and_count(r):
+    return r["key_numbers"][0]
+
+
+REPORT = ("import os\nfrom IPython.display import display\n"
+          "display({'application/json': {'key_numbers': {'pid': os.getpid(), "
+          "'count': get_ipython().execution_count, 'cwd': os.getcwd()}}}, raw=True)")
+
+
+def test_a_warm_kernel_is_reused_with_a_clean_namespace(tmp_path):
+    """The second notebook runs in the same kernel, but sees nothing the first left behind: no
+    variables, matplotlib's settings restored, its working directory, counting from 1; modules stay
+    imported (that is the point)."""
+    dirty = notebook(tmp_path, "a_roeder", REPORT, "import os, sys, matplotlib\nsecret = 42\n"
+                     "matplotlib.rcParams['lines.linewidth'] = 7\nos.chdir('/')")
+    check = notebook(tmp_path, "b_tjekker", REPORT,
+                     "import sys, matplotlib\nassert 'secret' not in globals(), 'namespace not wiped'\n"
+                     "assert matplotlib.rcParams['lines.linewidth'] == 1.5, matplotlib.rcParams['lines.linewidth']\n"
+                     "assert 'matplotlib.pyplot' in sys.modules")
+    first = run_job(spec(tmp_path, dirty, reuse=5))
+    second = run_job(spec(tmp_path, check, reuse=5))
+    assert first["status"] == "ok" and second["status"] == "ok", second
+    a, b = _pid_and_count(first), _pid_and_count(second)
+    assert a["pid"] == b["pid"] == warm_kernel_state()["pid"] and warm_kernel_state()["runs"] == 2
+    cold = _pid_and_count(run_job(spec(tmp_path, dirty, reuse=1)))
+    assert a["count"] == b["count"] == cold["count"]      # counted as in a fresh kernel
+    assert b["cwd"] == str(tmp_path)
+
+
+def test_a_warm_kernel_is_replaced_after_a_failure_and_after_its_quota(tmp_path):
+    ok = notebook(tmp_path, "ok", REPORT)
+    dies = notebook(tmp_path, "doer", REPORT, "import os\nos._exit(1)")
+    pids = []
+    for path in (ok, ok, ok, dies, ok):          # quota of 2: the third notebook gets a fresh kernel
+        r = run_job(spec(tmp_path, path, reuse=2))
+        pids.append(_pid_and_count(r)["pid"] if r["status"] == "ok" else None)
+    assert pids[0] == pids[1] != pids[2]
+    assert pids[3] is None and pids[4] not in (pids[0], pids[2])   # the dead kernel is not reused
+    cold = [_pid_and_count(run_job(spec(tmp_path, ok, reuse=1)))["pid"] for _ in range(2)]
+    assert cold[0] != cold[1] and warm_kernel_state()["pid"] == pids[4]   # reuse 1: papermill's own kernel

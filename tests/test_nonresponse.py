@@ -195,3 +195,9 @@ def test_one_municipality(tmp_path, params):
     assert rep["response_curve"]["reminder"].sum() == 2 * (1 + 4)   # total + four målgrupper, two reminders
     with pytest.raises(Exception, match="unknown municipality 'Atlantis'"):
         nr.nonresponse_report(data, params, kommune="Atlantis")
+    # the designs computed once for every municipality (as the batch does) give the same report
+    shared = nr.nonresponse_report(data, params, kommune="Odder", design=build_design(data, params),
+                                   designs=nr.method_designs(data, params))
+    assert shared.keys() == rep.keys()
+    for name in rep:
+        pd.testing.assert_frame_equal(shared[name], rep[name], check_exact=True, obj=name)

@@ -84,8 +84,8 @@ def test_theme_notebooks_run_and_match_engine(twin_tables, path, kommune, tmp_pa
         assert nums["n"] == int(row["n"].iloc[0])
         assert nums["mean"] == pytest.approx(float(row["mean"].iloc[0]), abs=1e-9)
         assert nums["top_two"] == pytest.approx(float(row[row["category"].isin(["5", "4"])]["share"].sum()), abs=1e-9)
-    images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert images and all(o.get("metadata", {}).get("image/png", {}).get("alt") for o in images)
+    images = [o for o in outputs if "image/svg+xml" in o.get("data", {})]
+    assert images and all(o.get("metadata", {}).get("image/svg+xml", {}).get("alt") for o in images)
     # exported HTML takes the text/html form, whose <img> carries the alt text
     assert all('alt="' in "".join(o["data"]["text/html"]) for o in images)
     if kommune:   # the municipality's place among all municipalities is shown
@@ -116,8 +116,8 @@ def test_nonresponse_and_weighting_notebooks(twin_tables, name, kommune, tmp_pat
     else:
         assert nums["deff_kish"] == pytest.approx(report["weights_diagnostics"]["deff_kish"].iloc[0])
         assert nums["strata"] == len(report["strata"])
-    images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert images and all(o["metadata"]["image/png"]["alt"] for o in images)
+    images = [o for o in outputs if "image/svg+xml" in o.get("data", {})]
+    assert images and all(o["metadata"]["image/svg+xml"]["alt"] for o in images)
 
 
 @pytest.mark.parametrize("kommune", [None, "Odder"])

@@ -148,3 +148,20 @@ def test_multi_select_shares_of_respondents(twin_tables):
         assert t.loc[code, "category_n"] == ticked.sum()
         assert t.loc[code, "n"] == asked.sum()
     assert t["share"].sum() > 1.0      # several departments may be ticked
+
+
+def test_text_in_a_workbook_never_becomes_a_formula(tmp_path):
+    """A label or comment that begins with '=' (formula injection) is written as text."""
+    import pandas as pd
+
+    from survey_lib.export import excel_workbook, write_sheet
+
+    path = tmp_path / "x.xlsx"
+    wb = excel_workbook(path)
+    write_sheet(wb, "Ark", pd.DataFrame({"text": ['=HYPERLINK("http://x","klik")', "+45 12345678", "www.x.dk"],
+                                         "mean": [3.5, float("nan"), 2.0]}))
+    wb.close()
+    ws = load_workbook(path)["Ark"]
+    assert [ws.cell(row=r, column=1).data_type for r in (2, 3, 4)] == ["s", "s", "s"]
+    assert ws.cell(row=2, column=1).value.startswith("=HYPERLINK") and ws.cell(row=3, column=2).value is None
+    assert ws.cell(row=2, column=2).number_format == "0.00"

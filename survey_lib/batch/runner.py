@@ -223,7 +223,8 @@ def _scope_one(scope: str) -> str:
     from ..freetext.report import free_text_report
 
     sh = _SHARED
-    report = nonresponse_report(sh["data"], sh["params"], kommune=None if scope == ALL else scope)
+    report = nonresponse_report(sh["data"], sh["params"], kommune=None if scope == ALL else scope,
+                                design=sh["design"], designs=sh["method_designs"])
     folder = sh["wave_dir"] / slug(scope) / "tabeller"
     _write_scope_tables(sh["ts"], sh["diagnostics"], sh["strata"], sh["collapses"], scope, folder, sh["params"],
                         sh["prov_tables"], report)
@@ -236,6 +237,7 @@ def _write_free_text(report: dict, folder: Path) -> None:
     """The scope's free-text tables (CSV, read by the satisfaction notebook) and the reading sample
     (Excel, with a column for the reader's coding)."""
     from ..atomic import atomic_folder
+    from ..export import excel_workbook, write_sheet
     from ..freetext.sample import READING_COLUMNS
 
     with atomic_folder(folder / "fritekst") as stage:
@@ -244,11 +246,9 @@ def _write_free_text(report: dict, folder: Path) -> None:
                 frame.to_csv(stage.file(f"{name}.csv"), index=False, lineterminator="\n", float_format="%.10g")
     with atomic_folder(folder) as stage:
         sample = report["reading_sample"].rename(columns=READING_COLUMNS)
-        with pd.ExcelWriter(stage.file("kommentarer_til_laesning.xlsx"), engine="openpyxl") as xl:
-            sample.to_excel(xl, sheet_name="Kommentarer", index=False)
-            ws = xl.sheets["Kommentarer"]
-            for col, width in zip("ABCDEF", (16, 22, 18, 90, 24, 30)):
-                ws.column_dimensions[col].width = width
+        wb = excel_workbook(stage.file("kommentarer_til_laesning.xlsx"))
+        write_sheet(wb, "Kommentarer", sample, widths=dict(zip(sample.columns, (16, 22, 18, 90, 24, 30))))
+        wb.close()
 
 
 def _write_scope_tables(ts, diagnostics, strata, collapses, scope: str, folder: Path, params: Params, prov: dict,
@@ -331,9 +331,12 @@ def _tables_stage(opts: BatchOptions, params: Params, wave_dir: Path, scopes: li
     pw = {**prov, "weighting": {"method": w.method, "respondents": params.survey.weighting.respondents,
                                 "cells": list(params.survey.weighting.cells), "collapses": len(w.collapses)}}
     from ..freetext.report import FreeTextCorpus
+    from ..nonresponse import method_designs
 
+    # computed once for all scopes, shared with the forked workers
     _SHARED.update(data=data, params=params, ts=ts, diagnostics=diagnostics, strata=w.strata, collapses=w.collapses,
-                   wave_dir=wave_dir, prov=prov, prov_tables=pw, design=design, corpus=FreeTextCorpus(design, params))
+                   wave_dir=wave_dir, prov=prov, prov_tables=pw, design=design, corpus=FreeTextCorpus(design, params),
+                   method_designs=method_designs(data, params))
     ctx = multiprocessing.get_context("fork") if sys.platform != "win32" else None
     try:
         if ctx is not None and opts.jobs > 1 and len(scopes) > 1:
@@ -403,8 +406,11 @@ def run_batch(opts: BatchOptions, log=print) -> BatchResult:
     tables_key = _sha(digests["data"], digests["survey_lib"], digests["params"], digests["lock"])
     to_run = [j for j in jobs if j["reason"]]
     headlines, data = (manifest.get("tables", {}).get("headlines", {}), None)
+    timings: dict[str, float] = {}
+    t = time.time()
     if to_run or not manifest.get("tables") or opts.force:
         headlines, data = _tables_stage(opts, params, wave_dir, scopes, tables_key, manifest, prov, log)
+        timings["tables"] = time.time() - t
     write_stylesheet(wave_dir)
     page_prov = [("Bølge", wave), ("Data (SHA-256)", data_digest),
                  ("Git-commit", f"{prov.get('git_commit')}{' (ændringer ikke committet)' if prov.get('git_dirty') else ''}"),
@@ -412,7 +418,8 @@ def run_batch(opts: BatchOptions, log=print) -> BatchResult:
                  ("Pakker", ", ".join(f"{k} {v}" for k, v in sorted(prov.get("packages", {}).items())))]
     for j in jobs:
         j.update(kernel=kernel, timeout=params.survey.batch.timeout_seconds,
-                 retries=params.survey.batch.kernel_start_retries, staging=str(wave_dir / ".staging"),
+                 retries=params.survey.batch.kernel_start_retries, reuse=params.survey.batch.kernel_reuse,
+                 staging=str(wave_dir / ".staging"),
                  log_dir=str(wave_dir / "_logs") if opts.executor == "local" else "",
                  cwd=str(opts.notebooks_dir), wave=wave, stylesheet=f"../{STYLESHEET}", index=f"../{INDEX}",
                  scope_label=SCOPE_LABEL_ALL if j["scope"] == ALL else j["scope"],
@@ -424,7 +431,9 @@ def run_batch(opts: BatchOptions, log=print) -> BatchResult:
     if to_run:
         log(f"Kører {len(to_run)} notebooks ({len(jobs) - len(to_run)} uændrede springes over) med "
             f"{opts.jobs} proces(ser), executor {opts.executor}")
+        t = time.time()
         _execute(opts, to_run, manifest, manifest_path, results, log)
+        timings["notebooks"] = time.time() - t
     else:
         log(f"Alle {len(jobs)} notebooks er uændrede; intet at køre")
     _write_json(manifest_path, manifest)
@@ -433,7 +442,9 @@ def run_batch(opts: BatchOptions, log=print) -> BatchResult:
                      manifest.get("tables", {}).get("key", ""))
     old_audit = manifest.get("audit", {})
     if opts.audit and not (old_audit.get("key") == audit_key and not to_run and data is None):
+        t = time.time()
         findings = _audit(opts, params, wave_dir, data)
+        timings["audit"] = time.time() - t
         manifest["audit"] = {"key": audit_key, "findings": [str(f) for f in findings]}
     elif opts.audit:
         findings = list(old_audit.get("findings", []))
@@ -445,6 +456,9 @@ def run_batch(opts: BatchOptions, log=print) -> BatchResult:
                      "message": r.get("message", "")})
     table = pd.DataFrame(rows)
     manifest["headlines"] = headlines
+    timings["total"] = time.time() - t_start
+    # this run's wall time per stage, in seconds (a stage that had nothing to do is left out)
+    manifest["timings"] = {k: round(v, 2) for k, v in timings.items()}
     write_index(wave_dir, params, jobs, manifest, headlines, findings)
     _write_json(manifest_path, manifest)
     return BatchResult(wave_dir=wave_dir, jobs=table, audit_findings=findings, seconds=time.time() - t_start)

@@ -113,12 +113,14 @@ def run_job(spec: dict) -> dict:
     """Run one notebook for one scope and export its page.
 
     ``spec`` keys: ``job`` (id), ``notebook`` (path), ``parameters`` (dict), ``kernel``, ``timeout``,
-    ``retries``, ``html`` (final path), ``failed`` (path for a failed notebook), ``staging`` (folder
-    for temporary files), ``cwd``, ``title``, ``scope_label``, ``wave``, ``stylesheet`` and ``index``
+    ``retries``, ``reuse`` (notebooks per warm kernel; 1: a fresh kernel for each), ``html`` (final
+    path), ``failed`` (path for a failed notebook), ``staging`` (folder for temporary files), ``cwd``, ``title``, ``scope_label``, ``wave``, ``stylesheet`` and ``index``
     (relative links), ``provenance`` (list of pairs).
     """
     import nbformat
     import papermill as pm
+
+    from .warm import ENGINE_NAME
 
     start = time.time()
     if spec.get("log_dir"):
@@ -126,6 +128,12 @@ def run_job(spec: dict) -> dict:
     staging = Path(spec["staging"])
     staging.mkdir(parents=True, exist_ok=True)
     out_nb = staging / f"{spec['job'].replace('/', '__')}.{os.getpid()}.ipynb"
+    # a warm kernel (kept between this worker's notebooks) unless every notebook gets a fresh one;
+    # the warm engine writes the partial notebook itself if a run stops, so papermill need not save
+    # the whole notebook after every cell
+    reuse = int(spec.get("reuse", 1))
+    engine = ({"engine_name": ENGINE_NAME, "reuse": reuse, "partial_path": str(out_nb),
+               "request_save_on_cell_execute": False} if reuse > 1 else {})
     attempts = 0
     result = {"job": spec["job"], "status": "failed", "kind": "", "message": "", "attempts": 0,
               "key_numbers": [], "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start))}
@@ -136,7 +144,7 @@ def run_job(spec: dict) -> dict:
                 pm.execute_notebook(spec["notebook"], str(out_nb), parameters=spec["parameters"],
                                     kernel_name=spec["kernel"], execution_timeout=spec["timeout"],
                                     progress_bar=False, log_output=False, cwd=spec.get("cwd"),
-                                    start_timeout=60)
+                                    start_timeout=60, **engine)
                 break
             except BaseException as exc:  # noqa: BLE001 - every failure is classified, none escapes
                 if isinstance(exc, KeyboardInterrupt):
@@ -149,6 +157,9 @@ def run_job(spec: dict) -> dict:
                 _keep_failed(out_nb, spec, result)
                 return result
         nb = nbformat.read(out_nb, as_version=4)
+        for cell in nb.cells:      # papermill gives the cell it adds a random id: the page would differ each run
+            if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+                cell["id"] = "injected-parameters"
         result["key_numbers"] = _key_numbers(nb)
         try:
             from .html import export_html

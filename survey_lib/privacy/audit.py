@@ -128,15 +128,19 @@ def _segments(path: Path, text: str, frames: dict[str, pd.DataFrame] | None = No
 
 
 def _excel_frames(path: Path) -> dict[str, pd.DataFrame]:
-    from openpyxl import load_workbook
+    """Every sheet of a workbook as a frame (first row: the header; empty cells: None).
 
-    wb = load_workbook(path, read_only=True, data_only=True)
+    Read with calamine (Rust): openpyxl took 45 s for the pilot batch's 28 workbooks, calamine 1 s.
+    """
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
     out = {}
-    for ws in wb.worksheets:
-        rows = list(ws.iter_rows(values_only=True))
+    for name in wb.sheet_names:
+        rows = wb.get_sheet_by_name(name).to_python()
         if rows:
-            out[ws.title] = pd.DataFrame(rows[1:], columns=[str(c) for c in rows[0]])
-    wb.close()
+            body = [[None if v == "" else v for v in row] for row in rows[1:]]
+            out[name] = pd.DataFrame(body, columns=[str(c) for c in rows[0]])
     return out
 
 
@@ -218,7 +222,12 @@ def audit_outputs(out_dir: Path | str, min_cell_size: int = 5, kommuner: list[st
             continue
         frames = None
         if suffix == ".xlsx":
-            frames = _excel_frames(path)
+            try:
+                frames = _excel_frames(path)
+            except Exception as exc:  # noqa: BLE001 - calamine raises its own types for a broken workbook
+                findings.append(AuditFinding(rel, "unknown_file", f"the workbook cannot be read ({type(exc).__name__}); "
+                                             "it could hold anything: remove it or write it again"))
+                continue
             text = "\n".join(f.astype(str).to_csv(index=False) + " ".join(f.columns) for f in frames.values())
             for name, f in frames.items():
                 if {c.lower() for c in f.columns} & ID_COLUMNS:
