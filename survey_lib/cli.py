@@ -220,9 +220,13 @@ def audit(
     data_dir: Optional[Path] = typer.Option(None, "--data", help="The input data: also check for respondent ids and "
                                             "other municipalities' comments."),
     params_dir: Optional[Path] = typer.Option(None, "--params", help=_PARAMS_HELP),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Processes scanning the files "
+                                       "(default: the number of cores)."),
 ) -> None:
     """Scan every file under OUTPUT_DIR for CPR numbers, phone numbers, e-mails, respondent ids or id
     columns, other municipalities' comments and cells below the minimum; exit 1 on any finding."""
+    import os
+
     from .privacy.audit import audit_data, audit_outputs
 
     try:
@@ -232,7 +236,7 @@ def audit(
             from .load import load_survey
 
             kwargs = audit_data(load_survey(data_dir, params), params)
-        findings = audit_outputs(output_dir, **kwargs)
+        findings = audit_outputs(output_dir, **kwargs, jobs=jobs or os.cpu_count() or 1)
     except SurveyError as exc:
         _fail(exc)
     if findings:

@@ -247,9 +247,20 @@ NONRESPONSE_DIR = "frafald"     # sub-folder of tables_dir with the precomputed 
 def read_nonresponse(folder: Path | str) -> dict[str, pd.DataFrame]:
     """The non-response tables written by ``survey-report nonresponse`` (or the batch), one per CSV."""
     folder = Path(folder)
-    return {p.stem: pd.read_csv(p, keep_default_na=False, na_values=[""],
-                                dtype={"category": str, "group": str, "level": str, "variable": str})
-            for p in sorted(folder.glob("*.csv"))}
+    return {p.stem: _read_labelled_csv(p) for p in sorted(folder.glob("*.csv"))}
+
+
+_LABEL_COLUMNS = ("category", "group", "level", "variable", "by")
+
+
+def _read_labelled_csv(path: Path) -> pd.DataFrame:
+    """A CSV of tables: an empty number is missing, but an empty label stays '' (the total's group
+    and category are '': as NaN they would drop out of every groupby, and the total with them)."""
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={c: str for c in _LABEL_COLUMNS})
+    for c in _LABEL_COLUMNS:
+        if c in frame.columns:
+            frame[c] = frame[c].fillna("")
+    return frame
 
 
 def open_nonresponse(kommune: str | None, data_dir: str | None, params_dir: str | None,
@@ -497,8 +508,7 @@ def open_free_text(kommune: str | None, data_dir: str | None, params_dir: str | 
     params = _params(kommune, params_dir)
     folder = Path(tables_dir) / FREE_TEXT_DIR if tables_dir else None
     if folder is not None and (folder / "themes.csv").is_file():
-        return {p.stem: pd.read_csv(p, keep_default_na=False, na_values=[""], dtype={"group": str})
-                for p in sorted(folder.glob("*.csv"))}
+        return {p.stem: _read_labelled_csv(p) for p in sorted(folder.glob("*.csv"))}
     from .design import build_design
     from .freetext.report import free_text_report
 

@@ -46,12 +46,25 @@ def styled(func):
 DIVERGING = ["#2166ac", "#67a9cf", "#d9d9d9", "#ef8a62", "#b2182b"]
 
 
-def _finish(fig: plt.Figure, ax: plt.Axes, title: str) -> None:
-    """The house style: no top/right frame, a left-aligned title, tight layout."""
+def _finish(fig: plt.Figure, ax: plt.Axes, title: str, legend_right: float = 0.0) -> None:
+    """The house style: no top/right frame, a left-aligned title, margins that fit the labels.
+
+    The margins are reckoned from the tick labels' lengths in characters (10 pt DejaVu Sans is at
+    most ~0.085 in a character) instead of ``tight_layout``, which draws every text to measure it
+    and took a third of a chart's time. ``legend_right``: inches kept free right of the axes for a
+    legend placed there."""
     ax.spines[["top", "right"]].set_visible(False)
     if title:
         ax.set_title(title, loc="left", fontsize=11)
-    fig.tight_layout()
+    width, height = fig.get_size_inches()
+    ylabels = ax.yaxis.get_major_formatter().format_ticks(ax.get_yticks())
+    longest = max([len(t) for t in ylabels] + [1])
+    left = 0.15 + 0.085 * longest + (0.3 if ax.get_ylabel() else 0.0)
+    bottom = 0.4 + (0.25 if ax.get_xlabel() else 0.0)
+    top = 0.4 if title else 0.15
+    right = 0.25 + legend_right
+    fig.subplots_adjust(left=min(0.6, left / width), right=1 - right / width,
+                        bottom=min(0.45, bottom / height), top=1 - min(0.3, top / height))
 
 
 @dataclass
@@ -227,7 +240,7 @@ def sample_vs_respondents_chart(rows: pd.DataFrame, title: str = "", labels: dic
     ax.set_yticks(y, names)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_pct(v, 0)))
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    _finish(fig, ax, title)
+    _finish(fig, ax, title, legend_right=1.6)
     alt = (f"Søjlediagram{': ' + title if title else ''}. " + "; ".join(
         f"{n}: stikprøve {fmt_pct(s)}, respondenter {fmt_pct(r)}"
         for n, s, r in zip(names, data["sample_share_weighted"], data["respondents_share_weighted"])) + ".")
@@ -309,6 +322,7 @@ def log_odds_chart(rows: pd.DataFrame, title: str = "", side_a: str = "", side_b
     z = data["z"].to_numpy(float)
     ax.barh(y, z, color=[DIVERGING[0] if v > 0 else DIVERGING[4] for v in z], height=0.7)
     ax.set_yticks(y, list(data["term"]))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_number(v, 1)))
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel(f"← mere typisk for {side_b.lower()}   |   mere typisk for {side_a.lower()} →  (z)", fontsize=8)
     _finish(fig, ax, title)

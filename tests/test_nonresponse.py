@@ -195,6 +195,16 @@ def test_one_municipality(tmp_path, params):
     assert rep["response_curve"]["reminder"].sum() == 2 * (1 + 4)   # total + four målgrupper, two reminders
     with pytest.raises(Exception, match="unknown municipality 'Atlantis'"):
         nr.nonresponse_report(data, params, kommune="Atlantis")
+    # written as the batch writes them and read back as the notebook reads them: the labels survive
+    # (the total's group and category are '', not missing: as NaN they fell out of the charts)
+    from survey_lib.notebook import read_nonresponse
+    for name, frame in rep.items():
+        frame.to_csv(tmp_path / f"{name}.csv", index=False, lineterminator="\n", float_format="%.10g")
+    back = read_nonresponse(tmp_path)
+    for name in ("response_curve", "response_rates", "sample_vs_respondents", "partial_r_indicators"):
+        for col in {"group", "category", "variable", "by"} & set(rep[name].columns):
+            assert list(back[name][col]) == [str(v) for v in rep[name][col]], (name, col)
+    assert (back["response_curve"].query("by == 'total'")["group"] == "").all()
     # the designs computed once for every municipality (as the batch does) give the same report
     shared = nr.nonresponse_report(data, params, kommune="Odder", design=build_design(data, params),
                                    designs=nr.method_designs(data, params))

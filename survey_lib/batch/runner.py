@@ -556,7 +556,7 @@ def _audit(opts: BatchOptions, params: Params, wave_dir: Path, data) -> list:
 
     if data is None:
         data = load_survey(opts.data_dir, params)
-    return audit_outputs(wave_dir, **audit_data(data, params))
+    return audit_outputs(wave_dir, **audit_data(data, params), jobs=opts.jobs if opts.executor == "local" else 1)
 
 
 def default_options(**overrides) -> BatchOptions:

@@ -19,9 +19,12 @@ a ``provenance.json`` whose ``scope`` names one.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import html
 import json
+import multiprocessing
 import re
+import sys
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -188,7 +191,8 @@ def _check_tables(frame: pd.DataFrame, n_col: str, sup_col: str, min_n: int, rel
 
 
 def audit_outputs(out_dir: Path | str, min_cell_size: int = 5, kommuner: list[str] | None = None,
-                  person_ids: set[str] | None = None, comments: pd.DataFrame | None = None) -> list[AuditFinding]:
+                  person_ids: set[str] | None = None, comments: pd.DataFrame | None = None,
+                  jobs: int = 1) -> list[AuditFinding]:
     """Scan every file under ``out_dir``; return every finding (empty: nothing found).
 
     Parameters
@@ -204,6 +208,8 @@ def audit_outputs(out_dir: Path | str, min_cell_size: int = 5, kommuner: list[st
     comments
         ``kommune`` and ``text`` of every (scrubbed) comment; a municipality's folder may not hold a
         run of :data:`WINDOW` words found only in other municipalities' comments.
+    jobs
+        Processes to scan the files with (forked, sharing the comment index); 1: in this process.
     """
     root = Path(out_dir).resolve()
     if not root.is_dir():
@@ -213,60 +219,82 @@ def audit_outputs(out_dir: Path | str, min_cell_size: int = 5, kommuner: list[st
     kset = set(kommuner or [])
     index = comment_index(comments) if comments is not None and len(comments) else {}
     ids = {str(i) for i in (person_ids or set())}
-    findings: list[AuditFinding] = []
-    cache: dict[Path, str | None] = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = path.relative_to(root).as_posix()
-        suffix = path.suffix.lower()
-        if suffix in SKIPPED_TYPES:
-            continue
-        frames = None
-        if suffix == ".xlsx":
-            try:
-                frames = _excel_frames(path)
-            except Exception as exc:  # noqa: BLE001 - calamine raises its own types for a broken workbook
-                findings.append(AuditFinding(rel, "unknown_file", f"the workbook cannot be read ({type(exc).__name__}); "
-                                             "it could hold anything: remove it or write it again"))
-                continue
-            text = "\n".join(f.astype(str).to_csv(index=False) + " ".join(f.columns) for f in frames.values())
-            for name, f in frames.items():
-                if {c.lower() for c in f.columns} & ID_COLUMNS:
-                    findings.append(AuditFinding(rel, "id_column", f"sheet {name!r} has a respondent id column"))
-                if EXCEL_N in f.columns and EXCEL_SUPPRESSED in f.columns:
-                    findings += _check_tables(f, EXCEL_N, EXCEL_SUPPRESSED, min_cell_size, f"{rel} [{name}]")
-        elif suffix in TEXT_TYPES:
-            text = _text_of(path)
-            if suffix == ".csv":
-                try:
-                    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-                except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
-                    frame = pd.DataFrame()
-                if {c.lower() for c in frame.columns} & ID_COLUMNS:
-                    findings.append(AuditFinding(rel, "id_column", "a respondent id column: "
-                                                 f"{sorted({c for c in frame.columns if c.lower() in ID_COLUMNS})}"))
-                if {"n", "suppressed", "question", "group"} <= set(frame.columns):
-                    findings += _check_tables(frame, "n", "suppressed", min_cell_size, rel)
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    _AUDIT.update(root=root, kset=kset, index=index, ids=ids, min_cell_size=min_cell_size, cache={})
+    try:
+        ctx = multiprocessing.get_context("fork") if sys.platform != "win32" else None
+        if ctx is not None and jobs > 1 and len(files) > 1:
+            # forked workers share the comment index; the files' findings come back in file order
+            with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+                per_file = list(pool.map(_audit_file, files, chunksize=max(1, len(files) // (4 * jobs))))
         else:
-            findings.append(AuditFinding(rel, "unknown_file", f"file type {suffix or '(none)'!r} cannot be checked; "
-                                         "outputs hold only HTML, CSV, JSON, notebooks, Excel and images"))
-            continue
-        for kind in ("cpr", "telefon", "email"):
-            hits = [m.group(0) for m in PATTERNS[kind].finditer(text)]
-            if hits:
-                findings.append(AuditFinding(rel, kind, f"{len(hits)} match(es), first {_mask(hits[0])!r}"))
-        if ids:
-            found = ids & set(_WORD.findall(text))
-            if found:
-                findings.append(AuditFinding(rel, "person_id", f"{len(found)} respondent id(s), e.g. "
-                                             f"{_mask(sorted(found)[0])!r}"))
-        scope = _scope_of(path, root, kset, cache) if index else None
-        if scope:
-            windows = set().union(*(_windows(_words(seg)) for seg in _segments(path, text, frames))) \
-                if text else set()
-            leaked = [w for w in windows if w in index and scope not in index[w]]
-            if leaked:
-                findings.append(AuditFinding(rel, "other_comment", f"{len(leaked)} run(s) of {WINDOW} words found only "
-                                             f"in other municipalities' comments, e.g. '{' '.join(leaked[0][:3])} …'"))
+            per_file = [_audit_file(p) for p in files]
+    finally:
+        _AUDIT.clear()
+    return [f for found in per_file for f in found]
+
+
+_AUDIT: dict = {}
+
+
+def _audit_file(path: Path) -> list[AuditFinding]:
+    """The findings of one file (the settings in ``_AUDIT``, set by :func:`audit_outputs`)."""
+    root, kset, index, ids = _AUDIT["root"], _AUDIT["kset"], _AUDIT["index"], _AUDIT["ids"]
+    min_cell_size, cache = _AUDIT["min_cell_size"], _AUDIT["cache"]
+    findings: list[AuditFinding] = []
+    rel = path.relative_to(root).as_posix()
+    suffix = path.suffix.lower()
+    if suffix in SKIPPED_TYPES:
+        return findings
+    frames = None
+    if suffix == ".xlsx":
+        try:
+            frames = _excel_frames(path)
+        except Exception as exc:  # noqa: BLE001 - calamine raises its own types for a broken workbook
+            findings.append(AuditFinding(rel, "unknown_file", f"the workbook cannot be read ({type(exc).__name__}); "
+                                         "it could hold anything: remove it or write it again"))
+            return findings
+        text = "\n".join(f.astype(str).to_csv(index=False) + " ".join(f.columns) for f in frames.values())
+        for name, f in frames.items():
+            if {c.lower() for c in f.columns} & ID_COLUMNS:
+                findings.append(AuditFinding(rel, "id_column", f"sheet {name!r} has a respondent id column"))
+            if EXCEL_N in f.columns and EXCEL_SUPPRESSED in f.columns:
+                findings += _check_tables(f, EXCEL_N, EXCEL_SUPPRESSED, min_cell_size, f"{rel} [{name}]")
+    elif suffix in TEXT_TYPES:
+        text = _text_of(path)
+        if suffix == ".csv":
+            try:
+                frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+                frame = pd.DataFrame()
+            if {c.lower() for c in frame.columns} & ID_COLUMNS:
+                findings.append(AuditFinding(rel, "id_column", "a respondent id column: "
+                                             f"{sorted({c for c in frame.columns if c.lower() in ID_COLUMNS})}"))
+            if {"n", "suppressed", "question", "group"} <= set(frame.columns):
+                findings += _check_tables(frame, "n", "suppressed", min_cell_size, rel)
+    else:
+        findings.append(AuditFinding(rel, "unknown_file", f"file type {suffix or '(none)'!r} cannot be checked; "
+                                     "outputs hold only HTML, CSV, JSON, notebooks, Excel and images"))
+        return findings
+    for kind in ("cpr", "telefon", "email"):
+        hits = [m.group(0) for m in PATTERNS[kind].finditer(text)]
+        if hits:
+            findings.append(AuditFinding(rel, kind, f"{len(hits)} match(es), first {_mask(hits[0])!r}"))
+    if ids:
+        found = ids & set(_WORD.findall(text))
+        if found:
+            findings.append(AuditFinding(rel, "person_id", f"{len(found)} respondent id(s), e.g. "
+                                         f"{_mask(sorted(found)[0])!r}"))
+    scope = _scope_of(path, root, kset, cache) if index else None
+    if scope:
+        # a run of WINDOW words needs at least 2 * WINDOW - 1 characters: shorter pieces (most of a
+        # page's markup) are passed over without splitting them into words
+        windows = set().union(*(_windows(_words(seg)) for seg in _segments(path, text, frames)
+                                if len(seg) >= 2 * WINDOW - 1)) if text else set()
+        leaked = [w for w in windows if w in index and scope not in index[w]]
+        if leaked:
+            findings.append(AuditFinding(rel, "other_comment", f"{len(leaked)} run(s) of {WINDOW} words found only "
+                                         f"in other municipalities' comments, e.g. '{' '.join(leaked[0][:3])} …'"))
     return findings
 
 
