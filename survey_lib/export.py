@@ -138,9 +138,12 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
 
 def write_table_set(ts: TableSet, diagnostics: pd.DataFrame, strata: pd.DataFrame,
                     collapses: pd.DataFrame, out: Path | str, params: Params, prov: dict,
-                    excel: bool = True) -> list[Path]:
+                    excel: bool = True, excel_rows: pd.Series | None = None) -> list[Path]:
     """Write tables.csv, tests.csv, comparisons.csv, suppression_log.csv, weights_diagnostics.csv,
     strata.csv, collapses.csv, provenance.json and (``excel``) tabeller.xlsx to ``out``.
+
+    ``excel_rows``: a mask over ``ts.tables`` of the rows the workbook shows (default: all; the CSV
+    always has all).
 
     Nothing at respondent level is written (no ids, no individual weights): the weights are
     published per weighting cell (strata.csv), which is all that is needed to reproduce them."""
@@ -155,6 +158,9 @@ def write_table_set(ts: TableSet, diagnostics: pd.DataFrame, strata: pd.DataFram
             frame.to_csv(stage.file(name), index=False, lineterminator="\n", float_format="%.10g")
         stage.file("provenance.json").write_text(json.dumps(prov, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         if excel:
-            _excel(stage.file("tabeller.xlsx"), ts, params, diagnostics, prov)
+            book = ts if excel_rows is None else TableSet(
+                tables=ts.tables[excel_rows.to_numpy(bool)].reset_index(drop=True), tests=ts.tests,
+                comparisons=ts.comparisons, suppression_log=ts.suppression_log)
+            _excel(stage.file("tabeller.xlsx"), book, params, diagnostics, prov)
         names = list(stage.names)
     return [out / n for n in names]

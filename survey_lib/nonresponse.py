@@ -275,11 +275,15 @@ def balance(design: SurveyDesign, population: pd.DataFrame, variables=NR_VARIABL
     return out
 
 
-def method_designs(data: SurveyData, params: Params, trim_ratio: float = 5.0) -> dict:
+def method_designs(data: SurveyData, params: Params, trim_ratio: float = 5.0,
+                   default: SurveyDesign | None = None) -> dict:
     """The whole survey's design under each weighting method :func:`compare_methods` compares, by
     name: cell post-stratification (the report's method), raking on the margins and
     post-stratification with trimming; a method that cannot be applied maps to its
-    ``WeightingError``. Computed once, they serve every municipality's comparison."""
+    ``WeightingError``. Computed once, they serve every municipality's comparison.
+
+    ``default``: ``build_design(data, params)`` if already made; it is used for the variant with
+    the same method and settings instead of weighting again."""
     base = weighting_settings(params)
     variants = {
         "poststratify": ("poststratify", base),
@@ -288,6 +292,9 @@ def method_designs(data: SurveyData, params: Params, trim_ratio: float = 5.0) ->
     }
     out: dict = {}
     for name, (method, settings) in variants.items():
+        if default is not None and method == params.survey.weighting.method and settings == base:
+            out[name] = default
+            continue
         try:
             out[name] = build_design(data, params, method=method, settings=settings)
         except WeightingError as exc:   # e.g. raking with an empty margin: say so, compare the rest

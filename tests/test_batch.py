@@ -78,6 +78,20 @@ def test_the_municipality_folder_holds_only_its_own_and_aggregates(first):
     t = pd.read_csv(first.wave_dir / "odder" / "tabeller" / "tables.csv", keep_default_na=False)
     assert set(t["scope"]) == {"Odder", "all"}
     assert set(t.loc[t["scope"] == "all", "breakdown"]) == {"total", "kommune"}
+    # its workbook: its own tables and the all-municipality totals; each municipality's result is
+    # in the workbook of 'alle'
+    from openpyxl import load_workbook
+
+    def rows(path):
+        ws = load_workbook(path, read_only=True)["Overordnet tilfredshed"]
+        values = list(ws.iter_rows(values_only=True))
+        return [dict(zip(values[0], v)) for v in values[1:]]
+
+    own = rows(first.wave_dir / "odder" / "tabeller" / "tabeller.xlsx")
+    assert {(r["Omfang"], r["Opdeling"]) for r in own if r["Omfang"] == "Alle kommuner"} == {("Alle kommuner", "I alt")}
+    assert any(r["Omfang"] == "Odder" for r in own)
+    everyone = rows(first.wave_dir / "alle" / "tabeller" / "tabeller.xlsx")
+    assert {r["Opdeling"] for r in everyone} >= {"I alt", "Kommune"}
 
 
 def test_a_rerun_with_nothing_changed_runs_nothing(first, setup):

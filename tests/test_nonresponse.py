@@ -206,8 +206,9 @@ def test_one_municipality(tmp_path, params):
             assert list(back[name][col]) == [str(v) for v in rep[name][col]], (name, col)
     assert (back["response_curve"].query("by == 'total'")["group"] == "").all()
     # the designs computed once for every municipality (as the batch does) give the same report
-    shared = nr.nonresponse_report(data, params, kommune="Odder", design=build_design(data, params),
-                                   designs=nr.method_designs(data, params))
+    design = build_design(data, params)
+    shared = nr.nonresponse_report(data, params, kommune="Odder", design=design,
+                                   designs=nr.method_designs(data, params, default=design))
     assert shared.keys() == rep.keys()
     for name in rep:
         pd.testing.assert_frame_equal(shared[name], rep[name], check_exact=True, obj=name)

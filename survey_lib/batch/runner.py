@@ -275,7 +275,12 @@ def _write_scope_tables(ts, diagnostics, strata, collapses, scope: str, folder: 
             if "post_stratum" in strata.columns else strata.iloc[0:0]
         col = collapses[collapses["cell"].astype(str).str.contains(f"/{scope}/", regex=False)] \
             if "cell" in collapses.columns else collapses.iloc[0:0]
-    write_table_set(sub, diagnostics[kom].reset_index(drop=True), st, col, folder, params, {**prov, "scope": scope})
+    # the workbook of a municipality: its own tables and the all-municipality totals; every
+    # municipality's result (breakdown 'kommune') is in the workbook of 'alle' (the CSV, which the
+    # notebooks read, keeps them for the charts)
+    book = None if scope == ALL else ~((sub.tables["scope"] == ALL) & (sub.tables["breakdown"] == "kommune"))
+    write_table_set(sub, diagnostics[kom].reset_index(drop=True), st, col, folder, params, {**prov, "scope": scope},
+                    excel_rows=book)
     with atomic_folder(folder / "frafald") as stage:
         for name, frame in nonresponse.items():
             frame.to_csv(stage.file(f"{name}.csv"), index=False, lineterminator="\n", float_format="%.10g")
@@ -336,7 +341,7 @@ def _tables_stage(opts: BatchOptions, params: Params, wave_dir: Path, scopes: li
     # computed once for all scopes, shared with the forked workers
     _SHARED.update(data=data, params=params, ts=ts, diagnostics=diagnostics, strata=w.strata, collapses=w.collapses,
                    wave_dir=wave_dir, prov=prov, prov_tables=pw, design=design, corpus=FreeTextCorpus(design, params),
-                   method_designs=method_designs(data, params))
+                   method_designs=method_designs(data, params, default=design))
     ctx = multiprocessing.get_context("fork") if sys.platform != "win32" else None
     try:
         if ctx is not None and opts.jobs > 1 and len(scopes) > 1:

@@ -49,9 +49,10 @@ def _terms(texts: pd.Series, vocab: Vocabulary) -> tuple[list[list[str]], dict[s
     """Stems per comment (unigrams and bigrams of content words) and the surface forms of each."""
     surface: dict[str, Counter] = {}
     per_comment = []
+    stem_of: dict[str, str] = {}      # a word's stem is computed once (a corpus has few distinct words)
     for t in texts:
         words = vocab.content_words(tokenize(t))
-        stems = [vocab.stem(w) for w in words]
+        stems = [stem_of[w] if w in stem_of else stem_of.setdefault(w, vocab.stem(w)) for w in words]
         for w, s in zip(words, stems):
             surface.setdefault(s, Counter())[w] += 1
         grams = [f"{a} {b}" for a, b in zip(stems, stems[1:])]
@@ -99,12 +100,20 @@ def _themes_table(design: SurveyDesign, params: Params, comments: pd.DataFrame, 
 
 
 class FreeTextCorpus:
-    """What every scope shares: the comments, their themes and their terms (computed once)."""
+    """What every scope shares: the comments, their themes and their terms, and the weighted counts
+    of every word in all comments (the log-odds' background), computed once."""
 
     def __init__(self, design: SurveyDesign, params: Params) -> None:
         self.comments = comments_frame(design, params)
         self.coded = ThemeCoder.from_params(params.freetext.themes)(self.comments["text"])
         self.per_comment, self.surface = _terms(self.comments["text"], _vocabulary(params))
+        # weights scaled to mean 1 among the comments
+        self.scaled_weight = (self.comments["weight"] / self.comments["weight"].mean()).to_numpy(float)
+        self.unigrams = {i: [s for s in self.per_comment[i] if " " not in s] for i in self.comments.index}
+        self.background = Counter()
+        for i, w in zip(self.comments.index, self.scaled_weight):
+            for s in self.unigrams[i]:
+                self.background[s] += w
 
 
 def free_text_report(design: SurveyDesign, params: Params, scope: str = "all",
@@ -143,24 +152,18 @@ def free_text_report(design: SurveyDesign, params: Params, scope: str = "all",
     words_df = words_df.sort_values(["kind", "n_comments", "term"], ascending=[False, False, True]) \
         .groupby("kind", sort=False).head(25).reset_index(drop=True)
 
-    # log-odds of words, satisfied against dissatisfied; weights scaled to mean 1 among the comments
+    # log-odds of words, satisfied against dissatisfied; weights scaled to mean 1 among the comments;
+    # the background (all comments) is the corpus's
     a_code, b_code = ft.compare
-    w = comments["weight"] / comments["weight"].mean()
-    counts = {"a": Counter(), "b": Counter(), "bg": Counter()}
-    mine_set = set(mine)
+    counts = {"a": Counter(), "b": Counter(), "bg": corpus.background}
     group_of = comments["group"].astype(object).where(comments["group"].notna(), "").to_numpy()
-    for i in comments.index:
-        unigrams = [s for s in per_comment[i] if " " not in s]
-        for s in unigrams:
-            counts["bg"][s] += w[i]
-        if i in mine_set:
-            g = group_of[i]
-            if g == a_code:
-                for s in unigrams:
-                    counts["a"][s] += w[i]
-            elif g == b_code:
-                for s in unigrams:
-                    counts["b"][s] += w[i]
+    for i in mine:                     # the comments' index is their position (comments_frame)
+        g = group_of[i]
+        side = "a" if g == a_code else "b" if g == b_code else None
+        if side is not None:
+            w = corpus.scaled_weight[i]
+            for s in corpus.unigrams[i]:
+                counts[side][s] += w
     vocab_all = sorted(set(counts["a"]) | set(counts["b"]))
     lo = WeightedLogOdds(ft.log_odds.prior_size, ft.log_odds.min_count)(
         pd.DataFrame({"a": [counts["a"][s] for s in vocab_all], "b": [counts["b"][s] for s in vocab_all]},

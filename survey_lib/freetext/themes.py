@@ -122,9 +122,11 @@ class ThemeCoder:
         """One boolean column per theme, indexed like ``comments`` (missing comments: all False)."""
         out = np.zeros((len(comments), len(self.patterns)), dtype=bool)
         ids = list(self.patterns)
+        seen: dict[str, list[str]] = {}       # the same text is coded once ('Nej', 'Ingen kommentarer', ...)
         for i, text in enumerate(comments.to_numpy(dtype=object)):
             if isinstance(text, str) and text.strip():
-                for tid in self.themes_of(text):
+                found = seen[text] if text in seen else seen.setdefault(text, self.themes_of(text))
+                for tid in found:
                     out[i, ids.index(tid)] = True
         return pd.DataFrame(out, index=comments.index, columns=ids)
 
