@@ -135,3 +135,28 @@ def test_escaped_text_renders_as_itself_and_never_as_markup(text):
     out = markdown2html(escape_markdown(text))
     assert not re.search(r"<(script|img|a|strong|em|h1|table|del|iframe)\b", out)
     assert html_mod.unescape(re.sub(r"</?p>", "", out)).strip() == text.strip()
+
+
+def test_labels_from_data_are_text_not_mathtext_and_the_chart_is_svg_text():
+    """'$' in a label is a character (no mathtext), the SVG keeps the text as text, the same chart
+    gives the same bytes, and the library changes no global matplotlib setting."""
+    import io
+
+    import matplotlib
+
+    from survey_lib.plots import STYLE
+
+    rows = _rows()
+    rows.loc[rows["group"] == "K", "group"] = "$x^2$ & <b>"
+    chart = stacked_distribution(rows, "Pris i $ og kr.", {})
+
+    def svg():
+        buf = io.StringIO()
+        with matplotlib.rc_context(STYLE):
+            chart.figure.savefig(buf, format="svg", metadata={"Date": None})
+        return buf.getvalue()
+
+    first = svg()
+    assert "$x^2$ &amp; &lt;b&gt; (n=5.219)" in first and "Pris i $ og kr." in first
+    assert first == svg()
+    assert matplotlib.rcParams["text.parse_math"] is True and matplotlib.rcParams["svg.fonttype"] == "path"
