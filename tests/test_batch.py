@@ -55,13 +55,15 @@ def test_every_page_index_and_manifest(first, setup):
             assert all(r.startswith(("data:", "#", "../")) for r in refs), refs
             assert "<script" not in page.lower() and "@import" not in page
             assert page.count('<details class="survey-code">') >= 2                 # code folded
-            assert "<style" not in page or len(page) < 2_000_000
+            # the shared stylesheet is linked, no CSS is copied into the page
+            assert '<link href="../style.css" rel="stylesheet"/>' in page and "<style" not in page
             assert "Data (SHA-256)" in page and "Git-commit" in page and "Kerne" in page and "Parametre" in page
         assert (wave / scope / "tabeller" / "tables.csv").is_file()
         assert (wave / scope / "tabeller" / "tabeller.xlsx").is_file()
         assert (wave / scope / "tabeller" / "frafald" / "response_rates.csv").is_file()
-        assert json.loads((wave / scope / "provenance.json").read_text())["scope"] in ("all", "Odder")
-    assert (wave / "style.css").stat().st_size > 100_000                          # one shared stylesheet
+        assert json.loads((wave / scope / "provenance.json").read_text())["scope"] == {"alle": "all", "odder": "Odder"}[scope]
+    # one shared stylesheet with JupyterLab's theme in it (nbconvert's lab index.css alone is ~200 kB)
+    assert "--jp-layout-color0" in (wave / "style.css").read_text(encoding="utf-8")
     manifest = json.loads((wave / "manifest.json").read_text())
     assert manifest["kernel"] == "survey-lib" and ".venv" in manifest["kernel_python"]
     assert set(manifest["jobs"]) == {f"{s}/{n}" for s in ("alle", "odder") for n in NOTEBOOKS}
@@ -158,22 +160,39 @@ def test_diff_lists_changed_headline_numbers(first, tmp_path):
     assert diff_manifests(first.wave_dir, first.wave_dir).empty
 
 
-def test_the_dask_executor_runs_the_same_work(first, setup, tmp_path):
+def _page_body(path) -> str:
+    """A page without its provenance footer (which holds the run's time)."""
+    return path.read_text(encoding="utf-8").split('<footer class="survey-provenance">')[0]
+
+
+def _key_numbers(wave_dir, job: str):
+    return json.loads((wave_dir / "manifest.json").read_text())["jobs"][job]["key_numbers"]
+
+
+def test_the_dask_executor_gives_the_same_page_and_numbers(first, setup):
+    """The same job on a Dask cluster gives the page and key numbers of the local run."""
     from distributed import LocalCluster
 
+    job, page = "odder/10_moedet_med_jobcentret", first.wave_dir / "odder" / "10_moedet_med_jobcentret.html"
+    local_page, local_numbers = _page_body(page), _key_numbers(first.wave_dir, job)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         result = run_batch(options(setup, notebooks=("10_moedet_med_jobcentret",), force=True,
                                    executor=f"dask://{cluster.scheduler_address}"), log=lambda m: None)
     assert result.ok and set(result.jobs["status"]) == {"ok"}
-    assert (result.wave_dir / "odder" / "10_moedet_med_jobcentret.html").is_file()
+    assert local_numbers and _key_numbers(first.wave_dir, job) == local_numbers
+    assert _page_body(page) == local_page
 
 
-def test_dask_rerun_gives_the_same_numbers(first, setup, tmp_path):
-    """Deterministic: a forced rerun (on Dask, above) records the same headline numbers."""
+def test_a_forced_rerun_gives_the_same_numbers_and_pages(first, setup, tmp_path):
+    """Deterministic: a forced rerun records the same headline and key numbers and writes the same
+    pages (up to the footer's run time)."""
     before = tmp_path / "before.json"
     before.write_text((first.wave_dir / "manifest.json").read_text())
+    job, page = "odder/00_sammenfatning", first.wave_dir / "odder" / "00_sammenfatning.html"
+    old_page, old_numbers = _page_body(page), _key_numbers(first.wave_dir, job)
     run_batch(options(setup, notebooks=("00_sammenfatning",), force=True), log=lambda m: None)
     assert diff_manifests(before, first.wave_dir).empty
+    assert old_numbers and _key_numbers(first.wave_dir, job) == old_numbers and _page_body(page) == old_page
 
 
 def test_ctrl_c_stops_the_workers_and_leaves_a_true_manifest(first, setup, tmp_path):
@@ -256,9 +275,5 @@ def test_a_warm_kernel_gives_the_same_page_as_a_fresh_one(first, setup, tmp_path
     finally:
         shutdown_warm_kernel()
 
-    def body(tag):
-        page = (tmp_path / tag / f"{NOTEBOOKS[1]}.html").read_text(encoding="utf-8")
-        return page.split('<footer class="survey-provenance">')[0]
-
-    warm, fresh = body("varm"), body("frisk")
+    warm, fresh = (_page_body(tmp_path / tag / f"{NOTEBOOKS[1]}.html") for tag in ("varm", "frisk"))
     assert warm.count("data:image/svg+xml") >= 2 and warm == fresh

@@ -69,7 +69,7 @@ def driver():
 def _no_execution(driver, expected_title: str) -> None:
     assert driver.title == expected_title
     assert driver.execute_script("return window.__xss === undefined")
-    assert driver.title != "HACKED" and driver.execute_script("return document.body.innerHTML") != "HACKED"
+    assert driver.execute_script("return document.body.innerHTML") != "HACKED"
     found = driver.execute_script("""return {
         scripts: document.querySelectorAll('script').length,
         onerror: document.querySelectorAll('[onerror]').length,
@@ -112,10 +112,9 @@ def test_escaping_holds_without_the_content_security_policy(site, driver, tmp_pa
         bare.unlink()
 
 
-def test_index_loads_offline_with_links_and_headlines(site, driver):
+def test_index_loads_offline_with_links_and_headlines(site, driver, params):
     driver.get((site / "index.html").as_uri())
-    _no_execution(driver, driver.title)
-    assert driver.title.startswith("Borgerundersøgelse") or "2023" in driver.title
+    _no_execution(driver, f"{params.survey.title} – {params.survey.wave}")    # survey.yaml's title and wave
     urls = requested_urls(driver)
     assert all(u.startswith(("file://", "data:")) for u in urls), urls
     links = driver.execute_script("return Array.from(document.querySelectorAll('#matrix a')).map(a => a.href)")

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from survey_lib.demo import generate, write_dataset
 from survey_lib.design import build_design
 from survey_lib.freetext.logodds import WeightedLogOdds
 from survey_lib.freetext.report import FreeTextCorpus, free_text_report
@@ -24,17 +23,14 @@ CASES = Path(__file__).parent / "data" / "freetext_cases.yaml"
 
 
 @pytest.fixture(scope="module")
-def twin(tmp_path_factory, params):
-    folder = tmp_path_factory.mktemp("ft")
-    write_dataset(generate(params, seed=2023), folder)
-    data = load_survey(folder, params)
+def twin(twin_dir, params):
+    data = load_survey(twin_dir, params)
     design = build_design(data, params)
-    return folder, data, design, FreeTextCorpus(design, params)
+    return twin_dir, data, design, FreeTextCorpus(design, params)
 
 
 def test_tokens_keep_negations_and_drop_markers_and_stopwords(params):
-    vocab = Vocabulary(frozenset(params.freetext.stopwords) - frozenset(params.freetext.keep),
-                       frozenset(params.freetext.keep))
+    vocab = Vocabulary.from_params(params.freetext)
     words = vocab.content_words(tokenize("Jeg fik ikke nogen hjælp af [NAVN], ingen ringede 3 gange."))
     assert words == ["ikke", "nogen", "hjælp", "ingen", "ringede"]
     assert vocab.stem("sagsbehandleren") == vocab.stem("sagsbehandlere")           # inflections join
@@ -67,7 +63,7 @@ def test_theme_dictionary_on_the_twin(twin, params):
     want = pd.DataFrame({t: truth["themes"].str.split(";").map(lambda s, t=t: t in s) for t in params.freetext.themes})
     pr = precision_recall(coded, want)
     print("\n" + pr.to_string())
-    assert (pr["actual"] > 100).all()
+    assert (pr["actual"] > 100).all()      # the twin plants every theme in hundreds of comments: enough cases
     assert (pr["precision"] >= 0.8).all() and (pr["recall"] >= 0.8).all(), pr
 
 
@@ -79,7 +75,7 @@ def test_theme_dictionary_on_hand_labelled_comments(params):
     print("\n" + pr.to_string())
     micro_p = pr["true_positives"].sum() / pr["coded"].sum()
     micro_r = pr["true_positives"].sum() / pr["actual"].sum()
-    assert micro_p >= 0.8 and micro_r >= 0.8, (micro_p, micro_r)
+    assert micro_p >= 0.8 and micro_r >= 0.8, (micro_p, micro_r)      # the target, as on the twin
     assert (want.sum() >= 3).all()                                  # every theme has cases
 
 

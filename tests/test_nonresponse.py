@@ -155,13 +155,11 @@ def test_compare_methods(small, params):
     assert diags.loc[ok, "sum_weights"].to_numpy() == pytest.approx(len(small.population))
 
 
-def test_cli_nonresponse_writes_every_table(tmp_path, params):
+def test_cli_nonresponse_writes_every_table(tmp_path, twin_dir):
     from typer.testing import CliRunner
 
     from survey_lib.cli import app
-    from survey_lib.demo import generate, write_dataset
-    write_dataset(generate(params, seed=2023), tmp_path / "data")
-    res = CliRunner().invoke(app, ["nonresponse", str(tmp_path / "data"), "--out", str(tmp_path / "nr")])
+    res = CliRunner().invoke(app, ["nonresponse", str(twin_dir), "--out", str(tmp_path / "nr")])
     assert res.exit_code == 0, res.output
     names = {p.stem for p in (tmp_path / "nr").glob("*.csv")}
     assert {"response_rates", "sample_vs_respondents_tests", "propensity_model", "r_indicator",
@@ -179,10 +177,8 @@ def test_cli_nonresponse_writes_every_table(tmp_path, params):
     assert cat.loc["under_30", "partial_r"] < 0 < cat.loc["50_plus", "partial_r"]   # the young answer less
 
 
-def test_one_municipality(tmp_path, params):
-    from survey_lib.demo import generate, write_dataset
-    write_dataset(generate(params, seed=2023), tmp_path)
-    data = load_survey(tmp_path, params)
+def test_one_municipality(tmp_path, params, twin_dir):
+    data = load_survey(twin_dir, params)
     rep = nr.nonresponse_report(data, params, kommune="Odder")
     rates = rep["response_rates"].set_index(["variable", "category"])
     n_odder = int(data.sample.merge(data.population, on="person_id")["kommune"].eq("Odder").sum())

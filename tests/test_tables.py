@@ -10,19 +10,15 @@ from typer.testing import CliRunner
 
 import builders
 from survey_lib.cli import app
-from survey_lib.demo import generate, write_dataset
 from survey_lib.design import build_design
 from survey_lib.load import load_survey
 from survey_lib.tables import TABLE_COLUMNS, TEST_COLUMNS, build_tables
 
 
 @pytest.fixture(scope="module")
-def twin_tables(tmp_path_factory, params):
-    folder = tmp_path_factory.mktemp("twin_tables")
-    write_dataset(generate(params, seed=2023), folder)
-    data = load_survey(folder, params)
-    design = build_design(data, params)
-    return folder, design, build_tables(design, params, scopes=["Odder", "Ishøj"])
+def twin_tables(twin_dir, params):
+    design = build_design(load_survey(twin_dir, params), params)
+    return twin_dir, design, build_tables(design, params, scopes=["Odder", "Ishøj"])
 
 
 def test_columns_and_scopes(twin_tables):
@@ -104,9 +100,8 @@ def test_small_groups_suppressed(tmp_path, params):
     assert ts.tests.empty or (ts.tests["breakdown"] == "kommune_vs_others").all()
 
 
-def test_cli_tables_writes_csv_and_danish_excel(tmp_path, params):
-    write_dataset(generate(params, seed=2023), tmp_path / "data")
-    res = CliRunner().invoke(app, ["tables", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--kommune", "Odder"])
+def test_cli_tables_writes_csv_and_danish_excel(tmp_path, twin_dir):
+    res = CliRunner().invoke(app, ["tables", str(twin_dir), "--out", str(tmp_path / "out"), "--kommune", "Odder"])
     assert res.exit_code == 0, res.output
     out = tmp_path / "out"
     tables = pd.read_csv(out / "tables.csv", keep_default_na=False)

@@ -9,6 +9,7 @@ import html
 import os
 from pathlib import Path
 
+from ..atomic import atomic_write_text
 from ..narrative import fmt_int, fmt_number
 from ..params import Params
 
@@ -132,8 +133,4 @@ body.survey-index {{ max-width: 1400px; margin: 0 auto; padding: 1rem 1.5rem 3re
 </body>
 </html>
 """
-    path = wave_dir / INDEX
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(wave_dir / INDEX, page)

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..atomic import atomic_write_text
 from ..errors import SurveyError
 from ..params import Params
 from ..paths import ProjectPaths, project_root
@@ -153,10 +154,7 @@ def _read_manifest(path: Path) -> dict:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True, default=str) + "\n")
 
 
 def _reason(old: dict | None, parts: dict[str, str], html: Path, force: bool) -> str | None:

@@ -22,6 +22,8 @@ import time
 import traceback
 from pathlib import Path
 
+from ..atomic import atomic_write_text
+
 __all__ = ["run_job", "kernel_python", "FAILURE_KINDS"]
 
 FAILURE_KINDS = ("cell_error", "timeout", "dead_kernel", "kernel_start", "export")
@@ -84,13 +86,6 @@ def _key_numbers(nb) -> list[dict]:
             if isinstance(blob, dict) and "key_numbers" in blob:
                 found.append(blob["key_numbers"])
     return found
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 _STDERR_REDIRECTED = False
@@ -169,7 +164,7 @@ def run_job(spec: dict) -> dict:
                 ("Parametre", json.dumps(spec["parameters"], ensure_ascii=False, sort_keys=True))]
             body = export_html(nb, spec["title"], spec["stylesheet"], spec["index"], spec["scope_label"],
                                spec["wave"], prov)
-            _write_atomic(Path(spec["html"]), body)
+            atomic_write_text(Path(spec["html"]), body)
         except Exception as exc:  # noqa: BLE001
             result.update(kind="export", message=_message(exc), traceback=traceback.format_exc(limit=3)[-2000:])
             _keep_failed(out_nb, spec, result)
@@ -200,5 +195,5 @@ def _keep_failed(out_nb: Path, spec: dict, result: dict) -> None:
     if "papermill" in nb.metadata:
         nb.metadata["papermill"]["status"] = "failed"     # papermill may have written 'completed'
         nb.metadata["papermill"]["exception"] = True
-    _write_atomic(Path(spec["failed"]), nbformat.writes(nb))
+    atomic_write_text(Path(spec["failed"]), nbformat.writes(nb))
     result["failed_notebook"] = spec["failed"]

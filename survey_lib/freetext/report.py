@@ -40,11 +40,6 @@ def comments_frame(design: SurveyDesign, params: Params) -> pd.DataFrame:
     return out[has.to_numpy()].reset_index(drop=True)
 
 
-def _vocabulary(params: Params) -> Vocabulary:
-    ft = params.freetext
-    return Vocabulary(frozenset(w.lower() for w in ft.stopwords) - frozenset(ft.keep), frozenset(ft.keep))
-
-
 def _terms(texts: pd.Series, vocab: Vocabulary) -> tuple[list[list[str]], dict[str, Counter]]:
     """Stems per comment (unigrams and bigrams of content words) and the surface forms of each."""
     surface: dict[str, Counter] = {}
@@ -106,7 +101,7 @@ class FreeTextCorpus:
     def __init__(self, design: SurveyDesign, params: Params) -> None:
         self.comments = comments_frame(design, params)
         self.coded = ThemeCoder.from_params(params.freetext.themes)(self.comments["text"])
-        self.per_comment, self.surface = _terms(self.comments["text"], _vocabulary(params))
+        self.per_comment, self.surface = _terms(self.comments["text"], Vocabulary.from_params(params.freetext))
         # weights scaled to mean 1 among the comments
         self.scaled_weight = (self.comments["weight"] / self.comments["weight"].mean()).to_numpy(float)
         self.unigrams = {i: [s for s in self.per_comment[i] if " " not in s] for i in self.comments.index}

@@ -40,6 +40,13 @@ class Vocabulary:
     stopwords: frozenset[str]
     keep: frozenset[str]
 
+    @classmethod
+    def from_params(cls, freetext) -> "Vocabulary":
+        """From the free-text params (``stopwords``, ``keep``): lower-cased, and a word to keep is
+        never a stopword."""
+        keep = frozenset(w.lower() for w in freetext.keep)
+        return cls(frozenset(w.lower() for w in freetext.stopwords) - keep, keep)
+
     def content_words(self, tokens: list[str]) -> list[str]:
         """Tokens without stopwords and scrubber markers; negations stay."""
         return [t for t in tokens if not t.startswith("[") and (t in self.keep or t not in self.stopwords)]
