@@ -25,7 +25,8 @@ from .paths import ProjectPaths
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Analyses of KL's citizen survey on employment services (borgerundersøgelse).")
 
-_PARAMS_HELP = "Folder of questionnaire.yaml, survey.yaml and kommuner.yaml (default: the project's params/)."
+_PARAMS_HELP = ("Folder of questionnaire.yaml, survey.yaml, kommuner.yaml and freetext.yaml (default: the "
+                "project's params/).")
 
 
 def _params(params_dir: Optional[Path]):
@@ -116,11 +117,11 @@ def demo_data(
     except SurveyError as exc:
         _fail(exc)
     if size != "pilot":
-        src = Path(params.sources["survey"]).parent
         dst = out / "params"
         dst.mkdir(parents=True, exist_ok=True)
-        for name in ("questionnaire.yaml", "survey.yaml", "freetext.yaml"):
-            shutil.copyfile(src / name, dst / name)
+        for role, source in params.sources.items():     # every params file but the municipality list
+            if role != "kommuner":
+                shutil.copyfile(source, dst / Path(source).name)
         (dst / "kommuner.yaml").write_text(
             "# Synthetic municipalities of a national twin (survey-report demo-data --scale).\n"
             + yaml.safe_dump({"kommuner": data.kommuner}, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -164,6 +165,7 @@ def nonresponse(
     Rao–Scott tests, propensity model, R-indicators, response curve, completion times, weighting
     shift, balance, and a comparison of weighting methods (one CSV each)."""
     from .atomic import atomic_folder
+    from .export import write_csvs
     from .load import load_survey
     from .nonresponse import nonresponse_report
 
@@ -180,8 +182,7 @@ def nonresponse(
     prov = provenance(data.digest, params.digest, params.survey.wave, data.sources)
     prov["scope"] = kommune or "all"
     with atomic_folder(out) as stage:
-        for name, frame in report.items():
-            frame.to_csv(stage.file(f"{name}.csv"), index=False, lineterminator="\n", float_format="%.10g")
+        write_csvs(stage, report)
         stage.file("provenance.json").write_text(json.dumps(prov, ensure_ascii=False, indent=1) + "\n",
                                                  encoding="utf-8")
     for name in list(report) + ["provenance"]:
@@ -266,14 +267,12 @@ def run(
 ) -> None:
     """Run every notebook for every scope (all municipalities together, and each municipality),
     export HTML, write each scope's tables, build the index page and run the leak audit."""
-    import os
-
     from .batch.runner import default_options, run_batch
 
     opts = default_options(data_dir=data_dir.resolve() if data_dir else None, out_root=out.resolve() if out else None,
                            params_dir=params_dir.resolve() if params_dir else None,
                            kommuner=tuple(kommune) if kommune else None, notebooks=tuple(notebook) if notebook else None,
-                           jobs=jobs or os.cpu_count() or 1, force=force, retry_failed=retry_failed, executor=executor,
+                           jobs=jobs, force=force, retry_failed=retry_failed, executor=executor,
                            progress=not no_progress)
     try:
         result = run_batch(opts, log=lambda m: typer.echo(m, err=True))

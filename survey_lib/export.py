@@ -5,6 +5,7 @@ everything goes to a temporary folder beside the target and is moved into place 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from .atomic import atomic_folder
 from .params import Params
 from .tables import TableSet
 
-__all__ = ["write_table_set", "write_sheet", "excel_workbook", "EXCEL_HEADERS", "WORKBOOK_OPTIONS"]
+__all__ = ["write_table_set", "write_csvs", "write_sheet", "excel_workbook", "EXCEL_HEADERS", "WORKBOOK_OPTIONS"]
 
 # Danish headers of the Excel workbook (the CSV keeps the machine names).
 EXCEL_HEADERS = {
@@ -136,6 +137,13 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
     wb.close()
 
 
+def write_csvs(stage, frames: dict[str, pd.DataFrame]) -> None:
+    """Write each frame as ``<name>.csv`` into an :func:`~survey_lib.atomic.atomic_folder` stage, in
+    the project's one CSV format (UTF-8, no index, '\\n' line ends, 10 significant digits)."""
+    for name, frame in frames.items():
+        frame.to_csv(stage.file(f"{name}.csv"), index=False, lineterminator="\n", float_format="%.10g")
+
+
 def write_table_set(ts: TableSet, diagnostics: pd.DataFrame, strata: pd.DataFrame,
                     collapses: pd.DataFrame, out: Path | str, params: Params, prov: dict,
                     excel: bool = True, excel_rows: pd.Series | None = None) -> list[Path]:
@@ -149,18 +157,16 @@ def write_table_set(ts: TableSet, diagnostics: pd.DataFrame, strata: pd.DataFram
     published per weighting cell (strata.csv), which is all that is needed to reproduce them."""
     out = Path(out)
     files = {
-        "tables.csv": ts.tables, "tests.csv": ts.tests, "comparisons.csv": ts.comparisons,
-        "suppression_log.csv": ts.suppression_log, "weights_diagnostics.csv": diagnostics, "strata.csv": strata,
-        "collapses.csv": collapses,
+        "tables": ts.tables, "tests": ts.tests, "comparisons": ts.comparisons,
+        "suppression_log": ts.suppression_log, "weights_diagnostics": diagnostics, "strata": strata,
+        "collapses": collapses,
     }
     with atomic_folder(out) as stage:
-        for name, frame in files.items():
-            frame.to_csv(stage.file(name), index=False, lineterminator="\n", float_format="%.10g")
+        write_csvs(stage, files)
         stage.file("provenance.json").write_text(json.dumps(prov, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         if excel:
-            book = ts if excel_rows is None else TableSet(
-                tables=ts.tables[excel_rows.to_numpy(bool)].reset_index(drop=True), tests=ts.tests,
-                comparisons=ts.comparisons, suppression_log=ts.suppression_log)
+            book = ts if excel_rows is None else dataclasses.replace(
+                ts, tables=ts.tables[excel_rows.to_numpy(bool)].reset_index(drop=True))
             _excel(stage.file("tabeller.xlsx"), book, params, diagnostics, prov)
         names = list(stage.names)
     return [out / n for n in names]

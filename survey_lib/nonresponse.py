@@ -363,7 +363,8 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
     propensity_groups = pd.concat([
         by_group.groupby(v, observed=True)["propensity"].agg(["mean", "min", "max", "count"]).reset_index()
         .rename(columns={v: "category"}).assign(variable=v) for v in variables], ignore_index=True)
-    methods, method_diags = compare_methods(data, params, kommune=kommune, designs=designs)
+    methods, method_diags = compare_methods(data, params, kommune=kommune,
+                                            designs=designs or method_designs(data, params, default=design))
     closing = params.survey.closing_date
     curves = [response_curve(frame, data.responses, closing).assign(by="total"),
               response_curve(frame, data.responses, closing, "maalgruppe").assign(by="maalgruppe")]

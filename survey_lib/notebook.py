@@ -13,7 +13,7 @@ import pandas as pd
 
 from .narrative import comparison_sentence, escape_markdown as esc, fmt_int, fmt_number, top_two_sentence, test_sentence
 from .params import Params, load_params
-from .paths import ProjectPaths
+from .paths import FREE_TEXT_DIR, NONRESPONSE_DIR, ProjectPaths
 from .plots import municipality_means, stacked_distribution
 
 __all__ = ["NotebookContext", "open_context", "show_question", "show_multi_select", "show_theme", "key_numbers",
@@ -62,11 +62,8 @@ def open_context(kommune: str | None, data_dir: str | None, params_dir: str | No
     params = _params(kommune, params_dir)
     scope = kommune or "all"
     if tables_dir and (Path(tables_dir) / "tables.csv").is_file():
-        read = lambda name: pd.read_csv(Path(tables_dir) / name, keep_default_na=False,  # noqa: E731
-                                        na_values=[""], dtype={"group": str, "category": str})
-        tables, tests, comp = read("tables.csv"), read("tests.csv"), read("comparisons.csv")
-        tables["group"] = tables["group"].fillna("")
-        tables["category"] = tables["category"].fillna("")
+        tables, tests, comp = (_read_labelled_csv(Path(tables_dir) / f"{name}.csv")
+                               for name in ("tables", "tests", "comparisons"))
     else:
         from .design import build_design
         from .tables import build_tables
@@ -241,13 +238,12 @@ def _md_table(frame: pd.DataFrame, formats: dict[str, callable]) -> str:
     return "\n".join(lines)
 
 
-NONRESPONSE_DIR = "frafald"     # sub-folder of tables_dir with the precomputed non-response tables
 
 
-def read_nonresponse(folder: Path | str) -> dict[str, pd.DataFrame]:
-    """The non-response tables written by ``survey-report nonresponse`` (or the batch), one per CSV."""
-    folder = Path(folder)
-    return {p.stem: _read_labelled_csv(p) for p in sorted(folder.glob("*.csv"))}
+def read_csv_folder(folder: Path | str) -> dict[str, pd.DataFrame]:
+    """The tables of a folder written by :func:`survey_lib.export.write_csvs` (e.g. the non-response
+    tables of ``survey-report nonresponse`` or the batch), by name, one per CSV."""
+    return {p.stem: _read_labelled_csv(p) for p in sorted(Path(folder).glob("*.csv"))}
 
 
 _LABEL_COLUMNS = ("category", "group", "level", "variable", "by")
@@ -269,7 +265,7 @@ def open_nonresponse(kommune: str | None, data_dir: str | None, params_dir: str 
     read from ``tables_dir/frafald`` when the batch has written them, else computed from the data."""
     params = _params(kommune, params_dir)
     if tables_dir and (Path(tables_dir) / NONRESPONSE_DIR / "response_rates.csv").is_file():
-        return params, read_nonresponse(Path(tables_dir) / NONRESPONSE_DIR)
+        return params, read_csv_folder(Path(tables_dir) / NONRESPONSE_DIR)
     from .nonresponse import nonresponse_report
 
     return params, nonresponse_report(_load(data_dir, params), params, kommune=kommune)
@@ -498,7 +494,6 @@ def show_summary(ctx: NotebookContext) -> dict:
 
 
 # ---- free text ---------------------------------------------------------------------------------
-FREE_TEXT_DIR = "fritekst"      # sub-folder of tables_dir with the precomputed free-text tables
 
 
 def open_free_text(kommune: str | None, data_dir: str | None, params_dir: str | None,
@@ -508,7 +503,7 @@ def open_free_text(kommune: str | None, data_dir: str | None, params_dir: str | 
     params = _params(kommune, params_dir)
     folder = Path(tables_dir) / FREE_TEXT_DIR if tables_dir else None
     if folder is not None and (folder / "themes.csv").is_file():
-        return {p.stem: _read_labelled_csv(p) for p in sorted(folder.glob("*.csv"))}
+        return read_csv_folder(folder)
     from .design import build_design
     from .freetext.report import free_text_report
 

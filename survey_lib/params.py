@@ -1,7 +1,7 @@
 """Parameters: YAML files -> validated, frozen objects.
 
-Configuration flows one way: :func:`load_params` reads ``questionnaire.yaml``, ``survey.yaml`` and
-``kommuner.yaml`` from a params folder, validates them (unknown or missing keys, wrong types, broken
+Configuration flows one way: :func:`load_params` reads ``questionnaire.yaml``, ``survey.yaml``,
+``kommuner.yaml`` and ``freetext.yaml`` from a params folder, validates them (unknown or missing keys, wrong types, broken
 cross-references) and returns a frozen :class:`Params`. The rest of the library takes these objects or
 plain arguments and never reads YAML itself.
 """
@@ -536,6 +536,15 @@ def load_params(params_dir: Path | str) -> Params:
                             f"{qpath}: question {q.id!r}: asked_if {var} has unknown value(s) {bad}; "
                             f"allowed: {sorted(known[var])} (from survey.yaml / kommuner.yaml)"
                         )
+    ft: FreeText = parsed["freetext"]
+    fpath = params_dir / "freetext.yaml"
+    kinds = {q.id: q.kind for q in questionnaire.questions}
+    for key, qid, kind in (("question", ft.question, "free_text"), ("satisfaction_question", ft.satisfaction_question,
+                                                                    "likert")):
+        if kinds.get(qid) != kind:
+            wanted = sorted(q for q, k in kinds.items() if k == kind)
+            problems.append(f"{fpath}: {key}: {qid!r} is not a {kind} question of questionnaire.yaml; "
+                            f"expected one of {wanted}")
     for breakdown in survey.breakdowns:
         allowed_bd = ("maalgruppe", "koen", "alder_band", "varighed_band", "tilknytning", "kommune")
         if breakdown.variable not in allowed_bd:

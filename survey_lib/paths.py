@@ -10,7 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ProjectPaths", "project_root"]
+__all__ = ["ProjectPaths", "project_root", "TABLES_DIR", "NONRESPONSE_DIR", "FREE_TEXT_DIR", "tables_present"]
+
+# A scope's precomputed tables (written by the batch, read by the notebooks through ``tables_dir``):
+TABLES_DIR = "tabeller"          # <scope>/tabeller: tables.csv, tests.csv, ..., tabeller.xlsx
+NONRESPONSE_DIR = "frafald"      # <tables_dir>/frafald: the non-response tables
+FREE_TEXT_DIR = "fritekst"       # <tables_dir>/fritekst: the free-text tables
+
+
+def tables_present(tables_dir: Path | str) -> bool:
+    """Whether ``tables_dir`` holds a complete precomputed set (its last file of each part)."""
+    folder = Path(tables_dir)
+    return ((folder / "tables.csv").is_file() and (folder / NONRESPONSE_DIR / "response_rates.csv").is_file()
+            and (folder / FREE_TEXT_DIR / "themes.csv").is_file())
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -59,7 +59,7 @@ def _finish(fig: plt.Figure, ax: plt.Axes, title: str, legend_right: float = 0.0
     width, height = fig.get_size_inches()
     ylabels = ax.yaxis.get_major_formatter().format_ticks(ax.get_yticks())
     longest = max([len(t) for t in ylabels] + [1])
-    left = 0.15 + 0.085 * longest + (0.3 if ax.get_ylabel() else 0.0)
+    left = 0.25 + 0.085 * longest + (0.3 if ax.get_ylabel() else 0.0)
     bottom = 0.4 + (0.25 if ax.get_xlabel() else 0.0)
     top = 0.4 if title else 0.15
     right = 0.25 + legend_right
@@ -184,14 +184,7 @@ def municipality_means(rows: pd.DataFrame, highlight: str | None = None, show_na
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_number(v, 1)))
     ax.set_xlabel("Gennemsnitlig score (1-5) med 95 %-konfidensinterval")
     ax.set_ylim(-0.6, len(data) - 0.4)
-    ax.spines[["top", "right"]].set_visible(False)
-    if title:
-        ax.set_title(title, loc="left", fontsize=11)
-    # fixed margins from the longest label and the figure's height (tight_layout measures every text)
-    height = fig.get_figheight()
-    longest = max([len(n) for n in names] + [4])
-    fig.subplots_adjust(left=min(0.5, 0.04 + 0.0115 * longest), right=0.97, top=1 - 0.4 / height,
-                        bottom=0.55 / height)
+    _finish(fig, ax, title)
     if highlight is not None and highlight in set(data["group"]):
         r = data.set_index("group").loc[highlight]
         rank = len(data) - int(data.index[data["group"] == highlight][0])

@@ -130,3 +130,10 @@ def test_notebook_cell_ids_are_not_phone_numbers(twin, tmp_path):
     (out / "odder" / "side.html").write_text('<div class="jp-Cell" id="cell-id=12661358"><p>tekst</p></div>')
     (out / "odder" / "side.ipynb").write_text('{"cells": [{"id": "42424242", "source": "x = 1"}]}')
     assert audit_outputs(out, **twin[2]) == []
+
+
+def test_a_cpr_number_under_an_id_key_is_found(twin, tmp_path):
+    """Only notebook cell ids are passed over, never every JSON "id" value."""
+    out = leaky_copy(twin, tmp_path)
+    (out / "odder" / "data.json").write_text('{"id": "0101901234"}')
+    assert [f.kind for f in audit_outputs(out, **twin[2])] == ["cpr"]

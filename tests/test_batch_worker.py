@@ -152,3 +152,10 @@ def test_a_warm_kernel_is_replaced_after_a_failure_and_after_its_quota(tmp_path)
     assert pids[3] is None and pids[4] not in (pids[0], pids[2])   # the dead kernel is not reused
     cold = [_pid_and_count(run_job(spec(tmp_path, ok, reuse=1)))["pid"] for _ in range(2)]
     assert cold[0] != cold[1] and warm_kernel_state()["pid"] == pids[4]   # reuse 1: papermill's own kernel
+
+
+def test_every_failure_kind_has_a_danish_label_on_the_index():
+    from survey_lib.batch.index import KIND_DA
+    from survey_lib.batch.worker import FAILURE_KINDS
+
+    assert set(KIND_DA) == set(FAILURE_KINDS)

@@ -193,10 +193,12 @@ def test_one_municipality(tmp_path, params, twin_dir):
         nr.nonresponse_report(data, params, kommune="Atlantis")
     # written as the batch writes them and read back as the notebook reads them: the labels survive
     # (the total's group and category are '', not missing: as NaN they fell out of the charts)
-    from survey_lib.notebook import read_nonresponse
-    for name, frame in rep.items():
-        frame.to_csv(tmp_path / f"{name}.csv", index=False, lineterminator="\n", float_format="%.10g")
-    back = read_nonresponse(tmp_path)
+    from survey_lib.notebook import read_csv_folder
+    from survey_lib.atomic import atomic_folder
+    from survey_lib.export import write_csvs
+    with atomic_folder(tmp_path / "nr") as stage:
+        write_csvs(stage, rep)
+    back = read_csv_folder(tmp_path / "nr")
     for name in ("response_curve", "response_rates", "sample_vs_respondents", "partial_r_indicators"):
         for col in {"group", "category", "variable", "by"} & set(rep[name].columns):
             assert list(back[name][col]) == [str(v) for v in rep[name][col]], (name, col)

@@ -133,6 +133,10 @@ def test_params_are_frozen(params):
     (lambda d: d["themes"]["systemet"].update(patterns=["~"]), r"freetext\.yaml: themes\.systemet: .*theme pattern '~'"),
     (lambda d: d["themes"]["systemet"].update(patterns=["NEG"]), r"freetext\.yaml: themes\.systemet: .*'NEG'"),
     (lambda d: d.update(compare=["tilfreds", "glad"]), r"freetext\.yaml: .*compare: \['glad'\] are not group codes"),
+    (lambda d: d.update(question="uddybningg"),
+     r"freetext\.yaml: question: 'uddybningg' is not a free_text question of questionnaire\.yaml; expected one of \["),
+    (lambda d: d.update(satisfaction_question="uddybning"),
+     r"freetext\.yaml: satisfaction_question: 'uddybning' is not a likert question"),
 ])
 def test_free_text_params_are_checked_with_file_and_key(params_copy, edit, message):
     from survey_lib.errors import ParamsError

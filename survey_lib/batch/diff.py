@@ -19,7 +19,11 @@ def _manifest(path: Path | str) -> dict:
         path = path / "manifest.json"
     if not path.is_file():
         raise SurveyError(f"{path}: no manifest.json; give the output folder of a batch (OUT/<wave>) or its manifest")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SurveyError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}, column {exc.colno}); "
+                          "give the manifest.json a batch wrote") from exc
 
 
 def _flatten(prefix: str, value, out: dict) -> None:

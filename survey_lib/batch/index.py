@@ -46,11 +46,12 @@ def write_index(wave_dir: Path, params: Params, jobs: list[dict], manifest: dict
               if any(headlines.get(s, {}).get("scores", {}).get(q, {}).get("mean") is not None for s in headlines)]
 
     head = ("<tr><th>Omfang</th>" + "".join(f"<th>{_e(titles[n])}</th>" for n in notebooks) + "</tr>")
+    by_cell = {(j["scope"], j["notebook_name"]): j for j in jobs}
     rows = []
     for s in scopes:
         cells = []
         for n in notebooks:
-            job = next(j for j in jobs if j["scope"] == s and j["notebook_name"] == n)
+            job = by_cell[(s, n)]
             st = state.get(job["job"], {})
             status = st.get("status", "not_run")
             cls = {"ok": "ok", "failed": "fejl"}.get(status, "")

@@ -38,8 +38,9 @@ import pandas as pd
 
 from ..atomic import atomic_write_text
 from ..errors import SurveyError
+from ..parallel import fork_map
 from ..params import Params
-from ..paths import ProjectPaths, project_root
+from ..paths import FREE_TEXT_DIR, NONRESPONSE_DIR, TABLES_DIR, ProjectPaths, project_root, tables_present
 
 __all__ = ["BatchOptions", "BatchResult", "run_batch", "default_options", "slug", "plan_jobs", "notebook_names", "MANIFEST"]
 
@@ -144,12 +145,14 @@ def _check_parameters(notebooks: dict[str, Path], names: set[str]) -> None:
         raise SurveyError("Notebook parameters do not match the batch:\n  - " + "\n  - ".join(problems))
 
 
-def _read_manifest(path: Path) -> dict:
+def _read_manifest(path: Path, log=print) -> dict:
+    """The last batch's manifest; none (or an unreadable one, said in the log): everything runs."""
     if not path.is_file():
         return {"jobs": {}}
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as exc:
+        log(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}); it is rewritten, and every notebook runs")
         return {"jobs": {}}
 
 
@@ -190,15 +193,16 @@ def plan_jobs(opts: BatchOptions, params: Params, digests: dict[str, str], wave_
             raise SurveyError(f"--kommune: unknown municipality {bad}; expected names from kommuner.yaml: {kommuner}")
     scopes = [ALL] + list(opts.kommuner or kommuner)
     nb_paths = {n: opts.notebooks_dir / f"{n}.ipynb" for n in names}
+    nb_digests = {n: _sha(p.read_bytes()) for n, p in nb_paths.items()}       # each notebook read once
     jobs = []
     for scope in scopes:
-        tables_dir = wave_dir / slug(scope) / "tabeller"
+        tables_dir = wave_dir / slug(scope) / TABLES_DIR
         parameters = {"kommune": None if scope == ALL else scope, "data_dir": str(opts.data_dir),
                       "params_dir": str(opts.params_dir), "tables_dir": str(tables_dir),
                       "wave": params.survey.wave}
+        param_digest = _sha(json.dumps(parameters, sort_keys=True))
         for name, path in nb_paths.items():
-            parts = {"notebook": _sha(path.read_bytes()), "parameters": _sha(json.dumps(parameters, sort_keys=True)),
-                     **digests}
+            parts = {"notebook": nb_digests[name], "parameters": param_digest, **digests}
             job_id = f"{slug(scope)}/{name}"
             html = wave_dir / slug(scope) / f"{name}.html"
             old = manifest.get("jobs", {}).get(job_id)
@@ -215,15 +219,22 @@ _SHARED: dict = {}
 
 def _scope_one(scope: str) -> str:
     """Non-response analysis and the tables of one scope, written to its folder (runs in a forked
-    worker that shares the loaded data and the table set)."""
-    from ..nonresponse import nonresponse_report
+    worker that shares the loaded data and the table set); an error names the scope and folder."""
+    try:
+        return _scope_tables(scope)
+    except Exception as exc:
+        raise SurveyError(f"tables of {scope!r} ({_SHARED['wave_dir'] / slug(scope) / TABLES_DIR}): "
+                          f"{type(exc).__name__}: {exc}") from exc
 
+
+def _scope_tables(scope: str) -> str:
     from ..freetext.report import free_text_report
+    from ..nonresponse import nonresponse_report
 
     sh = _SHARED
     report = nonresponse_report(sh["data"], sh["params"], kommune=None if scope == ALL else scope,
                                 design=sh["design"], designs=sh["method_designs"])
-    folder = sh["wave_dir"] / slug(scope) / "tabeller"
+    folder = sh["wave_dir"] / slug(scope) / TABLES_DIR
     _write_scope_tables(sh["ts"], sh["diagnostics"], sh["strata"], sh["collapses"], scope, folder, sh["params"],
                         sh["prov_tables"], report)
     _write_free_text(free_text_report(sh["design"], sh["params"], scope, sh["corpus"]), folder)
@@ -235,13 +246,11 @@ def _write_free_text(report: dict, folder: Path) -> None:
     """The scope's free-text tables (CSV, read by the satisfaction notebook) and the reading sample
     (Excel, with a column for the reader's coding)."""
     from ..atomic import atomic_folder
-    from ..export import excel_workbook, write_sheet
+    from ..export import excel_workbook, write_csvs, write_sheet
     from ..freetext.sample import READING_COLUMNS
 
-    with atomic_folder(folder / "fritekst") as stage:
-        for name, frame in report.items():
-            if name != "reading_sample":
-                frame.to_csv(stage.file(f"{name}.csv"), index=False, lineterminator="\n", float_format="%.10g")
+    with atomic_folder(folder / FREE_TEXT_DIR) as stage:
+        write_csvs(stage, {name: frame for name, frame in report.items() if name != "reading_sample"})
     with atomic_folder(folder) as stage:
         sample = report["reading_sample"].rename(columns=READING_COLUMNS)
         wb = excel_workbook(stage.file("kommentarer_til_laesning.xlsx"))
@@ -252,7 +261,7 @@ def _write_free_text(report: dict, folder: Path) -> None:
 def _write_scope_tables(ts, diagnostics, strata, collapses, scope: str, folder: Path, params: Params, prov: dict,
                         nonresponse: dict) -> None:
     from ..atomic import atomic_folder
-    from ..export import write_table_set
+    from ..export import write_csvs, write_table_set
     from ..tables import TableSet
 
     keep = {scope, ALL}
@@ -279,9 +288,8 @@ def _write_scope_tables(ts, diagnostics, strata, collapses, scope: str, folder: 
     book = None if scope == ALL else ~((sub.tables["scope"] == ALL) & (sub.tables["breakdown"] == "kommune"))
     write_table_set(sub, diagnostics[kom].reset_index(drop=True), st, col, folder, params, {**prov, "scope": scope},
                     excel_rows=book)
-    with atomic_folder(folder / "frafald") as stage:
-        for name, frame in nonresponse.items():
-            frame.to_csv(stage.file(f"{name}.csv"), index=False, lineterminator="\n", float_format="%.10g")
+    with atomic_folder(folder / NONRESPONSE_DIR) as stage:
+        write_csvs(stage, nonresponse)
 
 
 def _headlines(ts, diagnostics: pd.DataFrame, params: Params) -> dict:
@@ -313,12 +321,10 @@ def _tables_stage(opts: BatchOptions, params: Params, wave_dir: Path, scopes: li
     """Compute (or reuse) every scope's tables; return the headline numbers and the loaded data
     (None when reused)."""
     old = manifest.get("tables", {})
-    present = all((wave_dir / slug(s) / "tabeller" / "tables.csv").is_file() and
-                  (wave_dir / slug(s) / "tabeller" / "frafald" / "response_rates.csv").is_file() and
-                  (wave_dir / slug(s) / "tabeller" / "fritekst" / "themes.csv").is_file() for s in scopes)
+    present = all(tables_present(wave_dir / slug(s) / TABLES_DIR) for s in scopes)
     if not opts.force and old.get("key") == key and present and set(scopes) <= set(old.get("scopes", [])):
         log("Tabeller: uændrede, genbruges")
-        return old.get("headlines", {}), None
+        return manifest.get("headlines", {}), None
     from ..design import build_design
     from ..load import load_survey
     from ..tables import build_tables
@@ -340,18 +346,13 @@ def _tables_stage(opts: BatchOptions, params: Params, wave_dir: Path, scopes: li
     _SHARED.update(data=data, params=params, ts=ts, diagnostics=diagnostics, strata=w.strata, collapses=w.collapses,
                    wave_dir=wave_dir, prov=prov, prov_tables=pw, design=design, corpus=FreeTextCorpus(design, params),
                    method_designs=method_designs(data, params, default=design))
-    ctx = multiprocessing.get_context("fork") if sys.platform != "win32" else None
     try:
-        if ctx is not None and opts.jobs > 1 and len(scopes) > 1:
-            with cf.ProcessPoolExecutor(max_workers=min(opts.jobs, len(scopes)), mp_context=ctx) as pool:
-                list(pool.map(_scope_one, scopes))
-        else:
-            for scope in scopes:
-                _scope_one(scope)
+        fork_map(_scope_one, scopes, opts.jobs)
     finally:
         _SHARED.clear()
     headlines = _headlines(ts, diagnostics, params)
-    manifest["tables"] = {"key": key, "scopes": scopes, "headlines": headlines, "seconds": round(time.time() - t0, 2)}
+    manifest["tables"] = {"key": key, "scopes": scopes, "seconds": round(time.time() - t0, 2)}
+    manifest["headlines"] = headlines      # with the tables' key, so that a batch stopped later still has them
     log(f"Tabeller og frafald skrevet på {time.time() - t0:.1f} s")
     return headlines, data
 
@@ -383,7 +384,7 @@ def run_batch(opts: BatchOptions, log=print) -> BatchResult:
     wave_dir = Path(opts.out_root) / wave
     wave_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = wave_dir / MANIFEST
-    manifest = _read_manifest(manifest_path)
+    manifest = _read_manifest(manifest_path, log)
     data_digest, sources = _inputs_digest(opts.data_dir)
     root = project_root()
     lock = root / "requirements.lock"
@@ -408,7 +409,7 @@ def run_batch(opts: BatchOptions, log=print) -> BatchResult:
     prov = provenance(data_digest, params.digest, wave, sources)
     tables_key = _sha(digests["data"], digests["survey_lib"], digests["params"], digests["lock"])
     to_run = [j for j in jobs if j["reason"]]
-    headlines, data = (manifest.get("tables", {}).get("headlines", {}), None)
+    headlines, data = manifest.get("headlines", {}), None
     timings: dict[str, float] = {}
     t = time.time()
     if to_run or not manifest.get("tables") or opts.force:

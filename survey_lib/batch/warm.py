@@ -163,7 +163,7 @@ class WarmClient(PapermillNotebookClient):
         reply = self.wait_for_reply(msg_id)     # the notebook's own time limit applies
         content = (reply or {}).get("content", {})
         if content.get("status") != "ok":
-            raise WarmKernelError(f"the kernel could not be reset between notebooks: "
+            raise WarmKernelError(f"the kernel {self.kernel_name!r} could not be reset between notebooks: "
                                   f"{content.get('ename', 'no reply')}: {content.get('evalue', '')}")
 
 

@@ -7,11 +7,11 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..design import SurveyDesign
 from ..estimate import domain_estimates
 from ..params import Params
+from ..tables import Z95
 from .logodds import WeightedLogOdds
 from .sample import reading_sample
 from .themes import ThemeCoder
@@ -19,7 +19,6 @@ from .tokens import Vocabulary, tokenize
 
 __all__ = ["free_text_report", "comments_frame", "FreeTextCorpus", "THEME_COLUMNS"]
 
-Z95 = stats.norm.ppf(0.975)
 THEME_COLUMNS = ["theme", "label", "tone", "grouping", "group", "group_label", "n_comments", "share", "se",
                  "ci_low", "ci_high", "suppressed"]
 
@@ -44,10 +43,9 @@ def _terms(texts: pd.Series, vocab: Vocabulary) -> tuple[list[list[str]], dict[s
     """Stems per comment (unigrams and bigrams of content words) and the surface forms of each."""
     surface: dict[str, Counter] = {}
     per_comment = []
-    stem_of: dict[str, str] = {}      # a word's stem is computed once (a corpus has few distinct words)
     for t in texts:
         words = vocab.content_words(tokenize(t))
-        stems = [stem_of[w] if w in stem_of else stem_of.setdefault(w, vocab.stem(w)) for w in words]
+        stems = [vocab.stem(w) for w in words]
         for w, s in zip(words, stems):
             surface.setdefault(s, Counter())[w] += 1
         grams = [f"{a} {b}" for a, b in zip(stems, stems[1:])]

@@ -14,11 +14,12 @@ Pattern language (one pattern = words in a row):
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .tokens import NEGATIONS, tokenize
+
+if TYPE_CHECKING:        # numpy and pandas only where comments are coded: params check patterns without them
+    import pandas as pd
 
 __all__ = ["Pattern", "ThemeCoder", "precision_recall"]
 
@@ -120,6 +121,9 @@ class ThemeCoder:
 
     def __call__(self, comments: pd.Series) -> pd.DataFrame:
         """One boolean column per theme, indexed like ``comments`` (missing comments: all False)."""
+        import numpy as np
+        import pandas as pd
+
         out = np.zeros((len(comments), len(self.patterns)), dtype=bool)
         ids = list(self.patterns)
         seen: dict[str, list[str]] = {}       # the same text is coded once ('Nej', 'Ingen kommentarer', ...)
@@ -134,6 +138,8 @@ class ThemeCoder:
 def precision_recall(coded: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     """Per theme: true positives, predicted, actual, precision and recall (``coded`` and ``truth``
     are boolean frames with the same index and theme columns)."""
+    import pandas as pd
+
     rows = []
     for t in truth.columns:
         pred = coded[t] if t in coded.columns else pd.Series(False, index=truth.index)

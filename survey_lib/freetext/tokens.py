@@ -52,6 +52,7 @@ class Vocabulary:
         return [t for t in tokens if not t.startswith("[") and (t in self.keep or t not in self.stopwords)]
 
     @staticmethod
+    @lru_cache(maxsize=100_000)
     def stem(word: str) -> str:
-        """The Snowball (Danish) stem of ``word``."""
+        """The Snowball (Danish) stem of ``word`` (cached: a corpus has few distinct words)."""
         return _stemmer().stemWord(word)

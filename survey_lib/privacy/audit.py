@@ -19,18 +19,16 @@ a ``provenance.json`` whose ``scope`` names one.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import html
 import json
-import multiprocessing
 import re
-import sys
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from ..parallel import fork_map
 from .scrub import PATTERNS
 
 __all__ = ["AuditFinding", "audit_outputs", "audit_data", "comment_index", "findings_frame", "WINDOW"]
@@ -39,8 +37,10 @@ WINDOW = 6                 # words in a run that identifies a comment
 TEXT_TYPES = {".html", ".htm", ".csv", ".json", ".ipynb", ".md", ".txt", ".css", ".js", ".svg", ".xml", ".log"}
 SKIPPED_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf", ".pdf"}
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s\\n]+")
-# notebook cell ids (random hex, sometimes all digits) in exported pages and notebooks
-_CELL_ID = re.compile(r'id="cell-id=[\w-]+"|"id":\s*"[\w-]+"')
+# notebook cell ids (random hex, sometimes all digits) in exported pages; in notebooks they are
+# taken out of the parsed cells (never by a pattern over all text: a CPR number under an "id" key
+# elsewhere must still be found)
+_HTML_CELL_ID = re.compile(r'id="cell-id=[\w-]+"')
 _WORD = re.compile(r"\[[A-ZÆØÅ]+\]|\w+")
 ID_COLUMNS = {"person_id", "cpr", "cpr_nr", "cprnr", "personnummer"}
 PUBLISHED = ["n", "category_n", "dont_know_n", "weighted_n", "share", "mean"]
@@ -86,10 +86,26 @@ def comment_index(comments: pd.DataFrame) -> dict[tuple[str, ...], set[str]]:
     return dict(index)
 
 
-def _text_of(path: Path) -> str:
-    text = path.read_text(encoding="utf-8", errors="replace")
-    text = _CELL_ID.sub("", _DATA_URI.sub("data:", text))
-    if path.suffix.lower() in (".html", ".htm", ".svg", ".xml", ".ipynb", ".json"):
+def _without_cell_ids(raw: str, suffix: str) -> str:
+    if suffix in (".html", ".htm"):
+        return _HTML_CELL_ID.sub("", raw)
+    if suffix == ".ipynb":
+        try:
+            nb = json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+        for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
+            if isinstance(cell, dict):
+                cell.pop("id", None)
+        return json.dumps(nb, ensure_ascii=False, indent=1)
+    return raw
+
+
+def _text_of(path: Path, raw: str) -> str:
+    """The text the checks scan: embedded images and notebook cell ids taken out, entities decoded."""
+    suffix = path.suffix.lower()
+    text = _without_cell_ids(_DATA_URI.sub("data:", raw), suffix)
+    if suffix in (".html", ".htm", ".svg", ".xml", ".ipynb", ".json"):
         text = html.unescape(text)
     return text
 
@@ -107,9 +123,9 @@ def _strings(value) -> list[str]:
     return []
 
 
-def _segments(path: Path, text: str, frames: dict[str, pd.DataFrame] | None = None) -> list[str]:
+def _segments(path: Path, raw: str, text: str, frames: dict[str, pd.DataFrame] | None = None) -> list[str]:
     """The pieces of text a reader sees as one unit (a table cell, an HTML text node, a JSON string,
-    a line), so that a run of words is never made across two of them."""
+    a line), so that a run of words is never made across two of them. ``raw``: the file as read."""
     suffix = path.suffix.lower()
     if frames is not None:
         return [str(v) for f in frames.values() for v in f.to_numpy().ravel() if isinstance(v, str)]
@@ -117,15 +133,13 @@ def _segments(path: Path, text: str, frames: dict[str, pd.DataFrame] | None = No
         import csv
         import io
 
-        return [cell for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8", errors="replace")))
-                for cell in row]
+        return [cell for row in csv.reader(io.StringIO(raw)) for cell in row]
     if suffix in (".html", ".htm", ".svg", ".xml"):
-        raw = _DATA_URI.sub("data:", path.read_text(encoding="utf-8", errors="replace"))
-        return [html.unescape(t) for t in re.split(r"<[^>]*>", raw) if t.strip()]
+        return [html.unescape(t) for t in re.split(r"<[^>]*>", _DATA_URI.sub("data:", raw)) if t.strip()]
     if suffix in (".json", ".ipynb"):
         try:
-            return [seg for s in _strings(json.loads(path.read_text(encoding="utf-8"))) for seg in s.split("\n")]
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            return [seg for s in _strings(json.loads(raw)) for seg in s.split("\n")]
+        except json.JSONDecodeError:
             pass
     return text.split("\n")
 
@@ -221,14 +235,8 @@ def audit_outputs(out_dir: Path | str, min_cell_size: int = 5, kommuner: list[st
     ids = {str(i) for i in (person_ids or set())}
     files = sorted(p for p in root.rglob("*") if p.is_file())
     _AUDIT.update(root=root, kset=kset, index=index, ids=ids, min_cell_size=min_cell_size, cache={})
-    try:
-        ctx = multiprocessing.get_context("fork") if sys.platform != "win32" else None
-        if ctx is not None and jobs > 1 and len(files) > 1:
-            # forked workers share the comment index; the files' findings come back in file order
-            with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-                per_file = list(pool.map(_audit_file, files, chunksize=max(1, len(files) // (4 * jobs))))
-        else:
-            per_file = [_audit_file(p) for p in files]
+    try:        # forked workers share the comment index; the findings come back in file order
+        per_file = fork_map(_audit_file, files, jobs, chunksize=max(1, len(files) // (4 * jobs)))
     finally:
         _AUDIT.clear()
     return [f for found in per_file for f in found]
@@ -246,7 +254,7 @@ def _audit_file(path: Path) -> list[AuditFinding]:
     suffix = path.suffix.lower()
     if suffix in SKIPPED_TYPES:
         return findings
-    frames = None
+    frames, raw = None, ""
     if suffix == ".xlsx":
         try:
             frames = _excel_frames(path)
@@ -261,11 +269,14 @@ def _audit_file(path: Path) -> list[AuditFinding]:
             if EXCEL_N in f.columns and EXCEL_SUPPRESSED in f.columns:
                 findings += _check_tables(f, EXCEL_N, EXCEL_SUPPRESSED, min_cell_size, f"{rel} [{name}]")
     elif suffix in TEXT_TYPES:
-        text = _text_of(path)
+        raw = path.read_text(encoding="utf-8", errors="replace")      # read once for every check
+        text = _text_of(path, raw)
         if suffix == ".csv":
+            import io
+
             try:
-                frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+                frame = pd.read_csv(io.StringIO(raw), dtype=str, keep_default_na=False)
+            except (pd.errors.ParserError, pd.errors.EmptyDataError):
                 frame = pd.DataFrame()
             if {c.lower() for c in frame.columns} & ID_COLUMNS:
                 findings.append(AuditFinding(rel, "id_column", "a respondent id column: "
@@ -289,7 +300,7 @@ def _audit_file(path: Path) -> list[AuditFinding]:
     if scope:
         # a run of WINDOW words needs at least 2 * WINDOW - 1 characters: shorter pieces (most of a
         # page's markup) are passed over without splitting them into words
-        windows = set().union(*(_windows(_words(seg)) for seg in _segments(path, text, frames)
+        windows = set().union(*(_windows(_words(seg)) for seg in _segments(path, raw, text, frames)
                                 if len(seg) >= 2 * WINDOW - 1)) if text else set()
         leaked = [w for w in windows if w in index and scope not in index[w]]
         if leaked:
