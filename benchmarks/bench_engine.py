@@ -31,12 +31,10 @@ sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
 
-from survey_lib.demo import generate, write_dataset  # noqa: E402
 from survey_lib.design import build_design  # noqa: E402
 from survey_lib.estimate import domain_estimates  # noqa: E402
 from survey_lib.load import load_survey  # noqa: E402
 from survey_lib.params import load_params  # noqa: E402
-from survey_lib.paths import ProjectPaths  # noqa: E402
 from survey_lib.tables import score_matrix  # noqa: E402
 
 GROUPS = ["maalgruppe", "kommune"]
@@ -87,19 +85,10 @@ def main() -> None:
     ap.add_argument("--skip-peers", action="store_true")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-engine-"))
-    if args.data is None:
-        params0 = load_params(ProjectPaths().params)
-        data = generate(params0, seed=2023, scale=1.0)
+    if args.data is None:       # the national twin and its params folder, as the CLI writes them
         args.data = work / "national"
-        write_dataset(data, args.data)
-        params_dir = args.data / "params"
-        params_dir.mkdir(exist_ok=True)
-        import shutil
-
-        import yaml
-        for name in ("questionnaire.yaml", "survey.yaml", "freetext.yaml"):
-            shutil.copyfile(ProjectPaths().params / name, params_dir / name)
-        (params_dir / "kommuner.yaml").write_text(yaml.safe_dump({"kommuner": data.kommuner}, allow_unicode=True))
+        subprocess.run([sys.executable, "-m", "survey_lib.cli", "demo-data", "--out", str(args.data), "--scale",
+                        "national"], check=True, stdout=subprocess.DEVNULL)
     params_dir = args.data / "params"
     params = load_params(params_dir)
     design = build_design(load_survey(args.data, params), params)
