@@ -35,13 +35,13 @@ from survey_lib.design import build_design  # noqa: E402
 from survey_lib.estimate import domain_estimates  # noqa: E402
 from survey_lib.load import load_survey  # noqa: E402
 from survey_lib.params import load_params  # noqa: E402
-from survey_lib.tables import score_matrix  # noqa: E402
+from survey_lib.scores import score_matrix  # noqa: E402
 
 GROUPS = ["maalgruppe", "kommune"]
 
 
 def ours(design, params) -> tuple[float, pd.DataFrame]:
-    scores = score_matrix(design, params)
+    scores = score_matrix(design.frame, params.questionnaire)
     f = design.frame
     codes = {}
     for g in GROUPS:
@@ -99,7 +99,7 @@ def main() -> None:
     if not args.skip_peers:
         resp = design.frame[["person_id", "kommune", "maalgruppe"]].copy()
         resp["stratum"] = design.weighting.post_stratum.to_numpy()
-        for q, y in score_matrix(design, params).items():
+        for q, y in score_matrix(design.frame, params.questionnaire).items():
             resp[q] = y
         resp.to_csv(work / "resp.csv", index=False)
         design.weighting.population_counts.rename("Freq").rename_axis("stratum").reset_index().to_csv(

@@ -15,6 +15,7 @@ import pandas as pd
 from .atomic import atomic_folder
 from .params import Params
 from .tables import TableSet
+from .vocabulary import SurveyVocabulary, theme_outcome
 
 __all__ = ["write_table_set", "write_csvs", "write_sheet", "excel_workbook", "EXCEL_HEADERS", "WORKBOOK_OPTIONS"]
 
@@ -40,9 +41,6 @@ FORMATS = {"share": "0.0%", "share_se": "0.0%", "mean": "0.00", "mean_se": "0.00
            "cv": "0.00", "deff_kish": "0.00", "n_effective": "#,##0", "rank": "0"}
 FLAGS_DA = {"above": "Signifikant over de øvrige", "below": "Signifikant under de øvrige",
             "level": "På niveau med de øvrige", "suppressed": "Undertrykt (for få svar)"}
-BREAKDOWNS_DA = {"total": "I alt", "maalgruppe": "Målgruppe", "koen": "Køn", "alder_band": "Alder",
-                 "varighed_band": "Varighed (kun aktuelle forløb)", "tilknytning": "Tilknytning til jobcentret",
-                 "kommune": "Kommune", "kommune_vs_others": "Kommunen mod de øvrige"}
 TESTS_DA = {"rao_scott": "Rao–Scott (fordeling)", "wald": "Wald (gns. score)", "t": "t-test (gns. score)"}
 
 
@@ -101,18 +99,19 @@ def write_sheet(wb, title: str, frame: pd.DataFrame, widths: dict[str, float] | 
 def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, prov: dict) -> None:
     wb = excel_workbook(path)
     qn = params.questionnaire
-    theme_of = {q.id: q.theme for q in qn.questions} | {f"tema_{t.id}": t.id for t in qn.themes}
-    heading = {q.id: q.heading for q in qn.questions} | {f"tema_{t.id}": f"Temascore: {t.label}" for t in qn.themes}
+    vocabulary = SurveyVocabulary.from_params(params)
+    theme_of = {q.id: q.theme for q in qn.questions} | {theme_outcome(t.id): t.id for t in qn.themes}
+    heading = {q.id: q.heading for q in qn.questions} | {theme_outcome(t.id): f"Temascore: {t.label}" for t in qn.themes}
     t = ts.tables.copy()
     t.insert(2, "heading", t["question"].map(heading))
-    t["breakdown"] = t["breakdown"].map(BREAKDOWNS_DA).fillna(t["breakdown"])
+    t["breakdown"] = t["breakdown"].map(vocabulary.title)
     t["scope"] = t["scope"].replace({"all": "Alle kommuner"})
     for theme in qn.themes:
         part = t[t["question"].map(theme_of) == theme.id]
         if len(part):
             write_sheet(wb, theme.label, part)
     tests = ts.tests.copy()
-    tests["breakdown"] = tests["breakdown"].map(BREAKDOWNS_DA).fillna(tests["breakdown"])
+    tests["breakdown"] = tests["breakdown"].map(vocabulary.title)
     tests["test"] = tests["test"].map(TESTS_DA).fillna(tests["test"])
     tests["scope"] = tests["scope"].replace({"all": "Alle kommuner"})
     write_sheet(wb, "Tests", tests)
@@ -124,7 +123,7 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
     write_sheet(wb, "Vægte", diag)
     log = ts.suppression_log.copy()
     log["reason"] = log["reason"].map({"primary": "For få svar", "secondary": "Kunne findes ved fratrækning"})
-    log["breakdown"] = log["breakdown"].map(BREAKDOWNS_DA).fillna(log["breakdown"])
+    log["breakdown"] = log["breakdown"].map(vocabulary.title)
     log["scope"] = log["scope"].replace({"all": "Alle kommuner"})
     write_sheet(wb, "Undertrykte celler", log)
     about = pd.DataFrame({"Oplysning": list(prov.keys()),

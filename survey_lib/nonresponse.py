@@ -38,7 +38,7 @@ from .design import SurveyDesign, build_design, design_from_arrays, weighting_se
 from .inference import rao_scott
 from .load import SurveyData
 from .params import Params
-from .tables import score_matrix
+from .scores import score_matrix
 from .weighting import WeightingError, weight_summary
 
 __all__ = [
@@ -236,7 +236,7 @@ def weighting_shift(design: SurveyDesign, params: Params) -> pd.DataFrame:
     for all questions. Questions with fewer answers than ``min_cell_size`` are left empty."""
     rows = []
     w = design.weight
-    for q, y in score_matrix(design, params).items():
+    for q, y in score_matrix(design.frame, params.questionnaire).items():
         ok = ~np.isnan(y)
         if not ok.any():
             continue
@@ -320,7 +320,7 @@ def compare_methods(data: SurveyData, params: Params, trim_ratio: float = 5.0,
             continue
         if kommune is not None:
             design = design.subset((design.frame["kommune"] == kommune).to_numpy())
-        scores = score_matrix(design, params)
+        scores = score_matrix(design.frame, params.questionnaire)
         means[name] = {q: np.average(y[~np.isnan(y)], weights=design.weight[~np.isnan(y)]) for q, y in scores.items()
                        if (~np.isnan(y)).any()}
         if unweighted is None:

@@ -15,15 +15,11 @@ from .narrative import comparison_sentence, escape_markdown as esc, fmt_int, fmt
 from .params import Params, load_params
 from .paths import FREE_TEXT_DIR, NONRESPONSE_DIR, ProjectPaths
 from .plots import municipality_means, stacked_distribution
+from .vocabulary import SurveyVocabulary, is_theme, theme_outcome
 
 __all__ = ["NotebookContext", "open_context", "show_question", "show_multi_select", "show_theme", "key_numbers",
            "open_nonresponse", "show_nonresponse", "show_weighting", "show_summary", "open_free_text",
            "show_free_text"]
-
-BREAKDOWN_TEXT = {"maalgruppe": "mellem målgrupperne", "koen": "mellem kvinder og mænd",
-                  "alder_band": "mellem aldersgrupperne", "varighed_band": "mellem forløbsvarighederne",
-                  "tilknytning": "mellem igangværende og afsluttede forløb"}
-
 
 @dataclass
 class NotebookContext:
@@ -34,6 +30,7 @@ class NotebookContext:
     tables: pd.DataFrame
     tests: pd.DataFrame
     comparisons: pd.DataFrame
+    vocabulary: SurveyVocabulary
 
 
 def _params(kommune: str | None, params_dir: str | None) -> Params:
@@ -74,7 +71,7 @@ def open_context(kommune: str | None, data_dir: str | None, params_dir: str | No
     keep = tables["scope"].isin({scope, "all"})
     return NotebookContext(params, scope, tables[keep].reset_index(drop=True),
                            tests[tests["scope"] == scope].reset_index(drop=True),
-                           comp[comp["scope"] == scope].reset_index(drop=True))
+                           comp[comp["scope"] == scope].reset_index(drop=True), SurveyVocabulary.from_params(params))
 
 
 def _show(chart) -> None:
@@ -140,24 +137,25 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
     # one figure per question: the total, then every breakdown under its heading
     sections = [(b.label, t[t["breakdown"] == b.variable]) for b in ctx.params.survey.breakdowns
                 if b.variable != "kommune" and (t["breakdown"] == b.variable).any()]
-    _show(stacked_distribution(total, f"{q.heading} – i alt og fordelt på grupper", _labels_all(ctx.params),
+    labels = ctx.vocabulary.labels
+    _show(stacked_distribution(total, f"{q.heading} – i alt og fordelt på grupper", labels,
                                sections=sections))
     lines = []
-    for b in ctx.params.survey.breakdowns:
+    for b in ctx.vocabulary.breakdowns:
         if b.variable == "kommune":
             continue
         part = t[t["breakdown"] == b.variable]
         if part.empty:
             continue
         means = part.drop_duplicates("group")
-        mean_text = "; ".join(f"{esc(_labels_all(ctx.params).get(g, g))} {fmt_number(m)}"
+        mean_text = "; ".join(f"{esc(labels.get(g, g))} {fmt_number(m)}"
                               for g, m in zip(means["group"], means["mean"]) if pd.notna(m))
         tests = ctx.tests[(ctx.tests["question"] == qid) & (ctx.tests["breakdown"] == b.variable)]
         sentences = [test_sentence(r.p_adjusted, ctx.params.survey.significance_level,
-                                   BREAKDOWN_TEXT.get(b.variable, "mellem grupperne") +
+                                   b.between +
                                    (" i fordelingen" if r.test == "rao_scott" else " i gennemsnitlig score"))
                      for r in tests.itertuples()]
-        lines.append(f"- **{esc(b.label)}** – gennemsnitlig score: {mean_text}. " + " ".join(sentences))
+        lines.append(f"- **{esc(b.title)}** – gennemsnitlig score: {mean_text}. " + " ".join(sentences))
     if lines:
         display(Markdown("\n".join(lines)))
     if ctx.scope != "all":
@@ -211,7 +209,7 @@ def show_theme(ctx: NotebookContext, theme: str) -> list[dict]:
             recorded.append(show_question(ctx, q.id))
         elif q.kind == "multi_select":
             show_multi_select(ctx, q.id)
-    score = ctx.tables[(ctx.tables["scope"] == ctx.scope) & (ctx.tables["question"] == f"tema_{theme}")
+    score = ctx.tables[(ctx.tables["scope"] == ctx.scope) & (ctx.tables["question"] == theme_outcome(theme))
                        & (ctx.tables["breakdown"] == "total")]
     if len(score):
         r = score.iloc[0]
@@ -271,24 +269,9 @@ def open_nonresponse(kommune: str | None, data_dir: str | None, params_dir: str 
     return params, nonresponse_report(_load(data_dir, params), params, kommune=kommune)
 
 
-def _labels_all(params: Params) -> dict[str, str]:
-    """Display names of every group code of the register breakdowns and of current/ended courses."""
-    s = params.survey
-    out = {m.code: m.label for m in s.maalgrupper} | {g.code: g.label for g in s.genders}
-    out |= {b.code: b.label for b in s.age_bands} | {b.code: b.label for b in s.duration_bands}
-    return out | {"igangvaerende": "Igangværende", "afsluttet": "Afsluttet"}
-
-
-def _order(params: Params, var: str) -> list[str]:
-    s = params.survey
-    return {"kommune": [k.name for k in params.kommuner], "koen": [g.code for g in s.genders],
-            "alder_band": [b.code for b in s.age_bands], "maalgruppe": [m.code for m in s.maalgrupper],
-            "varighed_band": [b.code for b in s.duration_bands]}.get(var, [])
-
-
-def _in_order(rows: pd.DataFrame, params: Params, var: str) -> pd.DataFrame:
+def _in_order(rows: pd.DataFrame, vocabulary: SurveyVocabulary, var: str) -> pd.DataFrame:
     """Rows of one variable in the params order of its categories (not alphabetical)."""
-    order = _order(params, var)
+    order = vocabulary.order(var)
     key = rows["category"].map(lambda c: order.index(c) if c in order else len(order))
     return rows.assign(_k=key).sort_values("_k").drop(columns="_k")
 
@@ -311,7 +294,8 @@ def show_nonresponse(params: Params, report: dict) -> dict:
     from .narrative import fmt_p, fmt_pct
     from .plots import category_bars, response_curve_chart, sample_vs_respondents_chart
 
-    labels = _labels_all(params)
+    vocabulary = SurveyVocabulary.from_params(params)
+    labels = vocabulary.labels
     alpha = params.survey.significance_level
     rates = report["response_rates"]
     total = rates[rates["variable"] == "total"].iloc[0]
@@ -320,9 +304,9 @@ def show_nonresponse(params: Params, report: dict) -> dict:
                      f"i alt en svarprocent på **{fmt_pct(total['response_rate'])}**."))
     dist, tests = report["sample_vs_respondents"], report["sample_vs_respondents_tests"].set_index("variable")
     for var in dist["variable"].unique():
-        part = _in_order(rates[rates["variable"] == var], params, var)
+        part = _in_order(rates[rates["variable"] == var], vocabulary, var)
         _show(category_bars(part, "response_rate", f"Svarprocent – {VARIABLE_TEXT.get(var, var)}", labels=labels))
-        _show(sample_vs_respondents_chart(_in_order(dist[dist["variable"] == var], params, var),
+        _show(sample_vs_respondents_chart(_in_order(dist[dist["variable"] == var], vocabulary, var),
                                           f"Stikprøve og respondenter – {VARIABLE_TEXT.get(var, var)}", labels))
         t = tests.loc[var]
         verdict = "adskiller sig signifikant fra" if t["p_value"] < alpha else "adskiller sig ikke signifikant fra"
@@ -351,7 +335,7 @@ def show_nonresponse(params: Params, report: dict) -> dict:
                      "hvilke grupper der trækker: negative værdier er underrepræsenterede grupper."))
     partial = report["partial_r_indicators"]
     for var in partial["variable"].unique():
-        cats = _in_order(partial[(partial["variable"] == var) & (partial["level"] == "category")], params, var)
+        cats = _in_order(partial[(partial["variable"] == var) & (partial["level"] == "category")], vocabulary, var)
         _show(category_bars(cats, "partial_r", f"Partiel R-indikator – {VARIABLE_TEXT.get(var, var)}", percent=False,
                             labels=labels))
     curve = report["response_curve"]
@@ -402,7 +386,7 @@ def show_weighting(params: Params, report: dict) -> dict:
             "cv": "CV", "deff_kish": "Designeffekt", "n_effective": "Effektivt n"}),
         {"Respondenter": fmt_int, "Mindst": fmt_number, "Median": fmt_number, "Størst": fmt_number, "CV": fmt_number,
          "Designeffekt": fmt_number, "Effektivt n": fmt_int})))
-    labels = _labels_all(params)
+    labels = SurveyVocabulary.from_params(params).labels
     heading = {q.id: q.heading for q in params.questionnaire.questions}
     bal = report["balance"].assign(variable=lambda d: d["variable"].map(VARIABLE_TEXT).fillna(d["variable"]),
                                    category=lambda d: d["category"].map(lambda c: labels.get(c, c)))
@@ -449,10 +433,10 @@ def show_summary(ctx: NotebookContext) -> dict:
     from .plots import category_bars
 
     qn = ctx.params.questionnaire
-    heading = {q.id: q.heading for q in qn.questions} | {f"tema_{t.id}": t.label for t in qn.themes}
+    heading = {q.id: q.heading for q in qn.questions} | {theme_outcome(t.id): t.label for t in qn.themes}
     t = ctx.tables[(ctx.tables["scope"] == ctx.scope) & (ctx.tables["breakdown"] == "total")]
     firsts = t.drop_duplicates("question").set_index("question")
-    themes = firsts[firsts.index.str.startswith("tema_") & ~firsts["suppressed"].astype(bool)]
+    themes = firsts[firsts.index.map(is_theme).to_numpy(bool) & ~firsts["suppressed"].astype(bool)]
     display(Markdown("## Temascorer\n\nGennemsnittet af borgerens svar på temaets spørgsmål (1–5, hvor 5 er mest "
                      "positiv), vægtet.\n\n" + _md_table(pd.DataFrame({
                          "Tema": [heading[q] for q in themes.index], "Score": themes["mean"],
@@ -461,18 +445,17 @@ def show_summary(ctx: NotebookContext) -> dict:
                          "Svar": themes["n"]}), {"Score": fmt_number, "Svar": fmt_int})))
     bars = pd.DataFrame({"category": [heading[q] for q in themes.index], "mean": themes["mean"].to_numpy()})
     _show(category_bars(bars, "mean", "Temascorer (gennemsnitlig score 1–5)", percent=False))
-    likert = firsts[~firsts.index.str.startswith("tema_") & firsts["mean"].notna()].sort_values("mean")
+    likert = firsts[~firsts.index.map(is_theme).to_numpy(bool) & firsts["mean"].notna()].sort_values("mean")
     def listing(rows):
         return "\n".join(f"- {esc(heading[q])}: {fmt_number(r['mean'])} (n = {fmt_int(r['n'])})"
                          for q, r in rows.iterrows())
     display(Markdown("## Højeste og laveste score\n\n**Højest:**\n\n" + listing(likert.iloc[::-1].head(3))
                      + "\n\n**Lavest:**\n\n" + listing(likert.head(3))))
     tests = ctx.tests[(ctx.tests["test"] == "wald") & (ctx.tests["breakdown"] != "kommune")
-                      & ~ctx.tests["question"].str.startswith("tema_")]
+                      & ~ctx.tests["question"].map(is_theme).astype(bool)]
     sig = tests[tests["p_adjusted"] < ctx.params.survey.significance_level].sort_values("statistic", ascending=False)
-    labels = {b.variable: b.label for b in ctx.params.survey.breakdowns}
     if len(sig):
-        lines = [f"- {esc(heading[r.question])} – {esc(labels.get(r.breakdown, r.breakdown).lower())}: "
+        lines = [f"- {esc(heading[r.question])} – {esc(ctx.vocabulary.title(r.breakdown).lower())}: "
                  f"F = {fmt_number(r.statistic)}, "
                  f"justeret {fmt_p(r.p_adjusted)}" for r in sig.head(5).itertuples()]
         text = ("De største statistisk signifikante forskelle i gennemsnitlig score mellem grupper (Wald-test, "
@@ -485,7 +468,7 @@ def show_summary(ctx: NotebookContext) -> dict:
         comp = ctx.comparisons.copy()
         flag_da = {"above": "over", "below": "under", "level": "på niveau", "suppressed": "for få svar"}
         display(Markdown(f"## {esc(ctx.scope)} mod de øvrige kommuner\n\n" + _md_table(pd.DataFrame({
-            "Spørgsmål": [("Tema: " if q.startswith("tema_") else "") + heading.get(q, q) for q in comp["question"]], "Kommunen": comp["mean"],
+            "Spørgsmål": [("Tema: " if is_theme(q) else "") + heading.get(q, q) for q in comp["question"]], "Kommunen": comp["mean"],
             "Øvrige": comp["others_mean"], "Placering": comp["rank"], "Vurdering": comp["flag"].map(flag_da)}),
             {"Kommunen": fmt_number, "Øvrige": fmt_number, "Placering": lambda v: f"{int(v)}"})))
         nums["flags"] = dict(zip(comp["question"], comp["flag"]))

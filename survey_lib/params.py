@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ParamsError
+from .vocabulary import BREAKDOWN_VARIABLES
 
 __all__ = [
     "Scale", "Category", "Theme", "Option", "Question", "Questionnaire", "Band", "DurationBand",
@@ -546,11 +547,10 @@ def load_params(params_dir: Path | str) -> Params:
             problems.append(f"{fpath}: {key}: {qid!r} is not a {kind} question of questionnaire.yaml; "
                             f"expected one of {wanted}")
     for breakdown in survey.breakdowns:
-        allowed_bd = ("maalgruppe", "koen", "alder_band", "varighed_band", "tilknytning", "kommune")
-        if breakdown.variable not in allowed_bd:
+        if breakdown.variable not in BREAKDOWN_VARIABLES:
             problems.append(
                 f"{params_dir / 'survey.yaml'}: breakdowns: unknown variable {breakdown.variable!r}; "
-                f"allowed: {list(allowed_bd)}"
+                f"allowed: {list(BREAKDOWN_VARIABLES)}"
             )
     if problems:
         raise ParamsError("Invalid parameters:\n  - " + "\n  - ".join(problems))
