@@ -1,4 +1,5 @@
-"""Write the theme notebooks (run once; the notebooks are committed without outputs).
+"""Write the notebooks (after any change here; they are committed without outputs, and a test checks
+that the committed files are what this script writes).
 
 Usage: .venv/bin/python scripts/make_notebooks.py
 Each notebook: an annotated introduction in Danish, one tagged parameters cell, and calls into
@@ -12,12 +13,6 @@ from pathlib import Path
 import nbformat as nbf
 
 ROOT = Path(__file__).resolve().parents[1]
-
-READING = ("**Sådan læses figurerne:** Hver søjle er 100 %. Kategorierne står fra den mest positive (til venstre, "
-           "blå) til den mest negative (til højre, rød), og antallet af svar (n) står ved hver gruppe. Andele og "
-           "gennemsnitlige scorer (1–5, hvor 5 er mest positiv) er vægtede efter alder, køn, kommune og målgruppe; "
-           "'Ved ikke/ikke relevant' indgår ikke. Grupper med under fem svar vises ikke. En forskel kaldes "
-           "*statistisk signifikant*, når den justerede p-værdi (Holm) er under signifikansniveauet.")
 
 THEMES = {
     "10_moedet_med_jobcentret": ("moedet", "Mødet med jobcentret",
@@ -44,7 +39,7 @@ PARAMS = """kommune = None      # municipality name as in params/kommuner.yaml; 
 data_dir = None     # folder with population, sample and responses; None: the built-in demo data
 params_dir = None   # folder with the YAML parameter files; None: the project's params/
 tables_dir = None   # folder written by `survey-report tables` (read instead of computing); None: compute
-wave = "2023-pilot" # name of the survey wave (shown in the provenance)"""
+wave = None         # name of the survey wave, checked against params_dir's survey.yaml; None: that wave"""
 
 
 SPECIAL = {
@@ -52,21 +47,21 @@ SPECIAL = {
                          "lavest, hvor forskellene mellem grupper er størst, og – for en kommune – hvor den ligger i "
                          "forhold til de øvrige kommuner. Detaljerne står i temaernes notebooks.",
                          "from survey_lib.notebook import open_context, show_summary\n\n"
-                         "ctx = open_context(kommune, data_dir, params_dir, tables_dir)",
+                         "ctx = open_context(kommune, data_dir, params_dir, tables_dir, wave)",
                          "show_summary(ctx);"),
     "01_frafald": ("Frafald", "Hvem svarede – og hvem svarede ikke? Notebooken sammenligner respondenterne med den "
                    "udtrukne stikprøve på registeroplysningerne, modellerer sandsynligheden for at svare og måler "
                    "repræsentativiteten med R-indikatoren (Schouten m.fl. 2009). Den er skrevet til metodefolk: "
                    "hvert trin siger, hvad der er gjort og hvorfor.",
                    "from survey_lib.notebook import open_nonresponse, show_nonresponse\n\n"
-                   "params, report = open_nonresponse(kommune, data_dir, params_dir, tables_dir)",
+                   "params, report = open_nonresponse(kommune, data_dir, params_dir, tables_dir, wave)",
                    "show_nonresponse(params, report);"),
-    "02_vaegtning": ("Vægtning", "Svarene vægtes, så respondenterne ligner populationen på alder, køn, kommune og "
-                     "målgruppe (post-stratificering: vægt = antal borgere i cellen / antal respondenter i cellen). "
-                     "Notebooken viser cellerne, vægtenes fordeling, designeffekten, balancen efter vægtning, hvad "
-                     "vægtningen ændrer i resultaterne, og hvor følsomme resultaterne er for valget af metode.",
+    "02_vaegtning": ("Vægtning", "Svarene vægtes, så respondenterne ligner populationen på registeroplysningerne "
+                     "(hvilke og hvordan står nedenfor, som survey.yaml angiver det). Notebooken viser cellerne, "
+                     "vægtenes fordeling, designeffekten, balancen efter vægtning, hvad vægtningen ændrer i "
+                     "resultaterne, og hvor følsomme resultaterne er for valget af metode.",
                      "from survey_lib.notebook import open_nonresponse, show_weighting\n\n"
-                     "params, report = open_nonresponse(kommune, data_dir, params_dir, tables_dir)",
+                     "params, report = open_nonresponse(kommune, data_dir, params_dir, tables_dir, wave)",
                      "show_weighting(params, report);"),
 }
 
@@ -83,15 +78,18 @@ FREE_TEXT = {"50_overordnet_tilfredshed": (
     "læsning ligger i `tabeller/kommentarer_til_laesning.xlsx` med en kolonne til læserens kodning.")}
 
 
-def _write(nb, name: str) -> None:
-    """Write with cell ids derived from the notebook name and position (reruns give the same file)."""
+def _with_ids(nb, name: str):
+    """Cell ids derived from the notebook name and position (reruns give the same file)."""
     import hashlib
 
     for i, cell in enumerate(nb.cells):
         cell.id = "c" + hashlib.sha1(f"{name}:{i}".encode()).hexdigest()[:8]   # never all digits
-    nbf.write(nb, ROOT / "notebooks" / f"{name}.ipynb")
+    return nb
 
-def main() -> None:
+
+def notebooks() -> dict[str, str]:
+    """Every notebook's file text by name, as :func:`main` writes it."""
+    out = {}
     for name, (title, intro, setup, call) in SPECIAL.items():
         nb = nbf.v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "survey-lib", "display_name": "survey_lib (.venv)", "language": "python"}
@@ -99,26 +97,32 @@ def main() -> None:
         params.metadata["tags"] = ["parameters"]
         nb.cells = [nbf.v4.new_markdown_cell(f"# {title}\n\n{intro}"), params, nbf.v4.new_code_cell(setup),
                     nbf.v4.new_code_cell(call)]
-        _write(nb, name)
-        print(f"wrote notebooks/{name}.ipynb")
+        out[name] = nbf.writes(_with_ids(nb, name))
     for name, (theme, title, intro) in THEMES.items():
         nb = nbf.v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "survey-lib", "display_name": "survey_lib (.venv)", "language": "python"}
         params = nbf.v4.new_code_cell(PARAMS)
         params.metadata["tags"] = ["parameters"]
         nb.cells = [
-            nbf.v4.new_markdown_cell(f"# {title}\n\n{intro}\n\n{READING}"),
+            nbf.v4.new_markdown_cell(f"# {title}\n\n{intro}"),
             params,
-            nbf.v4.new_code_cell("from survey_lib.notebook import open_context, show_theme\n\n"
-                                 "ctx = open_context(kommune, data_dir, params_dir, tables_dir)"),
+            nbf.v4.new_code_cell("from survey_lib.notebook import open_context, show_reading_guide, show_theme\n\n"
+                                 "ctx = open_context(kommune, data_dir, params_dir, tables_dir, wave)\n"
+                                 "show_reading_guide(ctx.params)"),
             nbf.v4.new_code_cell(f'show_theme(ctx, "{theme}");'),
         ]
         if name in FREE_TEXT:
             nb.cells += [nbf.v4.new_markdown_cell(FREE_TEXT[name]),
                          nbf.v4.new_code_cell("from survey_lib.notebook import open_free_text, show_free_text\n\n"
-                                              "free_text = open_free_text(kommune, data_dir, params_dir, tables_dir)"),
+                                              "free_text = open_free_text(kommune, data_dir, params_dir, tables_dir, wave)"),
                          nbf.v4.new_code_cell("show_free_text(ctx.params, free_text);")]
-        _write(nb, name)
+        out[name] = nbf.writes(_with_ids(nb, name))
+    return out
+
+
+def main() -> None:
+    for name, text in notebooks().items():
+        (ROOT / "notebooks" / f"{name}.ipynb").write_text(text + "\n", encoding="utf-8")
         print(f"wrote notebooks/{name}.ipynb")
 
 

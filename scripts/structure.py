@@ -6,7 +6,7 @@ runs nothing of it, and prints
 - the longest functions (lines from ``def`` to the last line of the body, nested functions counted
   within their parent and on their own);
 - the import circles among the package's modules, counting imports inside functions too (they hide a
-  circle from Python but not from a reader);
+  circle from Python but not from a reader), but not those under ``if TYPE_CHECKING:`` (annotations);
 - upward imports: a module importing one of a higher layer in :data:`LAYERS` (the data flow of the
   README: parameters and data below, estimation in the middle, pages and the command line on top);
 - private names (``_x``) imported from another module.
@@ -23,7 +23,7 @@ PACKAGE = ROOT / "survey_lib"
 
 #: Layers from the bottom up; a module is in the first layer one of whose prefixes it starts with.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "paths", "atomic", "parallel", "vocabulary", "params", "provenance"),
+    ("errors", "paths", "atomic", "parallel", "vocabulary", "pattern_syntax", "params", "provenance"),
     ("io", "contract", "cpr", "privacy.scrub", "privacy.pseudonymize", "validate", "derive", "load", "demo"),
     ("weighting", "design"),
     ("estimate", "scoped", "inference", "scores"),
@@ -59,6 +59,12 @@ def resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str | None:
     return ".".join([*base, *(node.module.split(".") if node.module else [])]).strip(".")
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    """``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``): imports for annotations only, not run."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
 def scan() -> tuple[list[tuple[int, str]], dict[str, set[str]], list[str]]:
     functions: list[tuple[int, str]] = []
     graph: dict[str, set[str]] = {}
@@ -68,10 +74,12 @@ def scan() -> tuple[list[tuple[int, str]], dict[str, set[str]], list[str]]:
         mod = module_name(path)
         tree = ast.parse(path.read_text(encoding="utf-8"))
         graph.setdefault(mod, set())
+        typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If) and _is_type_checking(block.test)
+                       for stmt in block.body for n in ast.walk(stmt)}
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 functions.append((node.end_lineno - node.lineno + 1, f"{path.relative_to(ROOT)}:{node.name}"))
-            if isinstance(node, ast.ImportFrom):
+            if isinstance(node, ast.ImportFrom) and id(node) not in typing_only:
                 target = resolve(mod, path.name == "__init__.py", node)
                 if target is None:
                     continue

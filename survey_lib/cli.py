@@ -145,8 +145,7 @@ def tables(
 
     try:
         params = _params(params_dir)
-        for k in kommune or []:
-            params.kommune(k)
+        params.check_kommuner(kommune or [], "--kommune")
         written = make_tables(data_dir, params, out, scopes=list(kommune) if kommune else None, excel=not no_excel)
     except SurveyError as exc:
         _fail(exc)
@@ -176,7 +175,7 @@ def nonresponse(
     try:
         params = _params(params_dir)
         data = load_survey(data_dir, params)
-        report = nonresponse_report(data, params, kommune=kommune)
+        report = nonresponse_report(data, params, kommune=kommune).frames()
     except SurveyError as exc:
         _fail(exc)
     prov = provenance(data.digest, params.digest, params.survey.wave, data.sources)

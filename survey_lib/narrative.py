@@ -11,7 +11,7 @@ import math
 import re
 
 __all__ = ["escape_markdown", "fmt_number", "fmt_int", "fmt_pct", "fmt_p", "top_two_sentence", "TOP_TWO_PHRASES",
-           "test_sentence", "comparison_sentence"]
+           "test_sentence", "comparison_sentence", "number_word", "reading_guide", "weighting_intro"]
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#|!~])")
 
@@ -88,3 +88,41 @@ def comparison_sentence(kommune: str, mean: float, others_mean: float, flag: str
     test = f", justeret {fmt_p(p_adjusted)}" if p_adjusted is not None else ""
     return (f"{kommune} ligger {level} de øvrige kommuner ({fmt_number(mean)} mod {fmt_number(others_mean)}, "
             f"forskel {fmt_number(mean - others_mean)}{test}) og er nr. {int(rank)} af {n_municipalities}.")
+
+
+_NUMBER_WORDS = ("nul", "et", "to", "tre", "fire", "fem", "seks", "syv", "otte", "ni", "ti", "elleve", "tolv")
+
+
+def number_word(n: int) -> str:
+    """A count in running text: the Danish word up to twelve ('fem'), digits above ('30')."""
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else fmt_int(n)
+
+
+def reading_guide(min_cell_size: int, weighting_cells: "tuple[str, ...] | list[str]", multiple_testing: str,
+                  significance_level: float) -> str:
+    """How to read a theme's charts, from the parameters that decide it (survey.yaml): the smallest
+    group shown, what the weights adjust for and the multiple-testing rule."""
+    from .vocabulary import ADJUSTMENT_NAMES, register_nouns
+
+    level = fmt_number(100 * significance_level, 0 if (100 * significance_level).is_integer() else 1)
+    return ("**Sådan læses figurerne:** Hver søjle er 100 %. Kategorierne står fra den mest positive (til venstre, "
+            "blå) til den mest negative (til højre, rød), og antallet af svar (n) står ved hver gruppe. Andele og "
+            "gennemsnitlige scorer (1–5, hvor 5 er mest positiv) er vægtede efter "
+            f"{register_nouns(weighting_cells)}; 'Ved ikke/ikke relevant' indgår ikke. Grupper med under "
+            f"{number_word(min_cell_size)} svar vises ikke. En forskel kaldes *statistisk signifikant*, når den "
+            f"justerede p-værdi ({ADJUSTMENT_NAMES.get(multiple_testing, multiple_testing)}) er under "
+            f"signifikansniveauet på {level} %.")
+
+
+def weighting_intro(method: str, weighting_cells: "tuple[str, ...] | list[str]") -> str:
+    """What the weights do, for the weighting page: the method and the cells of survey.yaml."""
+    from .vocabulary import REGISTER_TITLES, register_nouns
+
+    nouns = register_nouns(weighting_cells)
+    if method == "rake":
+        how = (f"raking: vægtene tilpasses iterativt, så respondenternes fordeling på hver af {nouns} "
+               "for sig svarer til populationens")
+    else:
+        cells = " × ".join(REGISTER_TITLES.get(v, v).lower() for v in weighting_cells)
+        how = f"post-stratificering på cellerne {cells}: vægt = antal borgere i cellen / antal respondenter i cellen"
+    return f"Svarene vægtes, så respondenterne ligner populationen på {nouns} ({how})."

@@ -29,22 +29,24 @@ the category-level value carrying the sign: negative for under-represented group
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
+from .errors import SurveyError
 from .design import SurveyDesign, build_design, design_from_arrays, weighting_settings
 from .inference import rao_scott
 from .load import SurveyData
-from .params import Params
+from .params import Params, Questionnaire
 from .scores import score_matrix
 from .weighting import WeightingError, weight_summary
+from .weighting.cells import collapses_of
 
 __all__ = [
     "sample_frame", "response_rates", "sample_vs_respondents", "mean_comparison", "PropensityModel",
     "propensity_model", "r_indicators", "response_curve", "completion_quartiles", "weighting_shift",
-    "balance", "compare_methods", "nonresponse_report", "NR_VARIABLES",
+    "balance", "compare_methods", "nonresponse_report", "NonresponseReport", "NR_VARIABLES",
 ]
 
 NR_VARIABLES = ("kommune", "koen", "alder_band", "maalgruppe", "varighed_band")
@@ -230,13 +232,13 @@ def completion_quartiles(responses: pd.DataFrame) -> dict[str, float]:
     return {"q1": float(q[0]), "median": float(q[1]), "q3": float(q[2]), "n": int(len(minutes))}
 
 
-def weighting_shift(design: SurveyDesign, params: Params) -> pd.DataFrame:
+def weighting_shift(design: SurveyDesign, questionnaire: Questionnaire, min_cell_size: int) -> pd.DataFrame:
     """For every scored question: unweighted and weighted mean and category shares, and the shift
     (weighted minus unweighted), largest absolute mean shift first — the report's 'Vægtning' table
     for all questions. Questions with fewer answers than ``min_cell_size`` are left empty."""
     rows = []
     w = design.weight
-    for q, y in score_matrix(design.frame, params.questionnaire).items():
+    for q, y in score_matrix(design.frame, questionnaire).items():
         ok = ~np.isnan(y)
         if not ok.any():
             continue
@@ -248,7 +250,7 @@ def weighting_shift(design: SurveyDesign, params: Params) -> pd.DataFrame:
             row[f"share_{score}_weighted"] = w[ok][hit].sum() / w[ok].sum()
             row[f"share_{score}_shift"] = row[f"share_{score}_weighted"] - row[f"share_{score}_unweighted"]
         row["mean_shift"] = row["mean_weighted"] - row["mean_unweighted"]
-        if row["n"] < params.survey.min_cell_size:      # disclosure control, as in the tables
+        if row["n"] < min_cell_size:      # disclosure control, as in the tables
             row = {k: (v if k in ("question", "n") else np.nan) for k, v in row.items()}
         rows.append(row)
     out = pd.DataFrame(rows)
@@ -336,9 +338,52 @@ def compare_methods(data: SurveyData, params: Params, trim_ratio: float = 5.0,
     return table.reset_index(), diag
 
 
+@dataclass(frozen=True)
+class NonresponseReport:
+    """Every non-response and weighting-diagnostic table of a scope (one field a table).
+
+    :meth:`frames` gives them by name, in this order, as ``survey-report nonresponse`` and the batch
+    write them (``<name>.csv``); :meth:`from_frames` reads such a set back (the notebooks).
+    """
+
+    response_rates: pd.DataFrame
+    sample_vs_respondents: pd.DataFrame
+    sample_vs_respondents_tests: pd.DataFrame
+    means_sample_vs_respondents: pd.DataFrame
+    propensity_model: pd.DataFrame
+    propensity_by_group: pd.DataFrame
+    r_indicator: pd.DataFrame
+    partial_r_indicators: pd.DataFrame
+    response_curve: pd.DataFrame
+    completion_time: pd.DataFrame
+    weighting_shift: pd.DataFrame
+    strata: pd.DataFrame
+    collapses: pd.DataFrame
+    weights_diagnostics: pd.DataFrame
+    balance: pd.DataFrame
+    methods_estimates: pd.DataFrame
+    methods_diagnostics: pd.DataFrame
+    #: the weights without ids: their distribution is what the diagnostics show
+    weights: pd.DataFrame
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The tables by name, in field order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_frames(cls, frames: dict[str, pd.DataFrame], source: str = "the tables") -> "NonresponseReport":
+        """The report of tables read back by name; a missing table is an error naming it and ``source``."""
+        names = [f.name for f in fields(cls)]
+        missing = [n for n in names if n not in frames]
+        if missing:
+            raise SurveyError(f"{source}: the non-response tables {', '.join(f'{n}.csv' for n in missing)} are "
+                              "missing; write them again with `survey-report nonresponse` or the batch")
+        return cls(**{n: frames[n] for n in names})
+
+
 def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = None,
-                       design: SurveyDesign | None = None, designs: dict | None = None) -> dict[str, pd.DataFrame]:
-    """Every non-response and weighting-diagnostic table, by name (what ``survey-report nonresponse``
+                       design: SurveyDesign | None = None, designs: dict | None = None) -> NonresponseReport:
+    """Every non-response and weighting-diagnostic table (what ``survey-report nonresponse``
     writes and the notebooks show), for the whole survey or for one municipality (``kommune``: its
     sampled citizens, respondents and population; the weights are those of the whole weighting).
 
@@ -376,26 +421,25 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
     collapses = design.weighting.collapses
     if kommune is not None:
         strata = strata[strata["kommune"] == kommune]
-        collapses = collapses[collapses["cell"].str.contains(f"/{kommune}/", regex=False)]
+        collapses = collapses_of(collapses, params.survey.weighting.cells, "kommune", kommune)
     in_scope = data.responses["person_id"].isin(frame["person_id"])
-    return {
-        "response_rates": response_rates(frame, variables),
-        "sample_vs_respondents": dist,
-        "sample_vs_respondents_tests": tests,
-        "means_sample_vs_respondents": mean_comparison(frame),
-        "propensity_model": model.coefficients,
-        "propensity_by_group": propensity_groups,
-        "r_indicator": pd.DataFrame([summary]),
-        "partial_r_indicators": partial,
-        "response_curve": curve,
-        "completion_time": pd.DataFrame([completion_quartiles(data.responses[in_scope])]),
-        "weighting_shift": weighting_shift(design, params),
-        "strata": strata,
-        "collapses": collapses,
-        "weights_diagnostics": weight_summary(pd.Series(design.weight), design.frame["kommune"]),
-        "balance": balance(design, population, variables),
-        "methods_estimates": methods,
-        "methods_diagnostics": method_diags,
-        # the weights without ids: their distribution is what the diagnostics show
-        "weights": pd.DataFrame({"weight": np.sort(design.weight)}),
-    }
+    return NonresponseReport(
+        response_rates=response_rates(frame, variables),
+        sample_vs_respondents=dist,
+        sample_vs_respondents_tests=tests,
+        means_sample_vs_respondents=mean_comparison(frame),
+        propensity_model=model.coefficients,
+        propensity_by_group=propensity_groups,
+        r_indicator=pd.DataFrame([summary]),
+        partial_r_indicators=partial,
+        response_curve=curve,
+        completion_time=pd.DataFrame([completion_quartiles(data.responses[in_scope])]),
+        weighting_shift=weighting_shift(design, params.questionnaire, params.survey.min_cell_size),
+        strata=strata,
+        collapses=collapses,
+        weights_diagnostics=weight_summary(pd.Series(design.weight), design.frame["kommune"]),
+        balance=balance(design, population, variables),
+        methods_estimates=methods,
+        methods_diagnostics=method_diags,
+        weights=pd.DataFrame({"weight": np.sort(design.weight)}),
+    )

@@ -1,7 +1,8 @@
 """What the notebooks call: open the tables of a scope and show a question as the report does.
 
 The notebooks stay thin (parameters, calls, display); every loop, calculation and sentence is here.
-Tables are read from a folder written by ``survey-report tables`` when one is given, else computed.
+Tables are read from a folder written by the batch (or ``survey-report tables``) when one is given
+(an incomplete folder is an error naming the missing file), else computed from the data.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from .nonresponse import NonresponseReport, nonresponse_report
 from .narrative import comparison_sentence, escape_markdown as esc, fmt_int, fmt_number, top_two_sentence, test_sentence
+from .errors import SurveyError
 from .params import Params, load_params
 from .paths import FREE_TEXT_DIR, NONRESPONSE_DIR, ProjectPaths
 from .plots import municipality_means, stacked_distribution
-from .vocabulary import SurveyVocabulary, is_theme, theme_outcome
+from .vocabulary import REGISTER_TITLES, SurveyVocabulary, is_theme, theme_outcome
 
 __all__ = ["NotebookContext", "open_context", "show_question", "show_multi_select", "show_theme", "key_numbers",
            "open_nonresponse", "show_nonresponse", "show_weighting", "show_summary", "open_free_text",
-           "show_free_text"]
+           "show_free_text", "show_reading_guide"]
 
 @dataclass
 class NotebookContext:
@@ -33,12 +36,29 @@ class NotebookContext:
     vocabulary: SurveyVocabulary
 
 
-def _params(kommune: str | None, params_dir: str | None) -> Params:
-    """The parameters, with ``kommune`` checked against kommuner.yaml (a ParamsError lists the names)."""
-    params = load_params(params_dir or ProjectPaths().params)
+def _params(kommune: str | None, params_dir: str | None, wave: str | None = None) -> Params:
+    """The parameters, with ``kommune`` checked against kommuner.yaml (a ParamsError lists the names)
+    and ``wave`` (None: the params folder's) against survey.yaml's wave."""
+    folder = params_dir or ProjectPaths().params
+    params = load_params(folder)
     if kommune is not None:
         params.kommune(kommune)
+    if wave is not None and wave != params.survey.wave:
+        raise SurveyError(f"wave={wave!r}, but the parameters in {folder} are of wave {params.survey.wave!r} "
+                          "(survey.yaml: wave); pass the params folder of that wave or wave=None")
     return params
+
+
+def _tables_folder(tables_dir: str, sub: str, names: tuple[str, ...]) -> Path:
+    """``tables_dir/sub``, checked to hold ``<name>.csv`` for every name: a notebook given a tables
+    folder reads it and never silently recomputes (from other data) what is missing."""
+    folder = Path(tables_dir) / sub
+    missing = [str(folder / f"{n}.csv") for n in names if not (folder / f"{n}.csv").is_file()]
+    if missing:
+        raise SurveyError(f"tables_dir={tables_dir!r} is incomplete: missing {', '.join(missing)}. Write the tables "
+                          "with `survey-report tables DATA_DIR --out DIR` (or the batch), or pass tables_dir=None to "
+                          "compute them from data_dir.")
+    return folder
 
 
 def _load(data_dir: str | None, params: Params):
@@ -53,14 +73,14 @@ def _load(data_dir: str | None, params: Params):
 
 
 def open_context(kommune: str | None, data_dir: str | None, params_dir: str | None,
-                 tables_dir: str | None = None) -> NotebookContext:
+                 tables_dir: str | None = None, wave: str | None = None) -> NotebookContext:
     """Load params and the tables of the scope (from ``tables_dir`` or computed from ``data_dir``;
     ``data_dir`` None: the built-in demo data, generated if missing)."""
-    params = _params(kommune, params_dir)
+    params = _params(kommune, params_dir, wave)
     scope = kommune or "all"
-    if tables_dir and (Path(tables_dir) / "tables.csv").is_file():
-        tables, tests, comp = (_read_labelled_csv(Path(tables_dir) / f"{name}.csv")
-                               for name in ("tables", "tests", "comparisons"))
+    if tables_dir:
+        folder = _tables_folder(tables_dir, ".", ("tables", "tests", "comparisons"))
+        tables, tests, comp = (_read_labelled_csv(folder / f"{name}.csv") for name in ("tables", "tests", "comparisons"))
     else:
         from .design import build_design
         from .tables import build_tables
@@ -220,9 +240,18 @@ def show_theme(ctx: NotebookContext, theme: str) -> list[dict]:
     return recorded
 
 
+def show_reading_guide(params: Params) -> None:
+    """How to read a theme's charts, rendered from survey.yaml at run time (minimum cell size,
+    weighting cells, multiple-testing rule)."""
+    from IPython.display import Markdown, display
+
+    from .narrative import reading_guide
+
+    s = params.survey
+    display(Markdown(reading_guide(s.min_cell_size, s.weighting.cells, s.multiple_testing, s.significance_level)))
+
+
 # ---- non-response and weighting ------------------------------------------------------------------
-VARIABLE_TEXT = {"kommune": "Kommune", "koen": "Køn", "alder_band": "Alder", "maalgruppe": "Målgruppe",
-                 "varighed_band": "Varighed"}
 
 
 def _md_table(frame: pd.DataFrame, formats: dict[str, callable]) -> str:
@@ -258,14 +287,13 @@ def _read_labelled_csv(path: Path) -> pd.DataFrame:
 
 
 def open_nonresponse(kommune: str | None, data_dir: str | None, params_dir: str | None,
-                     tables_dir: str | None = None):
+                     tables_dir: str | None = None, wave: str | None = None):
     """Params and every non-response / weighting table of the scope (see survey_lib.nonresponse):
-    read from ``tables_dir/frafald`` when the batch has written them, else computed from the data."""
-    params = _params(kommune, params_dir)
-    if tables_dir and (Path(tables_dir) / NONRESPONSE_DIR / "response_rates.csv").is_file():
-        return params, read_csv_folder(Path(tables_dir) / NONRESPONSE_DIR)
-    from .nonresponse import nonresponse_report
-
+    read from ``tables_dir/frafald`` when a tables folder is given, else computed from the data."""
+    params = _params(kommune, params_dir, wave)
+    if tables_dir:
+        folder = _tables_folder(tables_dir, NONRESPONSE_DIR, ("response_rates",))
+        return params, NonresponseReport.from_frames(read_csv_folder(folder), str(folder))
     return params, nonresponse_report(_load(data_dir, params), params, kommune=kommune)
 
 
@@ -283,10 +311,10 @@ def _term_label(term: str, labels: dict[str, str]) -> str:
     m = re.match(r"C\((\w+)\)\[T\.(.*)\]", term)
     if not m:
         return term
-    return f"{VARIABLE_TEXT.get(m.group(1), m.group(1))}: {labels.get(m.group(2), m.group(2))}"
+    return f"{REGISTER_TITLES.get(m.group(1), m.group(1))}: {labels.get(m.group(2), m.group(2))}"
 
 
-def show_nonresponse(params: Params, report: dict) -> dict:
+def show_nonresponse(params: Params, report: NonresponseReport) -> dict:
     """Display the non-response analysis: rates, sample against respondents with tests, the
     propensity model, R-indicators, the response curve and completion times."""
     from IPython.display import Markdown, display
@@ -297,26 +325,26 @@ def show_nonresponse(params: Params, report: dict) -> dict:
     vocabulary = SurveyVocabulary.from_params(params)
     labels = vocabulary.labels
     alpha = params.survey.significance_level
-    rates = report["response_rates"]
+    rates = report.response_rates
     total = rates[rates["variable"] == "total"].iloc[0]
     display(Markdown(f"## Svarprocent\n\n{fmt_int(total['sampled'])} borgere blev udtrukket; "
                      f"{fmt_int(total['complete'])} gennemførte og {fmt_int(total['partial'])} svarede delvist, "
                      f"i alt en svarprocent på **{fmt_pct(total['response_rate'])}**."))
-    dist, tests = report["sample_vs_respondents"], report["sample_vs_respondents_tests"].set_index("variable")
+    dist, tests = report.sample_vs_respondents, report.sample_vs_respondents_tests.set_index("variable")
     for var in dist["variable"].unique():
         part = _in_order(rates[rates["variable"] == var], vocabulary, var)
-        _show(category_bars(part, "response_rate", f"Svarprocent – {VARIABLE_TEXT.get(var, var)}", labels=labels))
+        _show(category_bars(part, "response_rate", f"Svarprocent – {REGISTER_TITLES.get(var, var)}", labels=labels))
         _show(sample_vs_respondents_chart(_in_order(dist[dist["variable"] == var], vocabulary, var),
-                                          f"Stikprøve og respondenter – {VARIABLE_TEXT.get(var, var)}", labels))
+                                          f"Stikprøve og respondenter – {REGISTER_TITLES.get(var, var)}", labels))
         t = tests.loc[var]
         verdict = "adskiller sig signifikant fra" if t["p_value"] < alpha else "adskiller sig ikke signifikant fra"
-        display(Markdown(f"Respondenternes fordeling på {esc(VARIABLE_TEXT.get(var, var).lower())} {verdict} stikprøvens "
+        display(Markdown(f"Respondenternes fordeling på {esc(REGISTER_TITLES.get(var, var).lower())} {verdict} stikprøvens "
                          f"(Rao–Scott F = {fmt_number(t['statistic'])}, {fmt_p(t['p_value'])})."))
-    means = report["means_sample_vs_respondents"].set_index("measure")
+    means = report.means_sample_vs_respondents.set_index("measure")
     age = means.loc["age_years"]
     display(Markdown(f"Gennemsnitsalderen er {fmt_number(age['sample_weighted'], 1)} år i stikprøven og "
                      f"{fmt_number(age['respondents_weighted'], 1)} år blandt respondenterne."))
-    coef = report["propensity_model"]
+    coef = report.propensity_model
     coef = coef.assign(term=coef["term"].map(lambda t: _term_label(t, labels)))
     table = coef[coef["term"] != "Intercept"][["term", "odds_ratio", "or_ci_low", "or_ci_high", "p_value"]].rename(
         columns={"term": "Variabel", "odds_ratio": "Odds ratio", "or_ci_low": "95 %-KI nedre",
@@ -327,23 +355,23 @@ def show_nonresponse(params: Params, report: dict) -> dict:
                                                                    "95 %-KI nedre": lambda v: fmt_number(v),
                                                                    "95 %-KI øvre": lambda v: fmt_number(v),
                                                                    "p-værdi": lambda v: fmt_p(v)})))
-    r = report["r_indicator"].iloc[0]
+    r = report.r_indicator.iloc[0]
     display(Markdown(f"## Repræsentativitet (R-indikator)\n\nR-indikatoren er **{fmt_number(r['R'])}** (1 er fuldt "
                      f"repræsentativt svar). Svarsandsynlighedernes variationskoefficient er {fmt_number(r['cv'])}; "
                      f"den største mulige standardiserede skævhed i et gennemsnit uden vægtning er "
                      f"{fmt_number(r['max_abs_bias'])} standardafvigelser. De partielle indikatorer nedenfor viser, "
                      "hvilke grupper der trækker: negative værdier er underrepræsenterede grupper."))
-    partial = report["partial_r_indicators"]
+    partial = report.partial_r_indicators
     for var in partial["variable"].unique():
         cats = _in_order(partial[(partial["variable"] == var) & (partial["level"] == "category")], vocabulary, var)
-        _show(category_bars(cats, "partial_r", f"Partiel R-indikator – {VARIABLE_TEXT.get(var, var)}", percent=False,
+        _show(category_bars(cats, "partial_r", f"Partiel R-indikator – {REGISTER_TITLES.get(var, var)}", percent=False,
                             labels=labels))
-    curve = report["response_curve"]
+    curve = report.response_curve
     reminders = list(params.survey.reminder_dates)
     _show(response_curve_chart(curve[curve["by"] == "total"], reminders, "Kumuleret svarprocent"))
     _show(response_curve_chart(curve[curve["by"] == "maalgruppe"], reminders, "Kumuleret svarprocent – målgruppe",
                                labels))
-    ct = report["completion_time"].iloc[0]
+    ct = report.completion_time.iloc[0]
     display(Markdown(f"Halvdelen af de gennemførte besvarelser tog højst {fmt_number(ct['median'], 1)} minutter "
                      f"(kvartiler {fmt_number(ct['q1'], 1)} og {fmt_number(ct['q3'], 1)} minutter)."))
     nums = {"response_rate": float(total["response_rate"]), "R": float(r["R"])}
@@ -351,31 +379,35 @@ def show_nonresponse(params: Params, report: dict) -> dict:
     return nums
 
 
-def show_weighting(params: Params, report: dict) -> dict:
+def show_weighting(params: Params, report: NonresponseReport) -> dict:
     """Display the weighting diagnostics: strata and collapses, weight distribution, design effect,
     balance, the shift from unweighted to weighted results, and the comparison of methods."""
     from IPython.display import Markdown, display
 
-    from .narrative import fmt_pct
+    from .narrative import fmt_pct, weighting_intro
     from .plots import weight_histogram
 
-    strata, collapses = report["strata"], report["collapses"]
-    display(Markdown(f"## Vægtningsceller\n\n{fmt_int(len(strata))} celler (alder × køn × kommune × målgruppe); "
+    strata, collapses = report.strata, report.collapses
+    cells = params.survey.weighting.cells
+    cells_text = " × ".join(REGISTER_TITLES.get(c, c).lower() for c in cells)
+    display(Markdown(weighting_intro(params.survey.weighting.method, cells)))
+    display(Markdown(f"## Vægtningsceller\n\n{fmt_int(len(strata))} celler ({cells_text}); "
                      f"{fmt_int(len(collapses))} celle(r) uden nok respondenter er lagt sammen med en nabocelle."
                      + ("\n\n" + _md_table(collapses.rename(columns={"cell": "Celle", "merged_into": "Lagt sammen med",
                                                                       "rule": "Regel", "reason": "Årsag"}), {})
                         if len(collapses) else "")))
     if 0 < len(strata) <= 60:      # one municipality: its cells in full
         display(Markdown(_md_table(strata[["post_stratum", "population", "respondents", "weight"]].rename(columns={
-            "post_stratum": "Celle (alder/køn/kommune/målgruppe)", "population": "Population",
+            "post_stratum": f"Celle ({'/'.join(REGISTER_TITLES.get(c, c).lower() for c in cells)})",
+            "population": "Population",
             "respondents": "Respondenter", "weight": "Vægt (strataratio)"}),
             {"Population": fmt_int, "Respondenter": fmt_int, "Vægt (strataratio)": fmt_number})))
     elif len(strata):
         display(Markdown(f"Tabellen over alle {fmt_int(len(strata))} celler står i `strata.csv` "
                          "(`survey-report nonresponse`); kommunernes notebooks viser deres egne celler."))
-    w = report["weights"]["weight"].to_numpy(float)
+    w = report.weights["weight"].to_numpy(float)
     _show(weight_histogram(w, "Vægtenes fordeling"))
-    diag = report["weights_diagnostics"].assign(kommune=lambda d: d["kommune"].replace({"all": "Alle"}))
+    diag = report.weights_diagnostics.assign(kommune=lambda d: d["kommune"].replace({"all": "Alle"}))
     row = diag.iloc[0]
     display(Markdown(f"Designeffekten af de ulige vægte (Kish) er **{fmt_number(row['deff_kish'])}**: de "
                      f"{fmt_int(row['respondents'])} svar giver samme præcision som {fmt_int(row['n_effective'])} "
@@ -388,7 +420,7 @@ def show_weighting(params: Params, report: dict) -> dict:
          "Designeffekt": fmt_number, "Effektivt n": fmt_int})))
     labels = SurveyVocabulary.from_params(params).labels
     heading = {q.id: q.heading for q in params.questionnaire.questions}
-    bal = report["balance"].assign(variable=lambda d: d["variable"].map(VARIABLE_TEXT).fillna(d["variable"]),
+    bal = report.balance.assign(variable=lambda d: d["variable"].map(REGISTER_TITLES).fillna(d["variable"]),
                                    category=lambda d: d["category"].map(lambda c: labels.get(c, c)))
     display(Markdown("## Balance efter vægtning\n\nVægtede respondenter mod populationen. På vægtningsvariablerne "
                      "er forskellen nul (bortset fra sammenlagte celler); varighed indgår ikke i vægtningen, så "
@@ -398,7 +430,7 @@ def show_weighting(params: Params, report: dict) -> dict:
                                              "weighted_share": "Vægtet", "weighted_minus_population": "Forskel"}),
                          {"Population": fmt_pct, "Respondenter": fmt_pct, "Vægtet": fmt_pct,
                           "Forskel": lambda v: fmt_number(100 * v, 1) + " pct.-point"})))
-    shift = report["weighting_shift"].assign(question=lambda d: d["question"].map(heading).fillna(d["question"]))
+    shift = report.weighting_shift.assign(question=lambda d: d["question"].map(heading).fillna(d["question"]))
     display(Markdown("## Hvad vægtningen ændrer\n\nGennemsnitlig score uden og med vægtning, største ændring "
                      "først.\n\n" + _md_table(
                          shift[["question", "n", "mean_unweighted", "mean_weighted", "mean_shift"]].rename(columns={
@@ -407,10 +439,10 @@ def show_weighting(params: Params, report: dict) -> dict:
                          {"Svar": fmt_int, "Uvægtet": fmt_number, "Vægtet": fmt_number,
                           "Ændring": lambda v: fmt_number(v, 3)})))
     names = {"poststratify": "Post-stratificering", "rake": "Raking"}
-    methods = report["methods_estimates"].assign(question=lambda d: d["question"].map(heading).fillna(d["question"]))
+    methods = report.methods_estimates.assign(question=lambda d: d["question"].map(heading).fillna(d["question"]))
     methods = methods.rename(columns=lambda c: {"question": "Spørgsmål", "unweighted": "Uvægtet"}.get(
         c, names.get(c, c.replace("poststratify+trim", "Post-stratificering, trimmet ved ").replace("5", "5 × median"))))
-    mdiag = report["methods_diagnostics"].assign(method=lambda d: d["method"].map(lambda m: names.get(
+    mdiag = report.methods_diagnostics.assign(method=lambda d: d["method"].map(lambda m: names.get(
         m, m.replace("poststratify+trim", "Post-stratificering, trimmet ved ").replace("5", "5 × median"))))
     display(Markdown("## Sammenligning af vægtningsmetoder\n\nPost-stratificering (rapportens metode), "
                      "raking på marginalerne og post-stratificering med trimning af store vægte.\n\n"
@@ -480,13 +512,12 @@ def show_summary(ctx: NotebookContext) -> dict:
 
 
 def open_free_text(kommune: str | None, data_dir: str | None, params_dir: str | None,
-                   tables_dir: str | None = None) -> dict[str, pd.DataFrame]:
+                   tables_dir: str | None = None, wave: str | None = None) -> dict[str, pd.DataFrame]:
     """The free-text tables of the scope (see survey_lib.freetext): read from ``tables_dir/fritekst``
-    when the batch has written them, else computed from the data."""
-    params = _params(kommune, params_dir)
-    folder = Path(tables_dir) / FREE_TEXT_DIR if tables_dir else None
-    if folder is not None and (folder / "themes.csv").is_file():
-        return read_csv_folder(folder)
+    when a tables folder is given, else computed from the data."""
+    params = _params(kommune, params_dir, wave)
+    if tables_dir:
+        return read_csv_folder(_tables_folder(tables_dir, FREE_TEXT_DIR, ("themes",)))
     from .design import build_design
     from .freetext.report import free_text_report
 

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ParamsError
+from .pattern_syntax import parse_pattern
 from .vocabulary import BREAKDOWN_VARIABLES
 
 __all__ = [
@@ -328,10 +329,8 @@ class ThemeEntry(_Frozen):
     @model_validator(mode="after")
     def _patterns_parse(self) -> "ThemeEntry":
         # checked here, so that a bad pattern is reported with its file and key like any other
-        from .freetext.themes import Pattern
-
         for p in self.patterns:
-            Pattern.parse(p)
+            parse_pattern(p)
         return self
 
 
@@ -368,12 +367,21 @@ class Params(_Frozen):
     sources: dict[str, str]
     digest: str
 
-    def kommune(self, name: str) -> Kommune:
+    def kommune(self, name: str, parameter: str = "kommune") -> Kommune:
         """The municipality called ``name``; ParamsError lists the known names otherwise."""
-        for k in self.kommuner:
-            if k.name == name:
-                return k
-        raise ParamsError(f"unknown municipality {name!r}; known: {[k.name for k in self.kommuner]}")
+        self.check_kommuner([name], parameter)
+        return next(k for k in self.kommuner if k.name == name)
+
+    def check_kommuner(self, names: "typing.Iterable[str]", parameter: str = "kommune") -> list[str]:
+        """``names`` as a list when every one is in kommuner.yaml; else one ParamsError naming the
+        parameter, every unknown name and the known ones (the one check of a municipality name)."""
+        names = list(names)
+        known = [k.name for k in self.kommuner]
+        bad = [n for n in names if n not in known]
+        if bad:
+            raise ParamsError(f"{parameter}: unknown municipality {', '.join(map(repr, bad))}; "
+                              f"expected names from kommuner.yaml: {known}")
+        return names
 
 
 # --------------------------------------------------------------------------------------------------
@@ -498,6 +506,24 @@ def load_params(params_dir: Path | str) -> Params:
         missing keys, the allowed keys.
     """
     params_dir = Path(params_dir)
+    parsed, sources, digest = _parse_files(params_dir)
+    problems = (_filter_problems(params_dir, parsed) + _freetext_problems(params_dir, parsed)
+                + _breakdown_problems(params_dir, parsed["survey"]))
+    if problems:
+        raise ParamsError("Invalid parameters:\n  - " + "\n  - ".join(problems))
+    return Params(
+        questionnaire=parsed["questionnaire"],
+        survey=parsed["survey"],
+        kommuner=parsed["kommuner"].kommuner,
+        freetext=parsed["freetext"],
+        sources=sources,
+        digest=digest,
+    )
+
+
+def _parse_files(params_dir: Path) -> tuple[dict[str, Any], dict[str, str], str]:
+    """Each file validated on its own: (models by role, paths by role, SHA-256 over the files' bytes).
+    Raises one ParamsError listing the problems of every file."""
     problems: list[str] = []
     parsed: dict[str, Any] = {}
     digest = hashlib.sha256()
@@ -516,9 +542,12 @@ def load_params(params_dir: Path | str) -> Params:
             problems.extend(_format_validation(path, model, raw, err))
     if problems:
         raise ParamsError("Invalid parameters:\n  - " + "\n  - ".join(problems))
+    return parsed, sources, digest.hexdigest()
+
+
+def _filter_problems(params_dir: Path, parsed: dict[str, Any]) -> list[str]:
+    """Cross-file check: the questions' filters (``asked_if``) refer to codes that exist."""
     survey: Survey = parsed["survey"]
-    questionnaire: Questionnaire = parsed["questionnaire"]
-    # cross-file checks: filters refer to codes that exist
     known = {
         "maalgruppe": {m.code for m in survey.maalgrupper},
         "ydelse": {y.code for y in survey.ydelser},
@@ -527,38 +556,33 @@ def load_params(params_dir: Path | str) -> Params:
         "alder_band": {b.code for b in survey.age_bands},
     }
     qpath = params_dir / "questionnaire.yaml"
-    for q in questionnaire.questions:
+    problems = []
+    for q in parsed["questionnaire"].questions:
         for clause in q.asked_if or ():
             for var, values in clause.items():
-                if var in known:
-                    bad = [v for v in values if v not in known[var]]
-                    if bad:
-                        problems.append(
-                            f"{qpath}: question {q.id!r}: asked_if {var} has unknown value(s) {bad}; "
-                            f"allowed: {sorted(known[var])} (from survey.yaml / kommuner.yaml)"
-                        )
+                bad = [v for v in values if v not in known.get(var, values)]
+                if bad:
+                    problems.append(f"{qpath}: question {q.id!r}: asked_if {var} has unknown value(s) {bad}; "
+                                    f"allowed: {sorted(known[var])} (from survey.yaml / kommuner.yaml)")
+    return problems
+
+
+def _freetext_problems(params_dir: Path, parsed: dict[str, Any]) -> list[str]:
+    """Cross-file check: freetext.yaml's questions are a free-text and a 1–5 question of the codebook."""
     ft: FreeText = parsed["freetext"]
     fpath = params_dir / "freetext.yaml"
-    kinds = {q.id: q.kind for q in questionnaire.questions}
-    for key, qid, kind in (("question", ft.question, "free_text"), ("satisfaction_question", ft.satisfaction_question,
-                                                                    "likert")):
+    kinds = {q.id: q.kind for q in parsed["questionnaire"].questions}
+    problems = []
+    for key, qid, kind in (("question", ft.question, "free_text"),
+                           ("satisfaction_question", ft.satisfaction_question, "likert")):
         if kinds.get(qid) != kind:
             wanted = sorted(q for q, k in kinds.items() if k == kind)
             problems.append(f"{fpath}: {key}: {qid!r} is not a {kind} question of questionnaire.yaml; "
                             f"expected one of {wanted}")
-    for breakdown in survey.breakdowns:
-        if breakdown.variable not in BREAKDOWN_VARIABLES:
-            problems.append(
-                f"{params_dir / 'survey.yaml'}: breakdowns: unknown variable {breakdown.variable!r}; "
-                f"allowed: {list(BREAKDOWN_VARIABLES)}"
-            )
-    if problems:
-        raise ParamsError("Invalid parameters:\n  - " + "\n  - ".join(problems))
-    return Params(
-        questionnaire=questionnaire,
-        survey=survey,
-        kommuner=parsed["kommuner"].kommuner,
-        freetext=parsed["freetext"],
-        sources=sources,
-        digest=digest.hexdigest(),
-    )
+    return problems
+
+
+def _breakdown_problems(params_dir: Path, survey: Survey) -> list[str]:
+    """survey.yaml's breakdowns name variables of the vocabulary."""
+    return [f"{params_dir / 'survey.yaml'}: breakdowns: unknown variable {b.variable!r}; "
+            f"allowed: {list(BREAKDOWN_VARIABLES)}" for b in survey.breakdowns if b.variable not in BREAKDOWN_VARIABLES]

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from .params import Params
 
 __all__ = ["BREAKDOWN_VARIABLES", "TOTAL", "VS_OTHERS", "THEME_PREFIX", "BreakdownTerms", "SurveyVocabulary",
-           "theme_outcome", "is_theme", "theme_id", "breakdown_title"]
+           "theme_outcome", "is_theme", "theme_id", "breakdown_title", "join_words", "register_nouns",
+           "REGISTER_TITLES", "ADJUSTMENT_NAMES", "STATUS_LABELS", "CURRENT"]
 
 #: The variables a breakdown in survey.yaml may name, in the order the register offers them.
 BREAKDOWN_VARIABLES = ("maalgruppe", "koen", "alder_band", "varighed_band", "tilknytning", "kommune")
@@ -42,6 +43,11 @@ _BETWEEN = {"maalgruppe": "mellem målgrupperne", "koen": "mellem kvinder og mæ
 STATUS_LABELS = MappingProxyType({"igangvaerende": "Igangværende", "afsluttet": "Afsluttet"})
 #: The course status whose citizens a breakdown with ``only_current`` keeps.
 CURRENT = "igangvaerende"
+#: Danish names of the register variables (non-response tables, weighting cells).
+REGISTER_TITLES = MappingProxyType({"kommune": "Kommune", "koen": "Køn", "alder_band": "Alder",
+                                    "maalgruppe": "Målgruppe", "varighed_band": "Varighed"})
+#: Danish names of the multiple-testing methods of survey.yaml.
+ADJUSTMENT_NAMES = MappingProxyType({"holm": "Holm", "fdr_bh": "Benjamini–Hochberg", "bonferroni": "Bonferroni"})
 
 
 def theme_outcome(theme: str) -> str:
@@ -59,6 +65,17 @@ def theme_id(outcome: str) -> str:
     if not is_theme(outcome):
         raise ValueError(f"outcome {outcome!r} is not a theme score; expected an id beginning with {THEME_PREFIX!r}")
     return outcome[len(THEME_PREFIX):]
+
+
+def join_words(words: "list[str] | tuple[str, ...]") -> str:
+    """Danish enumeration: ``['alder', 'køn', 'kommune']`` -> ``'alder, køn og kommune'``."""
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " og " + words[-1]
+
+
+def register_nouns(variables: "list[str] | tuple[str, ...]") -> str:
+    """The register variables in running Danish text: ``'alder, køn, kommune og målgruppe'``."""
+    return join_words([REGISTER_TITLES.get(v, v).lower() for v in variables])
 
 
 def breakdown_title(variable: str, labels: Mapping[str, str]) -> str:

@@ -99,13 +99,10 @@ def test_weighting_shift_by_hand():
     frame = pd.DataFrame({"tilfredshed": [5, 5, 1, 1], "kommune": "x"})
     design = design_from_arrays(frame, np.array([1.0, 1.0, 3.0, 3.0]), frame["kommune"])
 
-    class P:  # the minimal params score_matrix needs
-        class questionnaire:
-            likert = [type("Q", (), {"id": "tilfredshed"})()]
+    class Questionnaire:  # the minimal codebook score_matrix needs
+        likert = [type("Q", (), {"id": "tilfredshed"})()]
 
-        class survey:
-            min_cell_size = 3
-    shift = nr.weighting_shift(design, P).iloc[0]
+    shift = nr.weighting_shift(design, Questionnaire, min_cell_size=3).iloc[0]
     assert shift["mean_unweighted"] == 3.0
     assert shift["mean_weighted"] == pytest.approx((5 * 2 + 1 * 6) / 8)
     assert shift["share_5_weighted"] == pytest.approx(0.25) and shift["share_5_shift"] == pytest.approx(-0.25)
@@ -179,7 +176,9 @@ def test_cli_nonresponse_writes_every_table(tmp_path, twin_dir):
 
 def test_one_municipality(tmp_path, params, twin_dir):
     data = load_survey(twin_dir, params)
-    rep = nr.nonresponse_report(data, params, kommune="Odder")
+    report = nr.nonresponse_report(data, params, kommune="Odder")
+    assert isinstance(report, nr.NonresponseReport)
+    rep = report.frames()
     rates = rep["response_rates"].set_index(["variable", "category"])
     n_odder = int(data.sample.merge(data.population, on="person_id")["kommune"].eq("Odder").sum())
     assert rates.loc[("total", ""), "sampled"] == n_odder
@@ -189,7 +188,7 @@ def test_one_municipality(tmp_path, params, twin_dir):
                                b.loc[b["variable"] == "koen", "population_share"], atol=1e-12)
     assert set(rep["strata"]["kommune"]) == {"Odder"}
     assert rep["response_curve"]["reminder"].sum() == 2 * (1 + 4)   # total + four målgrupper, two reminders
-    with pytest.raises(Exception, match="unknown municipality 'Atlantis'"):
+    with pytest.raises(Exception, match=r"kommune: unknown municipality 'Atlantis'; expected names from kommuner"):
         nr.nonresponse_report(data, params, kommune="Atlantis")
     # written as the batch writes them and read back as the notebook reads them: the labels survive
     # (the total's group and category are '', not missing: as NaN they fell out of the charts)
@@ -203,10 +202,13 @@ def test_one_municipality(tmp_path, params, twin_dir):
         for col in {"group", "category", "variable", "by"} & set(rep[name].columns):
             assert list(back[name][col]) == [str(v) for v in rep[name][col]], (name, col)
     assert (back["response_curve"].query("by == 'total'")["group"] == "").all()
+    assert nr.NonresponseReport.from_frames(back).strata.shape == report.strata.shape
+    with pytest.raises(Exception, match=r"folder X: the non-response tables balance.csv are missing"):
+        nr.NonresponseReport.from_frames({k: v for k, v in back.items() if k != "balance"}, "folder X")
     # the designs computed once for every municipality (as the batch does) give the same report
     design = build_design(data, params)
     shared = nr.nonresponse_report(data, params, kommune="Odder", design=design,
-                                   designs=nr.method_designs(data, params, default=design))
+                                   designs=nr.method_designs(data, params, default=design)).frames()
     assert shared.keys() == rep.keys()
     for name in rep:
         pd.testing.assert_frame_equal(shared[name], rep[name], check_exact=True, obj=name)

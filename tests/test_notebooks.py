@@ -36,9 +36,27 @@ def twin_tables(tmp_path_factory, params):
     from survey_lib.demo import generate, write_dataset
     from survey_lib.pipeline import make_tables
 
+    import shutil
+
+    from survey_lib.atomic import atomic_folder
+    from survey_lib.design import build_design
+    from survey_lib.export import write_csvs
+    from survey_lib.freetext.report import free_text_report
+    from survey_lib.paths import FREE_TEXT_DIR
+
     root = tmp_path_factory.mktemp("nb")
     write_dataset(generate(params, seed=2023), root / "data")
     make_tables(root / "data", params, root / "tables", scopes=["Odder"], excel=False)
+    # a complete tables folder per scope, as the batch writes it: the tables and the scope's free text
+    design = build_design(load_survey(root / "data", params), params)
+    for scope in ("all", "Odder"):
+        folder = root / "scopes" / scope
+        folder.mkdir(parents=True)
+        for name in ("tables", "tests", "comparisons"):
+            shutil.copy(root / "tables" / f"{name}.csv", folder)
+        report = free_text_report(design, params, scope)
+        with atomic_folder(folder / FREE_TEXT_DIR) as stage:
+            write_csvs(stage, {k: v for k, v in report.items() if k != "reading_sample"})
     return root
 
 
@@ -52,7 +70,7 @@ def test_theme_notebooks_run_and_match_engine(twin_tables, path, kommune, tmp_pa
 
     out = tmp_path / "out.ipynb"
     pm.execute_notebook(str(path), str(out),
-                        parameters={"kommune": kommune, "tables_dir": str(twin_tables / "tables"),
+                        parameters={"kommune": kommune, "tables_dir": str(twin_tables / "scopes" / (kommune or "all")),
                                     "data_dir": str(twin_tables / "data")},
                         kernel_name="survey-lib", progress_bar=False)
     nb = json.loads(out.read_text(encoding="utf-8"))
@@ -110,12 +128,12 @@ def test_nonresponse_and_weighting_notebooks(twin_tables, name, kommune, tmp_pat
     nums = [o["data"]["application/json"]["key_numbers"] for o in outputs if "application/json" in o.get("data", {})][0]
     report = nonresponse_report(load_survey(twin_tables / "data", params), params, kommune=kommune)
     if name == "01_frafald":
-        rates = report["response_rates"]
+        rates = report.response_rates
         assert nums["response_rate"] == pytest.approx(rates.loc[rates["variable"] == "total", "response_rate"].iloc[0])
-        assert nums["R"] == pytest.approx(report["r_indicator"]["R"].iloc[0])
+        assert nums["R"] == pytest.approx(report.r_indicator["R"].iloc[0])
     else:
-        assert nums["deff_kish"] == pytest.approx(report["weights_diagnostics"]["deff_kish"].iloc[0])
-        assert nums["strata"] == len(report["strata"])
+        assert nums["deff_kish"] == pytest.approx(report.weights_diagnostics["deff_kish"].iloc[0])
+        assert nums["strata"] == len(report.strata)
     images = [o for o in outputs if "image/svg+xml" in o.get("data", {})]
     assert images and all(o["metadata"]["image/svg+xml"]["alt"] for o in images)
 
@@ -141,3 +159,30 @@ def test_summary_notebook(twin_tables, kommune, tmp_path):
         comp = pd.read_csv(twin_tables / "tables" / "comparisons.csv")
         comp = comp[comp["scope"] == kommune].set_index("question")["flag"].to_dict()
         assert nums["flags"] == comp
+
+
+@pytest.mark.parametrize("opener,missing", [("open_context", "tables.csv"), ("open_nonresponse", "response_rates.csv"),
+                                            ("open_free_text", "themes.csv")])
+def test_incomplete_tables_dir_is_an_error(twin_tables, opener, missing):
+    """A tables folder without what the notebook reads stops it with the missing file's name; it never
+    falls back to computing (from the demo data when data_dir is empty)."""
+    import survey_lib.notebook as nbk
+    from survey_lib.errors import SurveyError
+
+    with pytest.raises(SurveyError, match=rf"tables_dir=.* is incomplete: missing \S*{missing}"):
+        getattr(nbk, opener)("Odder", None, None, str(twin_tables / "data"))
+
+
+def test_committed_notebooks_are_the_generators_output():
+    """The notebooks are written by scripts/make_notebooks.py; an edit by hand (or a generator change
+    without rerunning it) would make the committed notebooks drift from it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "scripts" / "make_notebooks.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    expected = gen.notebooks()
+    assert sorted(expected) == [p.stem for p in NOTEBOOKS]
+    for name, text in expected.items():
+        committed = (ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8")
+        assert committed == text + "\n", f"notebooks/{name}.ipynb differs from scripts/make_notebooks.py's output"

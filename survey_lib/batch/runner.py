@@ -233,7 +233,7 @@ def _scope_tables(scope: str) -> str:
 
     sh = _SHARED
     report = nonresponse_report(sh["data"], sh["params"], kommune=None if scope == ALL else scope,
-                                design=sh["design"], designs=sh["method_designs"])
+                                design=sh["design"], designs=sh["method_designs"]).frames()
     folder = sh["wave_dir"] / slug(scope) / TABLES_DIR
     _write_scope_tables(sh["ts"], sh["diagnostics"], sh["strata"], sh["collapses"], scope, folder, sh["params"],
                         sh["prov_tables"], report)

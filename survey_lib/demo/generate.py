@@ -258,6 +258,21 @@ def _municipalities(params: Params, scale: str | float, rng: np.random.Generator
 # --------------------------------------------------------------------------------------------------
 # the generator
 # --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Population:
+    """The generated register: codes per citizen and the population frame."""
+
+    kom: np.ndarray      # municipality index
+    mg: np.ndarray       # målgruppe index
+    gender: np.ndarray
+    age: np.ndarray      # age band index
+    dur: np.ndarray      # duration band index
+    weeks: np.ndarray    # course duration in weeks on the closing date
+    ydelse: np.ndarray
+    ids: np.ndarray
+    frame: pd.DataFrame
+
+
 def generate(params: Params, seed: int = 2023, scale: str | float = "pilot") -> DemoData:
     """Generate the twin.
 
@@ -270,6 +285,11 @@ def generate(params: Params, seed: int = 2023, scale: str | float = "pilot") -> 
     scale
         ``"pilot"`` (the 13 municipalities of 2023 with the report's exact totals) or a number: a
         national round with 98 municipalities and a population of 600,000 times that number.
+
+    Notes
+    -----
+    The steps draw from one generator in a fixed order (population, sample, response, partial
+    response, course status, answers, free text, timing), so the same seed gives the same files.
     """
     rng = np.random.default_rng(seed)
     kommuner, pop_m, smp_m, resp_m = _municipalities(params, scale, rng)
@@ -280,7 +300,49 @@ def generate(params: Params, seed: int = 2023, scale: str | float = "pilot") -> 
     pop_joint /= pop_joint.sum()
     p_current = joint[..., 0] / joint.sum(axis=4)                   # (mg, g, a, d)
 
-    # ---- population ------------------------------------------------------------------------------
+    closing = pd.Timestamp(params.survey.closing_date)
+    pop = _population(rng, kommuner, pop_m, pop_joint, closing)
+    s_idx, exempt, sms = _sample(rng, pop, len(kommuner), smp_m)
+    responded = _response(rng, pop, s_idx, ~exempt | sms, psi, resp_m)
+    r_idx = s_idx[responded]                       # population row numbers of respondents
+    n_r = len(r_idx)
+    partial, stop = _partial_response(rng, pop.mg[r_idx])
+    current = rng.random(n_r) < p_current[pop.mg[r_idx], pop.gender[r_idx], pop.age[r_idx], pop.dur[r_idx]]
+    if scale == "pilot":
+        _stretch_long_courses(pop, r_idx[current], closing)
+    resp = pd.DataFrame({"person_id": pop.ids[r_idx]})
+    resp["aktuel_status"] = np.where(current, 1, 2)
+    syge = pop.mg[r_idx] == 1
+    resp["arbejdsgiver"] = pd.array(np.where(syge, np.where(rng.random(n_r) < SYGEDAGPENGE_WITH_EMPLOYER, 1, 2), 0),
+                                    dtype="Int64")
+    resp.loc[~syge, "arbejdsgiver"] = pd.NA
+    weight = _report_weights(pop, r_idx, partial)
+    _answers(rng, params, pop, r_idx, current, stop, weight, resp, refine=scale == "pilot")
+    truth = _free_text(rng, pop.ids[r_idx], stop, resp)
+    started, submitted = _timing(rng, n_r, pop.mg[r_idx] == 3, exempt[responded], partial, params)
+    resp.insert(1, "status", np.where(partial, "partial", "complete"))
+    resp.insert(2, "started_at", started)
+    resp.insert(3, "submitted_at", submitted)
+    sample = pd.DataFrame({
+        "person_id": pop.ids[s_idx], "invitation_date": PILOT["invitation"].isoformat(),
+        "digital_post_exempt": exempt.astype(int), "sms_reachable": sms.astype(int),
+    })
+    qn = params.questionnaire
+    order_cols = ["person_id", "status", "started_at", "submitted_at"] + [c for q in qn.questions for c in q.columns]
+    return DemoData(
+        population=pop.frame.sort_values("person_id", ignore_index=True),
+        sample=sample.sort_values("person_id", ignore_index=True),
+        responses=resp.reindex(columns=order_cols).sort_values("person_id", ignore_index=True),
+        comments_truth=truth.sort_values("person_id", ignore_index=True),
+        kommuner=kommuner,
+        seed=seed,
+    )
+
+
+def _population(rng: np.random.Generator, kommuner: list[dict], pop_m: np.ndarray, pop_joint: np.ndarray,
+                closing: pd.Timestamp) -> _Population:
+    """The register: municipality x målgruppe x gender x age band x duration band counts, ages,
+    course start dates, benefits and ids."""
     cells = np.array(np.meshgrid(np.arange(4), np.arange(2), np.arange(3), np.arange(4), indexing="ij")).reshape(4, -1).T
     rows = []
     # municipal variation in the målgruppe mix, centred so that the whole keeps the planned mix
@@ -306,7 +368,6 @@ def generate(params: Params, seed: int = 2023, scale: str | float = "pilot") -> 
             weeks[sel] = w_lo + rng.random(sel.sum()) * (w_hi - w_lo)
         else:
             weeks[sel] = 104 + np.minimum(rng.exponential(OVER_2_MEAN_EXTRA, sel.sum()), 900)
-    closing = pd.Timestamp(params.survey.closing_date)
     startdato = closing - pd.to_timedelta(np.round(weeks * 7).astype(int), unit="D")
     ydelse = np.empty(n_pop, dtype=object)
     ydelse[mg_i == 0] = "a_dagpenge"
@@ -317,18 +378,23 @@ def generate(params: Params, seed: int = 2023, scale: str | float = "pilot") -> 
         ydelse[sel] = np.array(codes, dtype=object)[rng.choice(len(codes), size=sel.sum(), p=list(mix.values()))]
     ids = np.array([f"BR{v:07d}" for v in rng.permutation(n_pop) + 1_000_001], dtype=object)
     kom_names = np.array([k["name"] for k in kommuner], dtype=object)
-    population = pd.DataFrame({
+    frame = pd.DataFrame({
         "person_id": ids, "kommune": kom_names[kom_i], "koen": np.array(GENDERS, dtype=object)[g_i], "alder": age,
         "ydelse": ydelse, "maalgruppe": np.array(MG, dtype=object)[mg_i],
         "startdato": startdato.strftime("%Y-%m-%d"),
     })
+    return _Population(kom_i, mg_i, g_i, a_i, d_i, weeks, ydelse, ids, frame)
 
-    # ---- sample: stratified on gender x age within municipality -----------------------------------
-    in_sample = np.zeros(n_pop, dtype=bool)
-    strat_key = (kom_i * 2 + g_i) * 3 + a_i
+
+def _sample(rng: np.random.Generator, pop: _Population, n_kommuner: int, smp_m: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sample, stratified on gender x age within municipality (proportional allocation), with
+    who is exempt from digital post and who can be reached by SMS: (rows, exempt, sms)."""
+    in_sample = np.zeros(len(pop.ids), dtype=bool)
+    strat_key = (pop.kom * 2 + pop.gender) * 3 + pop.age
     strat_order = np.argsort(strat_key, kind="stable")
-    strat_bounds = np.searchsorted(strat_key[strat_order], np.arange(len(kommuner) * 6 + 1))
-    for m in range(len(kommuner)):
+    strat_bounds = np.searchsorted(strat_key[strat_order], np.arange(n_kommuner * 6 + 1))
+    for m in range(n_kommuner):
         sizes = np.diff(strat_bounds[m * 6:(m + 1) * 6 + 1]).astype(float)
         alloc = _round_preserving(sizes, int(smp_m[m]))
         for j, n_j in enumerate(alloc):
@@ -339,78 +405,88 @@ def generate(params: Params, seed: int = 2023, scale: str | float = "pilot") -> 
     total_sample = int(smp_m.sum())
     exempt_n = int(round(PILOT["digital_post_exempt"] * total_sample / PILOT["sample"]))
     exempt_sms_n = int(round(PILOT["exempt_sms"] * total_sample / PILOT["sample"]))
-    ex_pi = _inclusion(np.where(mg_i[s_idx] == 3, 2.0, 1.0), exempt_n)
-    exempt = _systematic(rng, ex_pi)
+    exempt = _systematic(rng, _inclusion(np.where(pop.mg[s_idx] == 3, 2.0, 1.0), exempt_n))
     sms = np.zeros(n_s, dtype=bool)
     ex_pos = np.flatnonzero(exempt)
     sms[rng.choice(ex_pos, size=min(exempt_sms_n, len(ex_pos)), replace=False)] = True
     sms[~exempt] = rng.random((~exempt).sum()) < 0.92
-    reachable = ~exempt | sms
+    return s_idx, exempt, sms
 
-    # ---- response ---------------------------------------------------------------------------------
-    psi_i = psi[mg_i[s_idx], g_i[s_idx], a_i[s_idx], d_i[s_idx]]
-    # those who cannot be reached cannot answer: lift the propensity of the reachable in each
-    # målgruppe so that the respondents keep the planned composition
-    reach_rate = np.bincount(mg_i[s_idx], weights=reachable, minlength=4) / np.bincount(mg_i[s_idx], minlength=4)
-    psi_i = psi_i / reach_rate[mg_i[s_idx]]
-    responded = np.zeros(n_s, dtype=bool)
-    kom_bounds = np.searchsorted(kom_i[s_idx], np.arange(len(kommuner) + 1))   # population rows are by municipality
-    for m in range(len(kommuner)):
+
+def _response(rng: np.random.Generator, pop: _Population, s_idx: np.ndarray, reachable: np.ndarray, psi: np.ndarray,
+              resp_m: np.ndarray) -> np.ndarray:
+    """Who of the sample responds: each municipality's planned number, drawn with the propensities
+    ``psi`` among the reachable (those who cannot be reached cannot answer)."""
+    mg = pop.mg[s_idx]
+    psi_i = psi[mg, pop.gender[s_idx], pop.age[s_idx], pop.dur[s_idx]]
+    # lift the propensity of the reachable in each målgruppe so that the respondents keep the planned composition
+    reach_rate = np.bincount(mg, weights=reachable, minlength=4) / np.bincount(mg, minlength=4)
+    psi_i = psi_i / reach_rate[mg]
+    responded = np.zeros(len(s_idx), dtype=bool)
+    kom_bounds = np.searchsorted(pop.kom[s_idx], np.arange(len(resp_m) + 1))   # population rows are by municipality
+    for m in range(len(resp_m)):
         block = np.arange(kom_bounds[m], kom_bounds[m + 1])
         sel = block[reachable[block]]
         pi = _inclusion(psi_i[sel], int(resp_m[m]))
         responded[sel[_systematic(rng, pi)]] = True
-    r_idx = s_idx[responded]                       # population row numbers of respondents
-    n_r = len(r_idx)
+    return responded
+
+
+def _partial_response(rng: np.random.Generator, mg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Who of the respondents stops part way, and after which theme (6: answered to the end)."""
+    n_r = len(mg)
     partial_n = int(round(PILOT["partial"] * n_r / PILOT["respondents"]))
-    part_psi = PARTIAL_BY_MG[mg_i[r_idx]]
-    partial = _systematic(rng, _inclusion(part_psi, partial_n))
+    partial = _systematic(rng, _inclusion(PARTIAL_BY_MG[mg], partial_n))
     stop = np.full(n_r, 6)
     stops = _round_preserving(PARTIAL_STOPS, int(partial.sum()))
     stop[np.flatnonzero(partial)[rng.permutation(partial.sum())]] = np.repeat(np.arange(6), stops)
+    return partial, stop
 
-    cur_p = p_current[mg_i[r_idx], g_i[r_idx], a_i[r_idx], d_i[r_idx]]
-    current = rng.random(n_r) < cur_p
-    # Stretch the weeks beyond two years so that respondents with a current course have the report's
-    # mean duration (102 weeks in the sample and 100 among respondents, current courses).
-    if scale == "pilot":
-        target = load_published()["nonresponse"]["mean_duration_weeks"]["respondents"]
-        cur_rows = r_idx[current]
-        long_rows = cur_rows[d_i[cur_rows] == 3]
-        short_sum = weeks[cur_rows[d_i[cur_rows] != 3]].sum()
-        extra = weeks[long_rows] - 104
-        f = (target * len(cur_rows) - short_sum - 104 * len(long_rows)) / max(extra.sum(), 1e-9)
-        weeks[d_i == 3] = 104 + (weeks[d_i == 3] - 104) * f
-        population["startdato"] = (closing - pd.to_timedelta(np.round(weeks * 7).astype(int), unit="D")).strftime("%Y-%m-%d")
-    resp = pd.DataFrame({"person_id": ids[r_idx]})
-    resp["aktuel_status"] = np.where(current, 1, 2)
-    syge = mg_i[r_idx] == 1
-    resp["arbejdsgiver"] = pd.array(np.where(syge, np.where(rng.random(n_r) < SYGEDAGPENGE_WITH_EMPLOYER, 1, 2), 0),
-                                    dtype="Int64")
-    resp.loc[~syge, "arbejdsgiver"] = pd.NA
 
-    # ---- weights as in the report: population / complete respondents per stratum ---------------
+def _stretch_long_courses(pop: _Population, cur_rows: np.ndarray, closing: pd.Timestamp) -> None:
+    """Stretch the weeks beyond two years (in place) so that respondents with a current course have
+    the report's mean duration (102 weeks in the sample and 100 among respondents, current courses)."""
+    target = load_published()["nonresponse"]["mean_duration_weeks"]["respondents"]
+    weeks, d_i = pop.weeks, pop.dur
+    long_rows = cur_rows[d_i[cur_rows] == 3]
+    short_sum = weeks[cur_rows[d_i[cur_rows] != 3]].sum()
+    extra = weeks[long_rows] - 104
+    f = (target * len(cur_rows) - short_sum - 104 * len(long_rows)) / max(extra.sum(), 1e-9)
+    weeks[d_i == 3] = 104 + (weeks[d_i == 3] - 104) * f
+    pop.frame["startdato"] = (closing - pd.to_timedelta(np.round(weeks * 7).astype(int), unit="D")).strftime("%Y-%m-%d")
+
+
+def _report_weights(pop: _Population, r_idx: np.ndarray, partial: np.ndarray) -> np.ndarray:
+    """The report's weights: population / complete respondents per stratum (municipality x gender x
+    age band x målgruppe); a stratum without complete respondents gets the mean ratio."""
+    kom_i, g_i, a_i, mg_i = pop.kom, pop.gender, pop.age, pop.mg
     stratum_pop = pd.Series(1, index=pd.MultiIndex.from_arrays([kom_i, g_i, a_i, mg_i])).groupby(level=[0, 1, 2, 3]).sum()
     complete_keys = pd.MultiIndex.from_arrays([kom_i[r_idx][~partial], g_i[r_idx][~partial],
                                                a_i[r_idx][~partial], mg_i[r_idx][~partial]])
     stratum_resp = pd.Series(1, index=complete_keys).groupby(level=[0, 1, 2, 3]).sum()
     keys = pd.MultiIndex.from_arrays([kom_i[r_idx], g_i[r_idx], a_i[r_idx], mg_i[r_idx]])
     ratio = (stratum_pop / stratum_resp).reindex(keys).to_numpy(dtype=float)
-    weight = np.where(np.isfinite(ratio), ratio, np.nanmean(ratio))
+    return np.where(np.isfinite(ratio), ratio, np.nanmean(ratio))
 
-    # ---- answers ----------------------------------------------------------------------------------
-    # Cells for fitting: målgruppe x gender x age band x (current by duration band | ended) = 120.
-    tk = np.where(current, d_i[r_idx], 4)
-    cells = _Cells(((mg_i[r_idx] * 2 + g_i[r_idx]) * 3 + a_i[r_idx]) * 5 + tk)
-    # The respondent's latent satisfaction, shared by all questions, includes a municipality effect
-    # whose size is calibrated below on overall satisfaction (most satisfied municipality 3.81).
+
+def _answers(rng: np.random.Generator, params: Params, pop: _Population, r_idx: np.ndarray, current: np.ndarray,
+             stop: np.ndarray, weight: np.ndarray, resp: pd.DataFrame, refine: bool) -> None:
+    """Every question's answers (in place into ``resp``), fitted to the report's distributions.
+
+    Cells for fitting: målgruppe x gender x age band x (current by duration band | ended) = 120. The
+    respondent's latent satisfaction, shared by all questions, includes a municipality effect whose
+    size is calibrated on overall satisfaction (most satisfied municipality 3.81)."""
+    n_r = len(r_idx)
+    tk = np.where(current, pop.dur[r_idx], 4)
+    cells = _Cells(((pop.mg[r_idx] * 2 + pop.gender[r_idx]) * 3 + pop.age[r_idx]) * 5 + tk)
     person = rng.normal(size=n_r)
-    mean_weight = np.bincount(kom_i[r_idx], weights=weight) / np.bincount(kom_i[r_idx])
-    kommune_effect = _kommune_effects(rng, mean_weight)[kom_i[r_idx]]
+    kom = pop.kom[r_idx]
+    mean_weight = np.bincount(kom, weights=weight) / np.bincount(kom)
+    kommune_effect = _kommune_effects(rng, mean_weight)[kom]
     ctx = pd.DataFrame({
-        "maalgruppe": np.array(MG, dtype=object)[mg_i[r_idx]], "ydelse": ydelse[r_idx],
-        "koen": np.array(GENDERS, dtype=object)[g_i[r_idx]], "kommune": kom_names[kom_i[r_idx]],
-        "alder_band": np.array(AGES, dtype=object)[a_i[r_idx]],
+        "maalgruppe": np.array(MG, dtype=object)[pop.mg[r_idx]], "ydelse": pop.ydelse[r_idx],
+        "koen": np.array(GENDERS, dtype=object)[pop.gender[r_idx]], "kommune": pop.frame["kommune"].to_numpy()[r_idx],
+        "alder_band": np.array(AGES, dtype=object)[pop.age[r_idx]],
     })
     ctx["arbejdsgiver"] = resp["arbejdsgiver"]
     ctx["aktuel_status"] = resp["aktuel_status"]
@@ -420,8 +496,7 @@ def generate(params: Params, seed: int = 2023, scale: str | float = "pilot") -> 
     for q in qn.questions:
         if q.theme == "status" or q.kind == "free_text":
             continue
-        reached = stop >= THEME_ORDER[q.theme]
-        asked = asked_mask(q, ctx).to_numpy() & reached
+        asked = asked_mask(q, ctx).to_numpy() & (stop >= THEME_ORDER[q.theme])
         if q.kind == "multi_select":
             for col, values in _kontakt(rng, asked, q).items():
                 resp[col] = values
@@ -430,19 +505,21 @@ def generate(params: Params, seed: int = 2023, scale: str | float = "pilot") -> 
         answered = _answered(rng, q.id, asked, cells, pub)
         p = _fit_distributions(q.id, answered, cells, weight, pub)
         plans.append((q, asked, answered, p, rng.normal(size=n_r)))
-    shift, tilt = _calibrate(plans, cells, weight, person, kommune_effect, kom_i[r_idx], pub, refine=scale == "pilot")
+    shift, tilt = _calibrate(plans, cells, weight, person, kommune_effect, kom, pub, refine=refine)
     latent = person + shift
     for q, asked, answered, p, noise in plans:
-        if q.id == pub["weighting_example"]["question"]:
-            scores = _assign(answered, p, cells, weight, latent, noise, tilt)
-        else:
-            scores = _assign(answered, p, cells, weight, latent, noise)
+        scores = _assign(answered, p, cells, weight, latent, noise,
+                         tilt if q.id == pub["weighting_example"]["question"] else 0.0)
         vals = np.where(answered, scores, np.where(asked, qn.scales[q.scale].dont_know.code, 0))
         col = pd.array(vals, dtype="Int64")
         col[~asked] = pd.NA
         resp[q.id] = col
 
-    # ---- free text --------------------------------------------------------------------------------
+
+def _free_text(rng: np.random.Generator, ids: np.ndarray, stop: np.ndarray, resp: pd.DataFrame) -> pd.DataFrame:
+    """The two comment questions (in place into ``resp``); returns the ground truth of the comments
+    to 'uddybning' (themes, planted personal data, markup)."""
+    n_r = len(ids)
     truth_rows = []
     udd = np.full(n_r, None, dtype=object)
     forb = np.full(n_r, None, dtype=object)
@@ -458,36 +535,15 @@ def generate(params: Params, seed: int = 2023, scale: str | float = "pilot") -> 
         pii_kind = PII_KINDS[int(rng.integers(len(PII_KINDS)))] if pii_draw[i] < 0.04 else None
         text, themes, planted = make_comment(rng, score, pii_kind, markup_draw[i] < 0.003)
         udd[i] = text
-        truth_rows.append({"person_id": ids[r_idx[i]], "question": "uddybning", "satisfaction": score,
+        truth_rows.append({"person_id": ids[i], "question": "uddybning", "satisfaction": score,
                            "themes": ";".join(themes), "pii_kinds": ";".join(k for k, _ in planted),
                            "pii_values": ";".join(v for _, v in planted), "has_markup": markup_draw[i] < 0.003})
     for i in np.flatnonzero(has_forb):
         forb[i] = make_improvement(rng)
     resp["uddybning"] = udd
     resp["forbedring"] = forb
-
-    # ---- timing -----------------------------------------------------------------------------------
-    started, submitted = _timing(rng, n_r, mg_i[r_idx] == 3, exempt[responded], partial, params)
-    resp.insert(1, "status", np.where(partial, "partial", "complete"))
-    resp.insert(2, "started_at", started)
-    resp.insert(3, "submitted_at", submitted)
-
-    sample = pd.DataFrame({
-        "person_id": ids[s_idx], "invitation_date": PILOT["invitation"].isoformat(),
-        "digital_post_exempt": exempt.astype(int), "sms_reachable": sms.astype(int),
-    })
-    order_cols = ["person_id", "status", "started_at", "submitted_at"] + [c for q in qn.questions for c in q.columns]
-    resp = resp.reindex(columns=order_cols)
-    return DemoData(
-        population=population.sort_values("person_id", ignore_index=True),
-        sample=sample.sort_values("person_id", ignore_index=True),
-        responses=resp.sort_values("person_id", ignore_index=True),
-        comments_truth=pd.DataFrame(truth_rows, columns=["person_id", "question", "satisfaction", "themes",
-                                                         "pii_kinds", "pii_values", "has_markup"]
-                                    ).sort_values("person_id", ignore_index=True),
-        kommuner=kommuner,
-        seed=seed,
-    )
+    return pd.DataFrame(truth_rows, columns=["person_id", "question", "satisfaction", "themes", "pii_kinds",
+                                             "pii_values", "has_markup"])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -691,6 +747,116 @@ def _within_cell_rank(answered: np.ndarray, cells: _Cells, key: np.ndarray) -> n
 _TILT_CENTRES = np.array([0.12, 0.37, 0.63, 0.88])
 
 
+def _bisect(f, lo: float, hi: float) -> float:
+    """Root of an increasing function on [lo, hi] (22 halvings)."""
+    for _ in range(22):
+        mid = (lo + hi) / 2
+        if f(mid) < 0:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+class _Calibration:
+    """The overall-satisfaction plan with what :func:`_calibrate` varies: municipality effect scale
+    above (``up``) and below (``down``) zero, and the four tilt coefficients ``g``."""
+
+    def __init__(self, plans, cells, weight, person, effect, kom, pub) -> None:
+        self.extremes = pub["municipality_extremes"]
+        rows = sorted(pub["weighting_example"]["rows"], key=lambda r: -r["score"])
+        counts = np.array([r["count"] for r in rows], float)
+        self.want = counts / counts.sum()
+        _, _, self.answered, self.p, self.noise = next(pl for pl in plans
+                                                      if pl[0].id == pub["weighting_example"]["question"])
+        self.cells, self.weight, self.person, self.kom = cells, weight, person, kom
+        self.w = np.where(self.answered, weight, 0.0)
+        self.den = np.bincount(kom, weights=self.w)
+        lw = np.log(weight)
+        self.lw = (lw - lw[self.answered].mean()) / lw[self.answered].std()
+        self.pos = np.where(effect > 0, effect, 0.0)
+        self.neg = np.where(effect < 0, effect, 0.0)
+
+    def shift(self, up: float, down: float) -> np.ndarray:
+        return up * self.pos + down * self.neg
+
+    def tilt(self, shift: np.ndarray, g: np.ndarray) -> np.ndarray:
+        key = SHARED_LATENT * (self.person + shift) + np.sqrt(1 - SHARED_LATENT ** 2) * self.noise
+        rank = _within_cell_rank(self.answered, self.cells, key)
+        phi = np.clip(1 - np.abs(rank[:, None] - _TILT_CENTRES[None, :]) / 0.25, 0, None)
+        return (phi @ g) * self.lw
+
+    def scores(self, shift: np.ndarray, g: np.ndarray) -> np.ndarray:
+        return _assign(self.answered, self.p, self.cells, self.weight, self.person + shift, self.noise,
+                       self.tilt(shift, g))
+
+    def unweighted(self, sc: np.ndarray) -> np.ndarray:
+        """Relative deviation of each category's unweighted share from the appendix table's."""
+        a = sc[self.answered]
+        return np.array([(a == k).mean() for k in (5, 4, 3, 2, 1)]) / self.want - 1
+
+    def kommune_means(self, sc: np.ndarray) -> np.ndarray:
+        return np.bincount(self.kom, weights=self.w * sc) / np.where(self.den > 0, self.den, 1)
+
+    def newton(self, shift: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """Damped Newton steps on ``g`` with a finite-difference Jacobian; the best point seen is kept."""
+        best, best_err = g, np.inf
+        for _ in range(8):
+            f0 = self.unweighted(self.scores(shift, g))
+            err = np.abs(f0).max()
+            if err < best_err:
+                best, best_err = g, err
+            if err < 0.005:
+                break
+            jac = np.column_stack([(self.unweighted(self.scores(shift, g + 0.1 * e)) - f0) / 0.1 for e in np.eye(4)])
+            step = np.linalg.lstsq(jac, -f0, rcond=None)[0]
+            g = g + 0.7 * np.clip(step, -0.5, 0.5)
+        return best
+
+    def extremes_scales(self, g: np.ndarray, down: float) -> tuple[float, float]:
+        """``up`` and ``down`` by bisection so that the most and least satisfied municipality meet the
+        report, alternated three times (the two sides interact a little through the cells)."""
+        ex = self.extremes
+        up = 0.0
+        for _ in range(3):
+            up = _bisect(lambda b: self.kommune_means(self.scores(self.shift(b, down), g)).max()
+                         - ex["most_satisfied_mean"], 0.0, 8.0)
+            down = _bisect(lambda b: ex["least_satisfied_mean"]
+                           - self.kommune_means(self.scores(self.shift(up, b), g)).min(), 0.0, 8.0)
+        return up, down
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        """Unweighted shares (relative error) and the extreme municipalities' means and top-2 shares,
+        scaled so that the tolerances of the reproduction test weigh alike."""
+        ex = self.extremes
+        sc = self.scores(self.shift(x[4], x[5]), x[:4])
+        m = self.kommune_means(sc)
+        t2 = np.bincount(self.kom, weights=self.w * (sc >= 4)) / np.where(self.den > 0, self.den, 1)
+        hi, lo = int(np.argmax(m)), int(np.argmin(m))
+        return np.concatenate([
+            self.unweighted(sc) / 0.02,
+            [(m[hi] - ex["most_satisfied_mean"]) / 0.015, (m[lo] - ex["least_satisfied_mean"]) / 0.015,
+             (100 * t2[hi] - ex["most_satisfied_top2_pct"]) / 2.0,
+             (100 * t2[lo] - ex["least_satisfied_top2_pct"]) / 2.0],
+        ])
+
+    def gauss_newton(self, x: np.ndarray, steps: int) -> np.ndarray:
+        """Damped Gauss-Newton on (g, up, down) against :meth:`residuals`; the best point seen."""
+        best, best_err = x, np.inf
+        for _ in range(steps):
+            r0 = self.residuals(x)
+            err = np.abs(r0).max()
+            if err < best_err:
+                best, best_err = x, err
+            if err < 0.4:
+                break
+            h = np.array([0.1, 0.1, 0.1, 0.1, 0.02, 0.02])
+            jac = np.column_stack([(self.residuals(x + h[j] * e) - r0) / h[j] for j, e in enumerate(np.eye(6))])
+            step = np.linalg.lstsq(jac, -r0, rcond=None)[0]
+            x = x + 0.7 * np.clip(step, -0.5, 0.5)
+        return best
+
+
 def _calibrate(plans, cells, weight, person, effect, kom, pub, refine: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Municipality effects, and the weight tilt of overall satisfaction.
 
@@ -706,104 +872,17 @@ def _calibrate(plans, cells, weight, person, effect, kom, pub, refine: bool = Tr
     The two calibrations are alternated, then refined together (``refine``; the national twin, which
     has no published municipalities to meet, skips the refinement and the second round).
     """
-    extremes = pub["municipality_extremes"]
-    rows = sorted(pub["weighting_example"]["rows"], key=lambda r: -r["score"])
-    counts = np.array([r["count"] for r in rows], float)
-    want = counts / counts.sum()
-    q, asked, answered, p, noise = next(pl for pl in plans if pl[0].id == pub["weighting_example"]["question"])
-    w = np.where(answered, weight, 0.0)
-    den = np.bincount(kom, weights=w)
-    lw = np.log(weight)
-    lw = (lw - lw[answered].mean()) / lw[answered].std()
-
-    def key_of(shift: np.ndarray) -> np.ndarray:
-        return SHARED_LATENT * (person + shift) + np.sqrt(1 - SHARED_LATENT ** 2) * noise
-
-    def tilt_of(shift: np.ndarray, g: np.ndarray) -> np.ndarray:
-        rank = _within_cell_rank(answered, cells, key_of(shift))
-        phi = np.clip(1 - np.abs(rank[:, None] - _TILT_CENTRES[None, :]) / 0.25, 0, None)
-        return (phi @ g) * lw
-
-    def scores(shift: np.ndarray, g: np.ndarray) -> np.ndarray:
-        return _assign(answered, p, cells, weight, person + shift, noise, tilt_of(shift, g))
-
-    def unweighted(sc: np.ndarray) -> np.ndarray:
-        """Relative deviation of each category's unweighted share from the appendix table's."""
-        a = sc[answered]
-        return np.array([(a == k).mean() for k in (5, 4, 3, 2, 1)]) / want - 1
-
-    def bisect(f, lo: float, hi: float) -> float:
-        """Root of an increasing function."""
-        for _ in range(22):
-            mid = (lo + hi) / 2
-            if f(mid) < 0:
-                lo = mid
-            else:
-                hi = mid
-        return (lo + hi) / 2
-
-    def kommune_means(sc: np.ndarray) -> np.ndarray:
-        return np.bincount(kom, weights=w * sc) / np.where(den > 0, den, 1)
-
-    def newton(shift: np.ndarray, g: np.ndarray) -> np.ndarray:
-        """Damped Newton steps with a finite-difference Jacobian; the best point seen is kept."""
-        best, best_err = g, np.inf
-        for _ in range(8):
-            f0 = unweighted(scores(shift, g))
-            err = np.abs(f0).max()
-            if err < best_err:
-                best, best_err = g, err
-            if err < 0.005:
-                break
-            jac = np.column_stack([(unweighted(scores(shift, g + 0.1 * e)) - f0) / 0.1 for e in np.eye(4)])
-            step = np.linalg.lstsq(jac, -f0, rcond=None)[0]
-            g = g + 0.7 * np.clip(step, -0.5, 0.5)
-        return best
-
-    pos = np.where(effect > 0, effect, 0.0)
-    neg = np.where(effect < 0, effect, 0.0)
+    cal = _Calibration(plans, cells, weight, person, effect, kom, pub)
     up = down = 0.0
     g = np.zeros(4)
     for _ in range(2 if refine else 1):
-        g = newton(up * pos + down * neg, g)
-        for _ in range(3):   # the two sides interact a little through the cells: alternate
-            up = bisect(lambda b: kommune_means(scores(b * pos + down * neg, g)).max()
-                        - extremes["most_satisfied_mean"], 0.0, 8.0)
-            down = bisect(lambda b: extremes["least_satisfied_mean"]
-                          - kommune_means(scores(up * pos + b * neg, g)).min(), 0.0, 8.0)
-
-    # Finally all together: damped Gauss-Newton on (g, up, down) against the unweighted shares
-    # (relative error) and the extreme municipalities' means and top-2 shares (scaled so that the
-    # tolerances of the reproduction test weigh alike); the best point seen is kept.
-    def residuals(x: np.ndarray) -> np.ndarray:
-        sc = scores(x[4] * pos + x[5] * neg, x[:4])
-        m = kommune_means(sc)
-        t2 = np.bincount(kom, weights=w * (sc >= 4)) / np.where(den > 0, den, 1)
-        hi, lo = int(np.argmax(m)), int(np.argmin(m))
-        return np.concatenate([
-            unweighted(sc) / 0.02,
-            [(m[hi] - extremes["most_satisfied_mean"]) / 0.015, (m[lo] - extremes["least_satisfied_mean"]) / 0.015,
-             (100 * t2[hi] - extremes["most_satisfied_top2_pct"]) / 2.0,
-             (100 * t2[lo] - extremes["least_satisfied_top2_pct"]) / 2.0],
-        ])
-
-    x = np.concatenate([g, [up, down]])
-    best, best_err = x, np.inf
-    for _ in range(10 if refine else 0):
-        r0 = residuals(x)
-        err = np.abs(r0).max()
-        if err < best_err:
-            best, best_err = x, err
-        if err < 0.4:
-            break
-        h = np.array([0.1, 0.1, 0.1, 0.1, 0.02, 0.02])
-        jac = np.column_stack([(residuals(x + h[j] * e) - r0) / h[j] for j, e in enumerate(np.eye(6))])
-        step = np.linalg.lstsq(jac, -r0, rcond=None)[0]
-        x = x + 0.7 * np.clip(step, -0.5, 0.5)
+        g = cal.newton(cal.shift(up, down), g)
+        up, down = cal.extremes_scales(g, down)
     if refine:
+        best = cal.gauss_newton(np.concatenate([g, [up, down]]), 10)
         g, up, down = best[:4], best[4], best[5]
-    shift = up * pos + down * neg
-    return shift, tilt_of(shift, g)
+    shift = cal.shift(up, down)
+    return shift, cal.tilt(shift, g)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..pattern_syntax import parse_pattern
 from .tokens import NEGATIONS, tokenize
 
 if TYPE_CHECKING:        # numpy and pandas only where comments are coded: params check patterns without them
@@ -40,12 +41,7 @@ class Pattern:
 
     @classmethod
     def parse(cls, text: str) -> "Pattern":
-        raw = text.strip()
-        not_negated = raw.startswith("~")
-        words = tuple(w.lower() if w != "NEG" else w for w in raw.lstrip("~").split())
-        if not words or words == ("NEG",) or any(w in ("*", "~") for w in words):
-            raise ValueError(f"theme pattern {text!r}: expected one or more words ('word', 'word*', 'NEG word', "
-                             "optionally '~' in front); see the comment above 'themes' in freetext.yaml")
+        words, not_negated = parse_pattern(text)
         return cls(text, words, not_negated)
 
     def matches(self, tokens: list[str], token_set: frozenset[str] | None = None) -> bool:

@@ -130,3 +130,18 @@ def _collapse_one(table: pd.DataFrame, cells: list[str], min_respondents: int,
     # dense, deterministic labels: the first member's description
     first = {ps: describe(labels[labels == ps].index[0]) for ps in labels.unique()}
     return labels.map(first), pd.DataFrame(log, columns=["cell", "merged_into", "rule", "reason"])
+
+
+def collapses_of(collapses: pd.DataFrame, cells: list[str] | tuple[str, ...], column: str, value: str) -> pd.DataFrame:
+    """The rows of a collapse log (:func:`collapse_cells`) whose cell has ``value`` in ``column``.
+
+    A logged cell is written ``v1/v2/...`` in the order of ``cells`` (several merged cells joined by
+    ``'; '``, all with the same municipality); the value is read at the column's position, never found
+    by matching a substring (a municipality name can be part of another cell value)."""
+    if column not in cells:
+        raise ValueError(f"column {column!r} is not a weighting cell variable; cells: {list(cells)}")
+    if collapses.empty or "cell" not in collapses.columns:
+        return collapses.iloc[0:0]
+    pos = list(cells).index(column)
+    first = collapses["cell"].astype(str).str.split("; ").str[0].str.split("/")
+    return collapses[first.str[pos] == value]
