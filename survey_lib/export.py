@@ -15,7 +15,7 @@ import pandas as pd
 from .atomic import atomic_folder
 from .params import Params
 from .tables import TableSet
-from .vocabulary import SurveyVocabulary, theme_outcome
+from .vocabulary import ADJUSTMENT_NAMES, METHOD_NAMES, SurveyVocabulary, theme_outcome
 
 __all__ = ["write_table_set", "write_csvs", "write_sheet", "excel_workbook", "EXCEL_HEADERS", "WORKBOOK_OPTIONS"]
 
@@ -28,7 +28,8 @@ EXCEL_HEADERS = {
     "mean_ci_low": "95 %-KI, nedre", "mean_ci_high": "95 %-KI, øvre", "suppressed": "Undertrykt (for få svar)",
     "test": "Test", "statistic": "Teststørrelse", "df1": "Frihedsgrader 1", "df2": "Frihedsgrader 2",
     "p_value": "p-værdi", "p_adjusted": "Justeret p-værdi", "others_mean": "Gns. score, øvrige kommuner",
-    "difference": "Forskel", "df": "Frihedsgrader", "flag": "Vurdering", "rank": "Placering",
+    "difference": "Forskel", "difference_ci_low": "Forskel, 95 %-KI nedre",
+    "difference_ci_high": "Forskel, 95 %-KI øvre", "family": "Testfamilie (justeres sammen)", "df": "Frihedsgrader", "flag": "Vurdering", "rank": "Placering",
     "n_municipalities": "Antal kommuner", "kommune": "Kommune", "respondents": "Respondenter",
     "sum_weights": "Sum af vægte", "min": "Mindste vægt", "q1": "Nedre kvartil", "median": "Median",
     "q3": "Øvre kvartil", "max": "Største vægt", "cv": "Variationskoefficient", "deff_kish": "Designeffekt (Kish)",
@@ -37,6 +38,7 @@ EXCEL_HEADERS = {
 FORMATS = {"share": "0.0%", "share_se": "0.0%", "mean": "0.00", "mean_se": "0.000", "mean_ci_low": "0.00",
            "mean_ci_high": "0.00", "weighted_n": "#,##0", "statistic": "0.00", "df1": "0.0", "df2": "0.0",
            "p_value": "0.0000", "p_adjusted": "0.0000", "others_mean": "0.00", "difference": "0.00",
+           "difference_ci_low": "0.00", "difference_ci_high": "0.00",
            "sum_weights": "#,##0", "min": "0.00", "q1": "0.00", "median": "0.00", "q3": "0.00", "max": "0.00",
            "cv": "0.00", "deff_kish": "0.00", "n_effective": "#,##0", "rank": "0"}
 FLAGS_DA = {"above": "Signifikant over de øvrige", "below": "Signifikant under de øvrige",
@@ -129,9 +131,12 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
     about = pd.DataFrame({"Oplysning": list(prov.keys()),
                           "Værdi": [json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v for v in prov.values()]})
     about = pd.concat([pd.DataFrame({"Oplysning": ["Læsevejledning"], "Værdi": [
-        "Andele og gennemsnitlige scorer er vægtede (post-stratificering); 'Ved ikke/ikke relevant' indgår ikke. "
+        f"Andele og gennemsnitlige scorer er vægtede ({METHOD_NAMES[params.survey.weighting.method].lower()}); "
+        "'Ved ikke/ikke relevant' indgår ikke. "
         f"Grupper med under {params.survey.min_cell_size} svar er undertrykt. p-værdier er justeret for mange "
-        f"test ({params.survey.multiple_testing}) inden for hvert omfang."]}), about])
+        f"test i to familier: forskelle mellem grupper inden for et tema og et omfang "
+        f"({ADJUSTMENT_NAMES[params.survey.multiple_testing]}), og kommunens sammenligning med de øvrige "
+        f"kommuner på alle dens spørgsmål og temaer ({ADJUSTMENT_NAMES[params.survey.comparison_testing]})."]}), about])
     write_sheet(wb, "Om tabellerne", about)
     wb.close()
 

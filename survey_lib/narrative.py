@@ -11,7 +11,8 @@ import math
 import re
 
 __all__ = ["escape_markdown", "fmt_number", "fmt_int", "fmt_pct", "fmt_p", "top_two_sentence", "TOP_TWO_PHRASES",
-           "test_sentence", "comparison_sentence", "number_word", "reading_guide", "weighting_intro"]
+           "comparison_sentence", "number_word", "reading_guide", "weighting_intro", "count_phrase",
+           "difference_sentence", "glossary", "FLAG_WORDS", "flag_explanation"]
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#|!~])")
 
@@ -35,9 +36,11 @@ TOP_TWO_PHRASES = {
 
 
 def fmt_number(x: float, decimals: int = 2) -> str:
-    """3.853 -> '3,85'; 12345.6 -> '12.345,60'; NaN -> '–'."""
+    """3.853 -> '3,85'; 12345.6 -> '12.345,60'; -0.004 -> '0,00' (never '-0,00'); NaN -> '–'."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
+    if round(float(x), decimals) == 0:
+        x = 0.0
     text = f"{x:,.{decimals}f}"
     return text.replace(",", "_").replace(".", ",").replace("_", ".")
 
@@ -69,25 +72,90 @@ def top_two_sentence(share_top_two: float, mean: float, scale: str, ci: tuple[fl
     return f"{fmt_pct(share_top_two)} {phrase} (gennemsnitlig score {fmt_number(mean)}{interval})"
 
 
-def test_sentence(p_adjusted: float, alpha: float, what: str) -> str:
-    """Whether differences between groups are significant after multiple-testing adjustment."""
-    if p_adjusted is None or math.isnan(p_adjusted):
-        return f"Forskellene {what} kan ikke testes (for få svar)."
-    if p_adjusted < alpha:
-        return f"Forskellene {what} er statistisk signifikante (justeret {fmt_p(p_adjusted)})."
-    return f"Forskellene {what} er ikke statistisk signifikante (justeret {fmt_p(p_adjusted)})."
+#: The benchmark's flags as the pages say them.
+FLAG_WORDS = {"above": "over", "below": "under", "level": "på niveau", "suppressed": "for få svar"}
+def flag_explanation(comparison_testing: str, alpha: float) -> str:
+    """One line on what the benchmark's flags mean (printed under every benchmark table)."""
+    from .vocabulary import ADJUSTMENT_NAMES
+
+    return ("'Over' og 'under' betyder, at kommunens gennemsnit er statistisk sikkert højere eller lavere end de "
+            "øvrige kommuners samlet (justeret p-værdi under " + fmt_number(alpha) + "), også når der tages højde "
+            "for, at kommunen sammenlignes på alle sine spørgsmål og temaer på én gang ("
+            + ADJUSTMENT_NAMES.get(comparison_testing, comparison_testing) + "); 'på niveau' betyder, at "
+            "forskellen kan skyldes tilfældigheder.")
 
 
-def comparison_sentence(kommune: str, mean: float, others_mean: float, flag: str, rank: float, n_municipalities: int,
-                        p_adjusted: float | None = None) -> str:
-    """A municipality against the others: level, difference, test and rank, in words."""
+def comparison_sentence(kommune: str, mean: float, others_mean: float, flag: str, rank: float | None,
+                        n_municipalities: int, ci: tuple[float, float] | None = None) -> str:
+    """A municipality against the others in words: who is higher, by how much (with the 95 % interval
+    of the difference), whether it is statistically sure, and the rank when one is given."""
     kommune = escape_markdown(kommune)
     if flag == "suppressed":
         return f"{kommune} har for få svar til at blive sammenlignet med de øvrige kommuner."
-    level = {"above": "signifikant over", "below": "signifikant under", "level": "på niveau med"}[flag]
-    test = f", justeret {fmt_p(p_adjusted)}" if p_adjusted is not None else ""
-    return (f"{kommune} ligger {level} de øvrige kommuner ({fmt_number(mean)} mod {fmt_number(others_mean)}, "
-            f"forskel {fmt_number(mean - others_mean)}{test}) og er nr. {int(rank)} af {n_municipalities}.")
+    diff = mean - others_mean
+    interval = f" (95 %-konfidensinterval {fmt_number(ci[0])} til {fmt_number(ci[1])})" if ci else ""
+    if flag == "level":
+        head = (f"{kommune} ligger på niveau med de øvrige kommuner: {fmt_number(mean)} mod {fmt_number(others_mean)}. "
+                f"Forskellen på {fmt_number(abs(diff))}{interval} er ikke statistisk sikker.")
+    else:
+        word = "højere" if flag == "above" else "lavere"
+        head = (f"{kommune} ligger {word} end de øvrige kommuner: {fmt_number(mean)} mod {fmt_number(others_mean)}, "
+                f"{fmt_number(abs(diff))} point {word}{interval}; forskellen er statistisk sikker.")
+    place = f" {kommune} er nr. {int(rank)} af {n_municipalities}." if rank is not None and not _nan(rank) else ""
+    return head + place
+
+
+def _nan(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def count_phrase(n: int, singular: str, plural: str) -> str:
+    """'ingen celler', '1 celle', '3 celler' (never 'celle(r)')."""
+    return f"ingen {plural}" if n == 0 else f"{fmt_int(n)} {singular if n == 1 else plural}"
+
+
+def difference_sentence(groups: "list[tuple[str, float]]", p_adjusted: float | None, alpha: float) -> str:
+    """Differences between groups in plain Danish: who is higher, by how much, and whether it is sure.
+
+    ``groups`` are (who, mean) with ``who`` as it reads in a sentence ('kvinder', 'borgere under 30
+    år'); groups without a mean are left out. Two groups: 'Mænd svarer mindre positivt (3,55) end
+    kvinder (3,71); forskellen er statistisk sikker.' More: the highest and the lowest, and whether
+    the differences are sure. ``p_adjusted`` is the test's p-value after the multiple-testing rule.
+    """
+    shown = sorted(((w, m) for w, m in groups if not _nan(m)), key=lambda g: g[1])
+    if len(shown) < 2:
+        return "For få svar til at sammenligne grupperne."
+    two = len(shown) == 2
+    noun = "forskellen" if two else "forskellene"
+    if _nan(p_adjusted):
+        verdict = f"{noun} kan ikke testes"
+    elif p_adjusted < alpha:
+        verdict = f"{noun} er statistisk {'sikker' if two else 'sikre'}"
+    else:
+        verdict = f"{noun} er ikke statistisk {'sikker' if two else 'sikre'}"
+    (low, m_low), (high, m_high) = shown[0], shown[-1]
+    if two and fmt_number(m_low) == fmt_number(m_high):
+        first, second = (w for w, m in groups if not _nan(m))       # in the breakdown's order
+        return _capital(f"{first} og {second} svarer ens ({fmt_number(m_low)}); {verdict}.")
+    if two:
+        return _capital(f"{low} svarer mindre positivt ({fmt_number(m_low)}) end {high} ({fmt_number(m_high)}); "
+                        f"{verdict}.")
+    return _capital(f"{high} svarer mest positivt ({fmt_number(m_high)}), {low} mindst positivt "
+                    f"({fmt_number(m_low)}); {verdict}.")
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def glossary(alpha: float) -> str:
+    """A short glossary of the statistical words the pages use (Markdown)."""
+    return ("**Ordliste.** *Statistisk sikker*: forskellen er så stor, at den næppe skyldes tilfældigheder i, "
+            f"hvem der svarede (justeret p-værdi under {fmt_number(alpha)}). *Justeret p-værdi*: p-værdien efter en korrektion "
+            "for, at mange forskelle testes på én gang, så der ikke findes forskelle blot fordi der er ledt "
+            "mange steder. *Konfidensinterval (95 %)*: det interval, som det sande gennemsnit med 95 % "
+            "sikkerhed ligger i. *Designeffekt*: hvor meget vægtningen øger usikkerheden i forhold til lige "
+            "store vægte. *Effektivt antal svar*: det antal svar uden vægte, der ville give samme præcision.")
 
 
 _NUMBER_WORDS = ("nul", "et", "to", "tre", "fire", "fem", "seks", "syv", "otte", "ni", "ti", "elleve", "tolv")

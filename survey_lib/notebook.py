@@ -13,12 +13,13 @@ from pathlib import Path
 import pandas as pd
 
 from .nonresponse import NonresponseReport, nonresponse_report
-from .narrative import comparison_sentence, escape_markdown as esc, fmt_int, fmt_number, top_two_sentence, test_sentence
+from .narrative import (comparison_sentence, difference_sentence, escape_markdown as esc, fmt_int, fmt_number,
+                        top_two_sentence)
 from .errors import SurveyError
 from .params import Params, load_params
 from .paths import FREE_TEXT_DIR, NONRESPONSE_DIR, ProjectPaths
 from .plots import municipality_means, stacked_distribution
-from .vocabulary import REGISTER_TITLES, SurveyVocabulary, is_theme, theme_outcome
+from .vocabulary import METHOD_NAMES, REGISTER_TITLES, SurveyVocabulary, is_theme, theme_outcome
 
 __all__ = ["NotebookContext", "open_context", "show_question", "show_multi_select", "show_theme", "key_numbers",
            "open_nonresponse", "show_nonresponse", "show_weighting", "show_summary", "open_free_text",
@@ -160,30 +161,15 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
     labels = ctx.vocabulary.labels
     _show(stacked_distribution(total, f"{q.heading} – i alt og fordelt på grupper", labels,
                                sections=sections))
-    lines = []
-    for b in ctx.vocabulary.breakdowns:
-        if b.variable == "kommune":
-            continue
-        part = t[t["breakdown"] == b.variable]
-        if part.empty:
-            continue
-        means = part.drop_duplicates("group")
-        mean_text = "; ".join(f"{esc(labels.get(g, g))} {fmt_number(m)}"
-                              for g, m in zip(means["group"], means["mean"]) if pd.notna(m))
-        tests = ctx.tests[(ctx.tests["question"] == qid) & (ctx.tests["breakdown"] == b.variable)]
-        sentences = [test_sentence(r.p_adjusted, ctx.params.survey.significance_level,
-                                   b.between +
-                                   (" i fordelingen" if r.test == "rao_scott" else " i gennemsnitlig score"))
-                     for r in tests.itertuples()]
-        lines.append(f"- **{esc(b.title)}** – gennemsnitlig score: {mean_text}. " + " ".join(sentences))
-    if lines:
-        display(Markdown("\n".join(lines)))
+    _show_group_differences(ctx, qid, t)
     if ctx.scope != "all":
         comp = ctx.comparisons[ctx.comparisons["question"] == qid]
         if len(comp):
             c = comp.iloc[0]
-            display(Markdown(comparison_sentence(ctx.scope, c["mean"], c["others_mean"], c["flag"],
-                                                 c["rank"], int(c["n_municipalities"]), c["p_adjusted"])))
+            ci = None if pd.isna(c["difference_ci_low"]) else (c["difference_ci_low"], c["difference_ci_high"])
+            rank = None if pd.isna(c["rank"]) else c["rank"]
+            display(Markdown(comparison_sentence(ctx.scope, c["mean"], c["others_mean"], c["flag"], rank,
+                                                 int(c["n_municipalities"]), ci)))
         all_k = ctx.tables[(ctx.tables["scope"] == "all") & (ctx.tables["question"] == qid)
                            & (ctx.tables["breakdown"] == "kommune")].drop_duplicates("group")
         chart = municipality_means(all_k, highlight=ctx.scope, title=f"{q.heading} – alle kommuner",
@@ -191,6 +177,54 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
         _show(chart)
     display({"application/json": {"key_numbers": nums}}, raw=True)
     return nums
+
+
+def _show_group_differences(ctx: NotebookContext, qid: str, t: pd.DataFrame) -> None:
+    """Per breakdown: the groups' mean scores and a sentence on who is higher and whether it is
+    statistically sure (Wald test of the means); the distribution's test in words; the statistics
+    themselves folded away (they are in tests.csv and the workbook too)."""
+    from IPython.display import HTML, Markdown, display
+
+    alpha = ctx.params.survey.significance_level
+    lines, details = [], []
+    for b in ctx.vocabulary.breakdowns:
+        if b.variable == "kommune":
+            continue
+        means = t[t["breakdown"] == b.variable].drop_duplicates("group")
+        if means.empty:
+            continue
+        tests = ctx.tests[(ctx.tests["question"] == qid) & (ctx.tests["breakdown"] == b.variable)]
+        wald = tests[tests["test"] == "wald"]
+        p = wald["p_adjusted"].iloc[0] if len(wald) else float("nan")
+        text = difference_sentence([(esc(b.who(g)), m) for g, m in zip(means["group"], means["mean"])], p, alpha)
+        dist = tests[tests["test"] == "rao_scott"]
+        if len(dist) and pd.notna(dist["p_adjusted"].iloc[0]):
+            sure = dist["p_adjusted"].iloc[0] < alpha
+            text += (" Fordelingen på svarkategorierne er " + ("" if sure else "ikke ") + "statistisk sikkert forskellig.")
+        lines.append(f"- **{esc(b.title)}**: {text}")
+        details += [(b.title, r) for r in tests.itertuples()]
+    if lines:
+        display(Markdown("\n".join(lines)))
+    if details:
+        display(HTML(_test_details(details)))
+
+
+def _test_details(rows: list) -> str:
+    """The tests behind the sentences as a folded HTML table (every value escaped)."""
+    import html
+
+    from .narrative import fmt_p
+
+    names = {"rao_scott": "Rao–Scott (fordeling)", "wald": "Wald (gennemsnit)", "t": "t-test"}
+    body = "".join(
+        f"<tr><th scope=\"row\">{html.escape(title)}</th><td>{html.escape(names.get(r.test, r.test))}</td>"
+        f"<td>{fmt_number(r.statistic)}</td><td>{fmt_number(r.df1, 1)}</td><td>{fmt_number(r.df2, 1)}</td>"
+        f"<td>{html.escape(fmt_p(r.p_value))}</td><td>{html.escape(fmt_p(r.p_adjusted))}</td></tr>"
+        for title, r in rows)
+    return ("<details class=\"test-details\"><summary>Testdetaljer</summary><table><thead><tr>"
+            "<th scope=\"col\">Opdeling</th><th scope=\"col\">Test</th><th scope=\"col\">F / t</th>"
+            "<th scope=\"col\">df1</th><th scope=\"col\">df2</th><th scope=\"col\">p</th>"
+            "<th scope=\"col\">Justeret p</th></tr></thead><tbody>" + body + "</tbody></table></details>")
 
 
 def show_multi_select(ctx: NotebookContext, qid: str) -> None:
@@ -245,10 +279,11 @@ def show_reading_guide(params: Params) -> None:
     weighting cells, multiple-testing rule)."""
     from IPython.display import Markdown, display
 
-    from .narrative import reading_guide
+    from .narrative import glossary, reading_guide
 
     s = params.survey
-    display(Markdown(reading_guide(s.min_cell_size, s.weighting.cells, s.multiple_testing, s.significance_level)))
+    display(Markdown(reading_guide(s.min_cell_size, s.weighting.cells, s.multiple_testing, s.significance_level)
+                     + "\n\n" + glossary(s.significance_level)))
 
 
 # ---- non-response and weighting ------------------------------------------------------------------
@@ -384,7 +419,7 @@ def show_weighting(params: Params, report: NonresponseReport) -> dict:
     balance, the shift from unweighted to weighted results, and the comparison of methods."""
     from IPython.display import Markdown, display
 
-    from .narrative import fmt_pct, weighting_intro
+    from .narrative import count_phrase, fmt_pct, weighting_intro
     from .plots import weight_histogram
 
     strata, collapses = report.strata, report.collapses
@@ -392,7 +427,8 @@ def show_weighting(params: Params, report: NonresponseReport) -> dict:
     cells_text = " × ".join(REGISTER_TITLES.get(c, c).lower() for c in cells)
     display(Markdown(weighting_intro(params.survey.weighting.method, cells)))
     display(Markdown(f"## Vægtningsceller\n\n{fmt_int(len(strata))} celler ({cells_text}); "
-                     f"{fmt_int(len(collapses))} celle(r) uden nok respondenter er lagt sammen med en nabocelle."
+                     + (f"{count_phrase(len(collapses), 'celle', 'celler')} uden nok respondenter er lagt sammen med en "
+                        "nabocelle." if len(collapses) else "ingen celler skulle lægges sammen med en nabocelle.")
                      + ("\n\n" + _md_table(collapses.rename(columns={"cell": "Celle", "merged_into": "Lagt sammen med",
                                                                       "rule": "Regel", "reason": "Årsag"}), {})
                         if len(collapses) else "")))
@@ -438,7 +474,7 @@ def show_weighting(params: Params, report: NonresponseReport) -> dict:
                              "mean_weighted": "Vægtet", "mean_shift": "Ændring"}),
                          {"Svar": fmt_int, "Uvægtet": fmt_number, "Vægtet": fmt_number,
                           "Ændring": lambda v: fmt_number(v, 3)})))
-    names = {"poststratify": "Post-stratificering", "rake": "Raking"}
+    names = dict(METHOD_NAMES)
     methods = report.methods_estimates.assign(question=lambda d: d["question"].map(heading).fillna(d["question"]))
     methods = methods.rename(columns=lambda c: {"question": "Spørgsmål", "unweighted": "Uvægtet"}.get(
         c, names.get(c, c.replace("poststratify+trim", "Post-stratificering, trimmet ved ").replace("5", "5 × median"))))
@@ -461,51 +497,84 @@ def show_summary(ctx: NotebookContext) -> dict:
     between groups, and (for a municipality) where it stands against the others."""
     from IPython.display import Markdown, display
 
-    from .narrative import fmt_p
+    from .narrative import flag_explanation, glossary
     from .plots import category_bars
+    from .scores import theme_score_ids
 
-    qn = ctx.params.questionnaire
+    qn, s = ctx.params.questionnaire, ctx.params.survey
     heading = {q.id: q.heading for q in qn.questions} | {theme_outcome(t.id): t.label for t in qn.themes}
     t = ctx.tables[(ctx.tables["scope"] == ctx.scope) & (ctx.tables["breakdown"] == "total")]
     firsts = t.drop_duplicates("question").set_index("question")
-    themes = firsts[firsts.index.map(is_theme).to_numpy(bool) & ~firsts["suppressed"].astype(bool)]
+    # each theme once: a theme of one question is that question's score
+    theme_label = {t.id: t.label for t in qn.themes}
+    ids = {oid: theme_label[th] for th, oid in theme_score_ids(qn).items() if oid in firsts.index}
+    themes = firsts.loc[list(ids)]
+    themes = themes[~themes["suppressed"].astype(bool)]
     display(Markdown("## Temascorer\n\nGennemsnittet af borgerens svar på temaets spørgsmål (1–5, hvor 5 er mest "
-                     "positiv), vægtet.\n\n" + _md_table(pd.DataFrame({
-                         "Tema": [heading[q] for q in themes.index], "Score": themes["mean"],
+                     "positiv), vægtet. Et tema med ét spørgsmål har det spørgsmåls score.\n\n" + _md_table(pd.DataFrame({
+                         "Tema": [ids[q] for q in themes.index], "Score": themes["mean"],
                          "95 %-KI": [f"{fmt_number(lo)}–{fmt_number(hi)}" for lo, hi in
                                      zip(themes["mean_ci_low"], themes["mean_ci_high"])],
                          "Svar": themes["n"]}), {"Score": fmt_number, "Svar": fmt_int})))
-    bars = pd.DataFrame({"category": [heading[q] for q in themes.index], "mean": themes["mean"].to_numpy()})
+    bars = pd.DataFrame({"category": [ids[q] for q in themes.index], "mean": themes["mean"].to_numpy()})
     _show(category_bars(bars, "mean", "Temascorer (gennemsnitlig score 1–5)", percent=False))
-    likert = firsts[~firsts.index.map(is_theme).to_numpy(bool) & firsts["mean"].notna()].sort_values("mean")
+    # the highest and lowest: only questions with at least the reporting minimum of answers
+    likert = firsts[~firsts.index.map(is_theme).to_numpy(bool) & firsts["mean"].notna()
+                    & (firsts["n"].astype(float) >= s.reporting_minimum)].sort_values("mean")
+
     def listing(rows):
         return "\n".join(f"- {esc(heading[q])}: {fmt_number(r['mean'])} (n = {fmt_int(r['n'])})"
                          for q, r in rows.iterrows())
-    display(Markdown("## Højeste og laveste score\n\n**Højest:**\n\n" + listing(likert.iloc[::-1].head(3))
-                     + "\n\n**Lavest:**\n\n" + listing(likert.head(3))))
-    tests = ctx.tests[(ctx.tests["test"] == "wald") & (ctx.tests["breakdown"] != "kommune")
-                      & ~ctx.tests["question"].map(is_theme).astype(bool)]
-    sig = tests[tests["p_adjusted"] < ctx.params.survey.significance_level].sort_values("statistic", ascending=False)
-    if len(sig):
-        lines = [f"- {esc(heading[r.question])} – {esc(ctx.vocabulary.title(r.breakdown).lower())}: "
-                 f"F = {fmt_number(r.statistic)}, "
-                 f"justeret {fmt_p(r.p_adjusted)}" for r in sig.head(5).itertuples()]
-        text = ("De største statistisk signifikante forskelle i gennemsnitlig score mellem grupper (Wald-test, "
-                "justeret for mange test):\n\n" + "\n".join(lines))
-    else:
-        text = "Ingen forskelle i gennemsnitlig score mellem grupper er statistisk signifikante efter justering."
-    display(Markdown("## Hvor er forskellene størst?\n\n" + text))
+    display(Markdown("## Højeste og laveste score\n\n"
+                     f"Spørgsmål med mindst {fmt_int(s.reporting_minimum)} svar.\n\n**Højest:**\n\n"
+                     + listing(likert.iloc[::-1].head(3)) + "\n\n**Lavest:**\n\n" + listing(likert.head(3))))
+    display(Markdown("## Hvor er forskellene størst?\n\n" + _largest_differences(ctx, t, heading)))
     nums = {"scope": ctx.scope, "themes": {q: float(m) for q, m in themes["mean"].items()}}
     if ctx.scope != "all" and len(ctx.comparisons):
-        comp = ctx.comparisons.copy()
-        flag_da = {"above": "over", "below": "under", "level": "på niveau", "suppressed": "for få svar"}
-        display(Markdown(f"## {esc(ctx.scope)} mod de øvrige kommuner\n\n" + _md_table(pd.DataFrame({
-            "Spørgsmål": [("Tema: " if is_theme(q) else "") + heading.get(q, q) for q in comp["question"]], "Kommunen": comp["mean"],
-            "Øvrige": comp["others_mean"], "Placering": comp["rank"], "Vurdering": comp["flag"].map(flag_da)}),
-            {"Kommunen": fmt_number, "Øvrige": fmt_number, "Placering": lambda v: f"{int(v)}"})))
-        nums["flags"] = dict(zip(comp["question"], comp["flag"]))
+        display(Markdown(f"## {esc(ctx.scope)} mod de øvrige kommuner\n\n" + _benchmark_table(ctx, heading)
+                         + "\n\n" + flag_explanation(s.comparison_testing, s.significance_level)))
+        nums["flags"] = dict(zip(ctx.comparisons["question"], ctx.comparisons["flag"]))
+    display(Markdown(glossary(s.significance_level)))
     display({"application/json": {"key_numbers": nums}}, raw=True)
     return nums
+
+
+def _largest_differences(ctx: NotebookContext, t: pd.DataFrame, heading: dict[str, str]) -> str:
+    """The five largest statistically sure differences between groups (Wald test of the means,
+    largest F first), each as a sentence saying who is higher."""
+    tests = ctx.tests[(ctx.tests["test"] == "wald") & (ctx.tests["breakdown"] != "kommune")
+                      & ~ctx.tests["question"].map(is_theme).astype(bool)]
+    alpha = ctx.params.survey.significance_level
+    sig = tests[tests["p_adjusted"] < alpha].sort_values("statistic", ascending=False)
+    if sig.empty:
+        return "Ingen forskelle i gennemsnitlig score mellem grupper er statistisk sikre."
+    scope_rows = ctx.tables[ctx.tables["scope"] == ctx.scope]
+    lines = []
+    for r in sig.head(5).itertuples():
+        b = ctx.vocabulary.breakdown(r.breakdown)
+        groups = scope_rows[(scope_rows["question"] == r.question) & (scope_rows["breakdown"] == r.breakdown)
+                            ].drop_duplicates("group")
+        text = difference_sentence([(esc(b.who(g)), m) for g, m in zip(groups["group"], groups["mean"])],
+                                   r.p_adjusted, alpha)
+        lines.append(f"- **{esc(heading.get(r.question, r.question))}** ({esc(b.title.lower())}): {text}")
+    return ("De største statistisk sikre forskelle i gennemsnitlig score mellem grupper:\n\n" + "\n".join(lines))
+
+
+def _benchmark_table(ctx: NotebookContext, heading: dict[str, str]) -> str:
+    """The municipality against the others: means, the difference with its 95 % interval, the rank
+    (only with at least the reporting minimum of answers) and the flag."""
+    from .narrative import FLAG_WORDS
+
+    comp = ctx.comparisons
+    rank = [f"nr. {int(r)} af {int(n)}" if pd.notna(r) else "–"
+            for r, n in zip(comp["rank"], comp["n_municipalities"])]
+    interval = [f"{fmt_number(lo)} til {fmt_number(hi)}" if pd.notna(lo) else "–"
+                for lo, hi in zip(comp["difference_ci_low"], comp["difference_ci_high"])]
+    return _md_table(pd.DataFrame({
+        "Spørgsmål": [("Tema: " if is_theme(q) else "") + heading.get(q, q) for q in comp["question"]],
+        "Kommunen": comp["mean"], "Øvrige": comp["others_mean"], "Forskel": comp["difference"],
+        "95 %-KI for forskellen": interval, "Placering": rank, "Vurdering": comp["flag"].map(FLAG_WORDS)}),
+        {"Kommunen": fmt_number, "Øvrige": fmt_number, "Forskel": fmt_number})
 
 
 # ---- free text ---------------------------------------------------------------------------------

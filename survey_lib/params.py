@@ -250,7 +250,9 @@ class Survey(_Frozen):
     breakdowns: tuple[Breakdown, ...]
     significance_level: float = Field(gt=0, lt=1)
     multiple_testing: Literal["holm", "fdr_bh", "bonferroni"]
+    comparison_testing: Literal["holm", "fdr_bh", "bonferroni"] = "fdr_bh"
     min_cell_size: int = Field(ge=1)
+    reporting_minimum: int = Field(default=30, ge=1)
     show_other_municipalities: bool = False
     column_names: dict[Literal["population", "sample", "responses"], dict[str, str]]
     surveyxact: SurveyXactMap | None = None

@@ -18,7 +18,7 @@ from .vocabulary import theme_outcome
 if TYPE_CHECKING:
     from .params import Questionnaire
 
-__all__ = ["score_matrix", "theme_scores", "outcome_scores", "dont_know_masks", "category_labels"]
+__all__ = ["score_matrix", "theme_scores", "theme_score_ids", "outcome_scores", "dont_know_masks", "category_labels"]
 
 
 def score_matrix(frame: pd.DataFrame, questionnaire: "Questionnaire") -> dict[str, np.ndarray]:
@@ -45,17 +45,30 @@ def theme_scores(scores: dict[str, np.ndarray], questionnaire: "Questionnaire") 
     -----
     For respondent :math:`i` and theme :math:`T` with questions :math:`Q_T`,
     :math:`s_{iT} = \\sum_{q \\in Q_T, y_{iq} \\text{ given}} y_{iq} / \\#\\{q \\in Q_T: y_{iq} \\text{ given}\\}`,
-    missing when the respondent scored none of them. Themes without questions are left out.
+    missing when the respondent scored none of them. A theme of one question has no score of its own
+    (it would be that question's score twice: :func:`theme_score_ids` names the question instead);
+    themes without questions are left out.
     """
     out = {}
     for theme in questionnaire.themes:
         qs = [q.id for q in questionnaire.likert if q.theme == theme.id]
-        if not qs:
+        if len(qs) < 2:
             continue
         m = np.column_stack([scores[q] for q in qs])
         with np.errstate(invalid="ignore"):
             cnt = (~np.isnan(m)).sum(axis=1)
             out[theme_outcome(theme.id)] = np.where(cnt > 0, np.nansum(m, axis=1) / np.maximum(cnt, 1), np.nan)
+    return out
+
+
+def theme_score_ids(questionnaire: "Questionnaire") -> dict[str, str]:
+    """Per theme with 1–5 questions: the outcome id that carries its score — ``tema_<theme>`` for a
+    theme of several questions, the question itself for a theme of one (shown once, not twice)."""
+    out = {}
+    for theme in questionnaire.themes:
+        qs = [q.id for q in questionnaire.likert if q.theme == theme.id]
+        if qs:
+            out[theme.id] = theme_outcome(theme.id) if len(qs) > 1 else qs[0]
     return out
 
 

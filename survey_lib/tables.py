@@ -9,7 +9,10 @@ Disclosure control: a group with fewer answers than ``min_cell_size`` is suppres
 second group wherever the suppressed one could be recovered by subtraction
 (:mod:`survey_lib.privacy.disclosure`): its counts, shares, mean, standard errors and intervals are
 left empty, ``suppressed`` is true, it is left out of the tests, and the suppression log says why. Multiple testing: within each scope, the p-values of all its tests are adjusted together
-(``multiple_testing`` in survey.yaml: Holm by default, via statsmodels).
+Multiple testing in two families (docs/methods.md): the subgroup tests of a page (one scope and one
+theme: its questions' and theme score's tests between groups; ``multiple_testing``, Holm by default)
+and the benchmark of each municipality against the others (its questions and theme scores;
+``comparison_testing``, Benjamini–Hochberg by default). ``tests.csv`` names each test's family.
 
 :func:`build_tables` is a short orchestrator over named stages, each a function of one
 :class:`TableInputs`: estimate the 1–5 outcomes (:func:`estimate_outcomes`) and the multi-select
@@ -36,7 +39,7 @@ from .inference import (TestResult, adjust_pvalues, rao_scott, rao_scott_batch, 
 from .privacy.disclosure import CELL_KEYS, SuppressionResult, apply_suppression, secondary_suppression
 from .scoped import complement_means, scoped_covariance
 from .scores import category_labels, dont_know_masks, outcome_scores
-from .vocabulary import CURRENT, TOTAL, VS_OTHERS, SurveyVocabulary
+from .vocabulary import CURRENT, TOTAL, VS_OTHERS, SurveyVocabulary, theme_outcome
 
 if TYPE_CHECKING:
     from .params import Params, Question
@@ -47,9 +50,13 @@ __all__ = ["TableSet", "TableInputs", "build_tables", "TABLE_COLUMNS", "TEST_COL
 TABLE_COLUMNS = ["scope", "question", "breakdown", "group", "category", "category_label", "n", "category_n",
                  "dont_know_n", "weighted_n", "share", "share_se", "mean", "mean_se", "mean_ci_low", "mean_ci_high",
                  "suppressed"]
-TEST_COLUMNS = ["scope", "question", "breakdown", "test", "statistic", "df1", "df2", "p_value", "p_adjusted"]
-COMPARISON_COLUMNS = ["scope", "question", "mean", "others_mean", "difference", "statistic", "df", "p_value",
-                      "p_adjusted", "flag", "rank", "n_municipalities", "n"]
+TEST_COLUMNS = ["scope", "question", "breakdown", "test", "statistic", "df1", "df2", "p_value", "family",
+                "p_adjusted"]
+COMPARISON_COLUMNS = ["scope", "question", "mean", "others_mean", "difference", "difference_ci_low",
+                      "difference_ci_high", "statistic", "df", "p_value", "p_adjusted", "flag", "rank",
+                      "n_municipalities", "n"]
+#: The family of the benchmark tests in tests.csv (the subgroup tests' family is the theme's id).
+BENCHMARK_FAMILY = "benchmark"
 Z95 = stats.norm.ppf(0.975)
 #: The answer categories of a 1–5 question, in the order the tables list them.
 CATEGORIES = (5, 4, 3, 2, 1)
@@ -83,11 +90,14 @@ class TableInputs:
     dont_know: dict[str, np.ndarray]
     breakdowns: dict[str, tuple[np.ndarray, list[str]]]
     multi_select: tuple["Question", ...]
+    theme_of: dict[str, str]
     kom_codes: np.ndarray
     stratum_kom: np.ndarray
     min_cell_size: int
+    reporting_minimum: int
     significance_level: float
     multiple_testing: str
+    comparison_testing: str
 
     @classmethod
     def from_params(cls, design: SurveyDesign, params: "Params", scopes: Iterable[str] | None = None
@@ -101,10 +111,12 @@ class TableInputs:
             dont_know=dont_know_masks(design.frame, qn),
             breakdowns=breakdown_codes(design.frame, SurveyVocabulary.from_params(params)),
             multi_select=tuple(q for q in qn.questions if q.kind == "multi_select"),
+            theme_of={q.id: q.theme for q in qn.questions} | {theme_outcome(t.id): t.id for t in qn.themes},
             kom_codes=np.array([index.get(k, -1) for k in design.frame["kommune"]]),
             stratum_kom=np.array([index.get(str(lbl), -1) for lbl in design.stratum_labels]),
-            min_cell_size=s.min_cell_size, significance_level=s.significance_level,
-            multiple_testing=s.multiple_testing)
+            min_cell_size=s.min_cell_size, reporting_minimum=s.reporting_minimum,
+            significance_level=s.significance_level,
+            multiple_testing=s.multiple_testing, comparison_testing=s.comparison_testing)
 
     def stratum_of(self, k_idx: int) -> int:
         """The design stratum of municipality ``k_idx`` (-1 when it has none: no respondents)."""
@@ -356,8 +368,10 @@ def _compare_outcome(inp: TableInputs, totals: pd.DataFrame, qid: str) -> tuple[
     means = t_q["mean"].to_numpy(float)
     n_q = t_q["n"].astype("Float64").fillna(0).to_numpy(int)
     open_q = ~t_q["suppressed"].fillna(True).astype(bool).to_numpy()
-    ranks = pd.Series(means).rank(ascending=False, method="min").to_numpy()
-    n_mun = int((~np.isnan(means)).sum())
+    # ranked: the municipalities with at least the reporting minimum of answers (1 = highest mean)
+    rankable = ~np.isnan(means) & (n_q >= inp.reporting_minimum)
+    ranks = pd.Series(np.where(rankable, means, np.nan)).rank(ascending=False, method="min").to_numpy()
+    n_mun = int(rankable.sum())
     raw_k = domain_estimates(design, y, inp.kom_codes, len(kommuner), shares=False)
     others_mean, others_var = complement_means(design, y)
     answered = ~np.isnan(y)
@@ -370,6 +384,7 @@ def _compare_outcome(inp: TableInputs, totals: pd.DataFrame, qid: str) -> tuple[
         se = np.sqrt(raw_k.mean_se ** 2 + others_var[np.maximum(s_codes, 0)])
         t = diff / se
     p = t_pvalue(t, df)
+    half = stats.t.ppf(0.975, df) * se if df > 0 else np.full(len(se), np.nan)
     comp, tests = [], []
     for k in np.flatnonzero(in_scope):
         name = kommuner[k]
@@ -377,10 +392,11 @@ def _compare_outcome(inp: TableInputs, totals: pd.DataFrame, qid: str) -> tuple[
             comp.append({"scope": name, "question": qid, "n": pd.NA, "flag": "suppressed", "n_municipalities": n_mun})
             continue
         comp.append({"scope": name, "question": qid, "mean": means[k], "others_mean": others_mean[s_codes[k]],
-                     "difference": diff[k], "statistic": t[k], "df": float(df), "p_value": p[k],
+                     "difference": diff[k], "difference_ci_low": diff[k] - half[k],
+                     "difference_ci_high": diff[k] + half[k], "statistic": t[k], "df": float(df), "p_value": p[k],
                      "rank": ranks[k], "n_municipalities": n_mun, "n": int(n_q[k])})
         tests.append({"scope": name, "question": qid, "breakdown": VS_OTHERS, "test": "t",
-                      "statistic": t[k], "df1": float(df), "df2": np.nan, "p_value": p[k]})
+                      "statistic": t[k], "df1": float(df), "df2": np.nan, "p_value": p[k], "family": BENCHMARK_FAMILY})
     return comp, tests
 
 
@@ -397,11 +413,18 @@ def compare_municipalities(inp: TableInputs, tables: pd.DataFrame) -> tuple[list
 
 
 # ---- stage 6: multiple testing and flags ----------------------------------------------------------------
-def adjust(tests: list[dict], method: str) -> pd.DataFrame:
-    """Stage 6: the tests frame with ``p_adjusted``: the p-values of each scope adjusted together."""
+def adjust(tests: list[dict], inp: TableInputs) -> pd.DataFrame:
+    """Stage 6: the tests frame with ``family`` and ``p_adjusted``.
+
+    A subgroup test's family is the theme of its question (within its scope: the tests of one page),
+    adjusted with ``multiple_testing``; the benchmark tests of a municipality are one family,
+    adjusted with ``comparison_testing``."""
     tests_df = pd.DataFrame(tests, columns=TEST_COLUMNS[:-1])
+    groups = tests_df["family"].isna()
+    tests_df.loc[groups, "family"] = tests_df.loc[groups, "question"].map(inp.theme_of)
     tests_df["p_adjusted"] = np.nan
-    for _, idx in tests_df.groupby("scope").groups.items():
+    for (_, family), idx in tests_df.groupby(["scope", "family"], sort=False).groups.items():
+        method = inp.comparison_testing if family == BENCHMARK_FAMILY else inp.multiple_testing
         tests_df.loc[idx, "p_adjusted"] = adjust_pvalues(tests_df.loc[idx, "p_value"].to_numpy(), method)
     return tests_df[TEST_COLUMNS]
 
@@ -435,6 +458,6 @@ def build_tables(design: SurveyDesign, params: "Params", scopes: Iterable[str] |
     tables, supp = suppress(assemble(estimate_outcomes(inp), estimate_multi_select(inp)), inp)
     group_tests = test_groups(inp, supp)
     comp, comp_tests = compare_municipalities(inp, tables)
-    tests = adjust(group_tests + comp_tests, inp.multiple_testing)
+    tests = adjust(group_tests + comp_tests, inp)
     return TableSet(tables=tables, tests=tests, comparisons=flag_comparisons(comp, tests, inp.significance_level),
                     suppression_log=supp.log)

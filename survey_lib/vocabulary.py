@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from .params import Params
 
 __all__ = ["BREAKDOWN_VARIABLES", "TOTAL", "VS_OTHERS", "THEME_PREFIX", "BreakdownTerms", "SurveyVocabulary",
-           "theme_outcome", "is_theme", "theme_id", "breakdown_title", "join_words", "register_nouns",
-           "REGISTER_TITLES", "ADJUSTMENT_NAMES", "STATUS_LABELS", "CURRENT"]
+           "theme_outcome", "is_theme", "theme_id", "breakdown_title", "join_words", "register_nouns", "group_subject",
+           "REGISTER_TITLES", "ADJUSTMENT_NAMES", "METHOD_NAMES", "STATUS_LABELS", "CURRENT"]
 
 #: The variables a breakdown in survey.yaml may name, in the order the register offers them.
 BREAKDOWN_VARIABLES = ("maalgruppe", "koen", "alder_band", "varighed_band", "tilknytning", "kommune")
@@ -46,6 +46,8 @@ CURRENT = "igangvaerende"
 #: Danish names of the register variables (non-response tables, weighting cells).
 REGISTER_TITLES = MappingProxyType({"kommune": "Kommune", "koen": "Køn", "alder_band": "Alder",
                                     "maalgruppe": "Målgruppe", "varighed_band": "Varighed"})
+#: Danish names of the weighting methods of survey.yaml.
+METHOD_NAMES = MappingProxyType({"poststratify": "Post-stratificering", "rake": "Raking"})
 #: Danish names of the multiple-testing methods of survey.yaml.
 ADJUSTMENT_NAMES = MappingProxyType({"holm": "Holm", "fdr_bh": "Benjamini–Hochberg", "bonferroni": "Bonferroni"})
 
@@ -78,6 +80,23 @@ def register_nouns(variables: "list[str] | tuple[str, ...]") -> str:
     return join_words([REGISTER_TITLES.get(v, v).lower() for v in variables])
 
 
+def group_subject(variable: str, level: str, label: str) -> str:
+    """A breakdown group as the subject of a Danish sentence (lower case; the sentence capitalises)."""
+    low = label[:1].lower() + label[1:]
+    if variable == "koen":
+        return low
+    if variable == "maalgruppe":
+        return f"borgere i målgruppen {low}"
+    if variable == "alder_band":
+        return f"borgere {low} år" if low.startswith(("under", "over")) else f"borgere på {label} år"
+    if variable == "varighed_band":
+        return f"borgere med forløb på {low}"
+    if variable == "tilknytning":
+        return {"igangvaerende": "borgere med et igangværende forløb", "afsluttet": "borgere med et afsluttet forløb"
+                }.get(level, f"borgere med status {low}")
+    return label
+
+
 def breakdown_title(variable: str, labels: Mapping[str, str]) -> str:
     """The Danish name of a breakdown: survey.yaml's label, or that of a pseudo-breakdown."""
     return labels.get(variable) or _TITLES.get(variable, variable)
@@ -97,6 +116,11 @@ class BreakdownTerms:
     def label(self, level: str) -> str:
         """The Danish label of a group (the code itself where none is known)."""
         return self.labels.get(level, level)
+
+    def who(self, level: str) -> str:
+        """The group as the subject of a sentence: 'kvinder', 'borgere under 30 år',
+        'borgere i målgruppen aktivitetsparate', 'borgere med forløb på 1-2 år'."""
+        return group_subject(self.variable, level, self.label(level))
 
 
 @dataclass(frozen=True)

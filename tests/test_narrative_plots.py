@@ -26,11 +26,49 @@ def test_sentences():
         "59,2 % er tilfredse eller meget tilfredse (gennemsnitlig score 3,53)"
     assert nv.top_two_sentence(0.592, 3.53, "tilfreds", (3.5, 3.56)) == \
         "59,2 % er tilfredse eller meget tilfredse (gennemsnitlig score 3,53; 95 %-konfidensinterval 3,50–3,56)"
-    assert nv.test_sentence(0.01, 0.05, "mellem målgrupperne") == \
-        "Forskellene mellem målgrupperne er statistisk signifikante (justeret p = 0,010)."
-    assert "ikke statistisk signifikante" in nv.test_sentence(0.2, 0.05, "mellem kønnene")
-    assert nv.comparison_sentence("Odder", 3.81, 3.52, "above", 1, 13, 0.0004) == \
-        "Odder ligger signifikant over de øvrige kommuner (3,81 mod 3,52, forskel 0,29, justeret p < 0,001) og er nr. 1 af 13."
+    assert nv.comparison_sentence("Odder", 3.81, 3.52, "above", 1, 13, (0.17, 0.41)) == (
+        "Odder ligger højere end de øvrige kommuner: 3,81 mod 3,52, 0,29 point højere (95 %-konfidensinterval "
+        "0,17 til 0,41); forskellen er statistisk sikker. Odder er nr. 1 af 13.")
+    assert nv.comparison_sentence("Odder", 3.50, 3.52, "level", None, 13) == (
+        "Odder ligger på niveau med de øvrige kommuner: 3,50 mod 3,52. Forskellen på 0,02 er ikke statistisk sikker.")
+
+
+@pytest.mark.parametrize("value,decimals,expected", [(-0.004, 2, "0,00"), (-0.04, 1, "0,0"), (-0.06, 1, "-0,1")])
+def test_no_negative_zero(value, decimals, expected):
+    assert nv.fmt_number(value, decimals) == expected
+
+
+def test_difference_sentence_two_groups():
+    """Two groups: who is lower, both means, and 'forskellen' in the singular."""
+    assert nv.difference_sentence([("borgere i målgruppen dagpenge", 3.71), ("borgere i målgruppen aktivitetsparate",
+                                                                         3.21)], 0.001, 0.05) == (
+        "Borgere i målgruppen aktivitetsparate svarer mindre positivt (3,21) end borgere i målgruppen dagpenge "
+        "(3,71); forskellen er statistisk sikker.")
+    assert nv.difference_sentence([("kvinder", 3.60), ("mænd", 3.55)], 0.4, 0.05) == (
+        "Mænd svarer mindre positivt (3,55) end kvinder (3,60); forskellen er ikke statistisk sikker.")
+    assert nv.difference_sentence([("kvinder", 3.601), ("mænd", 3.598)], 0.9, 0.05) == (
+        "Kvinder og mænd svarer ens (3,60); forskellen er ikke statistisk sikker.")
+
+
+def test_difference_sentence_four_groups():
+    """Four groups: the highest and the lowest, 'forskellene' in the plural; a group without a mean
+    (suppressed) is left out; untestable says so."""
+    groups = [("a", 3.40), ("b", 3.90), ("c", float("nan")), ("d", 3.55)]
+    assert nv.difference_sentence(groups, 0.01, 0.05) == (
+        "B svarer mest positivt (3,90), a mindst positivt (3,40); forskellene er statistisk sikre.")
+    assert nv.difference_sentence(groups + [("e", 3.6)], 0.2, 0.05).endswith("forskellene er ikke statistisk sikre.")
+    assert nv.difference_sentence([("a", 3.4), ("b", float("nan"))], 0.01, 0.05) == \
+        "For få svar til at sammenligne grupperne."
+    assert nv.difference_sentence([("a", 3.4), ("b", 3.5)], float("nan"), 0.05).endswith("forskellen kan ikke testes.")
+
+
+def test_count_phrase_and_subjects():
+    from survey_lib.vocabulary import group_subject
+
+    assert [nv.count_phrase(n, "celle", "celler") for n in (0, 1, 3)] == ["ingen celler", "1 celle", "3 celler"]
+    assert group_subject("alder_band", "under_30", "Under 30") == "borgere under 30 år"
+    assert group_subject("alder_band", "30_49", "30-49") == "borgere på 30-49 år"
+    assert group_subject("koen", "K", "Kvinder") == "kvinder"
 
 
 def _rows():
