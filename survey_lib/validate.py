@@ -4,24 +4,27 @@ Each ``check_*`` function takes coerced frames (see :mod:`survey_lib.contract`) 
 :class:`~survey_lib.errors.Fault`; none raises on bad data and none drops a row. Value-domain checks
 (allowed codes, ranges, uniqueness) are declared as pandera schemas and run lazily, so every failing
 cell is reported; the checks that need context (cross-file membership, question filters, dates
-against the closing date, CPR-like ids) are written out below.
+against the closing date and the invitation, CPR-like ids, ages) are written out below.
 """
 
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
 import pandera.pandas as pa
 
-from .contract import ColumnSpec
-from .cpr import cpr_like_mask
+from .contract import WORKING_AGE, AgeLimits, ColumnSpec
+from .cpr import cpr_like_mask, lost_zero_cpr_mask
+from .derive import age_at
 from .errors import Fault
 from .params import Params, Question
 
 __all__ = [
-    "check_columns", "check_population", "check_sample", "check_responses", "asked_mask",
+    "check_columns", "check_cpr_columns", "check_population", "check_sample", "check_responses", "check_ages",
+    "check_invitation_order", "asked_mask",
 ]
 
 
@@ -49,11 +52,16 @@ def check_columns(columns: Iterable[str], specs: tuple[ColumnSpec, ...], file: s
     known = [s.name for s in specs]
     faults = []
     unknown = [c for c in columns if c not in known]
-    for s in specs:
-        if s.required and s.name not in columns:
-            hint = difflib.get_close_matches(s.name, unknown, n=1)
-            extra = f"; the file has {hint[0]!r}: misspelled? (or map it in survey.yaml: column_names)" if hint else ""
-            faults.append(Fault(file, "missing_column", f"required column {s.name!r} is missing{extra}", None, s.name))
+    missing = [s.name for s in specs if s.required and s.name not in columns]
+    for name in missing:
+        hint = difflib.get_close_matches(name, unknown, n=1)
+        extra = f"; the file has {hint[0]!r}: misspelled? (or map it in survey.yaml: column_names)" if hint else ""
+        if not hint and len(unknown) == 1 and len(missing) == 1:
+            extra = (f"; the file has one column the contract does not know, {unknown[0]!r}: if it holds "
+                     f"{name}, rename it (or map it in survey.yaml: column_names)")
+        if name == "person_id":
+            extra += "; ids must be pseudonymous: CPR numbers are pseudonymized first (survey-report pseudonymize)"
+        faults.append(Fault(file, "missing_column", f"required column {name!r} is missing{extra}", None, name))
     for group in one_of:
         if not any(g in columns for g in group):
             faults.append(Fault(file, "missing_column", f"one of the columns {list(group)} is required", None, group[0]))
@@ -63,6 +71,25 @@ def check_columns(columns: Iterable[str], specs: tuple[ColumnSpec, ...], file: s
         faults.append(Fault(file, "unknown_column", f"column {c!r} is not part of the data contract{extra}", None, c))
     for dup in sorted({c for c in columns if columns.count(c) > 1}):
         faults.append(Fault(file, "duplicate_column", "the column name occurs more than once", None, dup))
+    return faults
+
+
+def check_cpr_columns(frame: pd.DataFrame, specs: tuple[ColumnSpec, ...], file: str) -> list[Fault]:
+    """Columns outside the contract whose values look like CPR numbers (also with the leading zero lost):
+    the file has not been pseudonymized. The values are not echoed."""
+    known = {s.name for s in specs}
+    faults = []
+    for col in frame.columns:
+        if col in known:
+            continue
+        text = frame[col].map(lambda v: pd.NA if pd.isna(v) else (str(int(v)) if isinstance(v, float) and v.is_integer()
+                                                                  else str(v))).astype("string")
+        hits = cpr_like_mask(text) | lost_zero_cpr_mask(text)
+        if hits.any():
+            faults.append(Fault(file, "cpr_column", (
+                f"the column holds CPR numbers ({int(hits.sum())} of {len(text)} rows, the first in row "
+                f"{int(hits.to_numpy().nonzero()[0][0]) + 1}); CPR numbers never enter the analysis: pseudonymize "
+                "the files first (survey-report pseudonymize --id-column NAME) or drop the column"), None, str(col)))
     return faults
 
 
@@ -78,6 +105,12 @@ def _id_faults(df: pd.DataFrame, file: str) -> list[Fault]:
         faults.append(Fault(file, "cpr_id", "person_id looks like a CPR number; CPR numbers are never accepted "
                             "as ids: pseudonymize the files first (survey-report pseudonymize)",
                             int(idx) + 1, "person_id", "<hidden>"))
+    lost = lost_zero_cpr_mask(ids)
+    for idx in lost[lost].index:
+        faults.append(Fault(file, "cpr_id", "person_id is nine digits that form a CPR number once its leading zero "
+                            "is put back (a spreadsheet stored the CPR number as a number); CPR numbers are never "
+                            "accepted as ids: pseudonymize the original files (CPR column as text) first "
+                            "(survey-report pseudonymize)", int(idx) + 1, "person_id", "<hidden>"))
     return faults
 
 
@@ -109,8 +142,6 @@ def check_population(pop: pd.DataFrame, params: Params, file: str, raw: pd.DataF
             [k.name for k in params.kommuner], error=f"unknown municipality; expected one of {[k.name for k in params.kommuner]}")),
         "koen": pa.Column(nullable=True, required=False, checks=pa.Check.isin(
             [g.code for g in s.genders], error=f"unknown gender; expected one of {[g.code for g in s.genders]}")),
-        "alder": pa.Column(nullable=True, required=False, checks=pa.Check.in_range(
-            0, 120, error="age out of range; expected whole years 0-120")),
         "ydelse": pa.Column(nullable=True, required=False, checks=pa.Check.isin(
             ydelser, error=f"unknown benefit (ydelse); expected one of {ydelser}")),
         "maalgruppe": pa.Column(nullable=True, required=False, checks=pa.Check.isin(
@@ -135,9 +166,35 @@ def check_population(pop: pd.DataFrame, params: Params, file: str, raw: pd.DataF
             for idx in pop.index[clash.fillna(False).astype(bool)]:
                 faults.append(Fault(file, "inconsistent", f"maalgruppe contradicts ydelse {y[idx]!r}, "
                                     f"which belongs to {implied[idx]!r}", int(idx) + 1, "maalgruppe", str(m[idx])))
+    faults += check_ages(pop, WORKING_AGE, pd.Timestamp(s.age_reference_date), file)
     closing = pd.Timestamp(s.closing_date)
     faults += _after(pop, "startdato", closing, file, "the start date of the benefit spell")
     faults += _after(pop, "foedselsdato", closing, file, "the birth date")
+    return faults
+
+
+def check_ages(pop: pd.DataFrame, limits: AgeLimits, reference: pd.Timestamp, file: str) -> list[Fault]:
+    """Ages outside ``limits``: the given ``alder``, or where it is blank the age that ``foedselsdato``
+    gives at ``reference`` (whole years, :func:`survey_lib.derive.age_at`).
+
+    The fault is on the column the age comes from and says where the limits come from."""
+    given = pop["alder"] if "alder" in pop.columns else pd.Series(pd.NA, index=pop.index, dtype="Int64")
+    birth = pop["foedselsdato"] if "foedselsdato" in pop.columns else None
+    age = given
+    if birth is not None:
+        age = given.fillna(age_at(birth, reference))
+    outside = (age.notna() & ((age < limits.low) | (age > limits.high))).fillna(False).astype(bool)
+    faults = []
+    for idx in pop.index[outside]:
+        a = int(age[idx])
+        if pd.notna(given[idx]):
+            col, value, how = "alder", str(a), f"the age {a}"
+        else:
+            col, value = "foedselsdato", str(birth[idx].date())
+            how = f"the age {a} (from the birth date, on {reference.date()}: age_reference_date)"
+        faults.append(Fault(file, "age_out_of_range", f"{how} lies outside {limits.low}-{limits.high} years: "
+                            f"{limits.source}; correct the {'age' if col == 'alder' else 'birth date'}",
+                            int(idx) + 1, col, value))
     return faults
 
 
@@ -154,6 +211,25 @@ def check_sample(sample: pd.DataFrame, population_ids: pd.Series | None, params:
             faults.append(Fault(file, "not_in_population", "this sampled person is not in the population file",
                                 int(idx) + 1, "person_id", str(sample.at[idx, "person_id"])))
     faults += _after(sample, "invitation_date", pd.Timestamp(params.survey.closing_date), file, "the invitation date")
+    return faults
+
+
+def check_invitation_order(resp: pd.DataFrame, sample: pd.DataFrame, file: str, sample_file: str) -> list[Fault]:
+    """Responses started before the day the person was invited (sample: ``invitation_date``).
+
+    A response submitted before the invitation is started before it too, or submitted before it was
+    started (which :func:`check_responses` reports)."""
+    if not {"person_id", "started_at"} <= set(resp.columns) or not {"person_id", "invitation_date"} <= set(sample.columns):
+        return []
+    invited = sample.dropna(subset=["person_id"]).drop_duplicates("person_id").reset_index(names="sample_index")
+    ctx = resp[["person_id"]].join(invited.set_index("person_id")[["invitation_date", "sample_index"]], on="person_id")
+    early = (resp["started_at"] < ctx["invitation_date"]).fillna(False).astype(bool)
+    faults = []
+    for idx in resp.index[early]:
+        faults.append(Fault(file, "before_invitation", (
+            f"the response was started before the person was invited on {ctx.at[idx, 'invitation_date'].date()} "
+            f"({Path(sample_file).name} row {int(ctx.at[idx, 'sample_index']) + 1}, invitation_date); correct "
+            "the start time or the invitation date"), int(idx) + 1, "started_at", str(resp.at[idx, "started_at"])))
     return faults
 
 
