@@ -15,7 +15,7 @@ import re
 
 import pandas as pd
 
-__all__ = ["CPR_PATTERN", "is_cpr_like", "cpr_like_mask", "lost_zero_cpr_mask"]
+__all__ = ["CPR_PATTERN", "date_valid", "is_cpr_like", "cpr_like_mask", "lost_zero_cpr_mask"]
 
 # DD (01-31) MM (01-12) YY, optional '-' or space, SSSS; not part of a longer digit run.
 CPR_PATTERN = re.compile(r"(?<!\d)(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])(\d{2})[-\s]?(\d{4})(?!\d)")
@@ -23,9 +23,13 @@ CPR_PATTERN = re.compile(r"(?<!\d)(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])(\d{2})[-\
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-def _date_valid(day: int, month: int) -> bool:
-    # 29 February is accepted for any year: the century is not known from YY alone.
+def date_valid(day: int, month: int) -> bool:
+    """True when ``day`` and ``month`` form a calendar date in some year (29 February is accepted for
+    any year: the century is not known from YY alone)."""
     return 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]
+
+
+_date_valid = date_valid   # the former name, still imported by a test of the scrubber; use date_valid
 
 
 def is_cpr_like(value: object) -> bool:
@@ -34,7 +38,7 @@ def is_cpr_like(value: object) -> bool:
         return False
     text = str(value).strip()
     m = CPR_PATTERN.fullmatch(text)
-    return bool(m) and _date_valid(int(m.group(1)), int(m.group(2)))
+    return bool(m) and date_valid(int(m.group(1)), int(m.group(2)))
 
 
 def cpr_like_mask(values: pd.Series) -> pd.Series:

@@ -20,7 +20,7 @@ from .contract import WORKING_AGE, AgeLimits, ColumnSpec
 from .cpr import cpr_like_mask, lost_zero_cpr_mask
 from .derive import age_at
 from .errors import Fault
-from .params import Params, Question
+from .params import Params, Question, Questionnaire
 
 __all__ = [
     "check_columns", "check_cpr_columns", "check_population", "check_sample", "check_responses", "check_ages",
@@ -255,15 +255,8 @@ def _describe_filter(q: Question) -> str:
     return " or ".join("(" + ", ".join(f"{k} in {list(v)}" for k, v in c.items()) + ")" for c in q.asked_if or ())
 
 
-def check_responses(resp: pd.DataFrame, sample_ids: pd.Series | None, register: pd.DataFrame, params: Params,
-                    file: str) -> list[Fault]:
-    """Responses: ids in the sample, status, timestamps, answer codes, question filters.
-
-    ``register`` is the derived population frame indexed by ``person_id`` (for the filters);
-    ``sample_ids`` is None when the sample file could not be read (membership is then not checked).
-    """
-    qn = params.questionnaire
-    closing_end = pd.Timestamp(params.survey.closing_date) + pd.Timedelta(days=1)
+def _responses_schema(qn: Questionnaire) -> pa.DataFrameSchema:
+    """Unique ids, a known status and, per question column, the answer codes its codebook allows."""
     columns: dict[str, pa.Column] = {
         "person_id": pa.Column(nullable=True, unique=True, report_duplicates="all", required=False),
         "status": pa.Column(nullable=True, required=False, checks=pa.Check.isin(
@@ -284,20 +277,18 @@ def check_responses(resp: pd.DataFrame, sample_ids: pd.Series | None, register: 
         for c in q.columns:
             columns[c] = pa.Column(nullable=True, required=False, checks=pa.Check.isin(
                 allowed, error=f"unknown answer code for question {q.id!r}; expected {what}"))
-    faults = _id_faults(resp, file) + _run_schema(resp, pa.DataFrameSchema(columns), file)
-    faults += _required_values(resp, ("status", "started_at"), file)
-    if "person_id" in resp.columns and sample_ids is not None:
-        known = set(sample_ids.dropna())
-        missing = resp["person_id"].notna() & ~resp["person_id"].isin(known)
-        for idx in resp.index[missing]:
-            faults.append(Fault(file, "not_in_sample", "this respondent is not in the sample file",
-                                int(idx) + 1, "person_id", str(resp.at[idx, "person_id"])))
+    return pa.DataFrameSchema(columns)
+
+
+def _response_time_faults(resp: pd.DataFrame, closing_date: object, file: str) -> list[Fault]:
+    """Started or submitted after the closing day, submitted before started, complete but never submitted."""
+    faults = []
+    closing_end = pd.Timestamp(closing_date) + pd.Timedelta(days=1)
     for col in ("started_at", "submitted_at"):
         if col in resp.columns:
             late = (resp[col] >= closing_end).fillna(False).astype(bool)
             for idx in resp.index[late]:
-                faults.append(Fault(file, "date_after_closing",
-                                    f"lies after the closing date {params.survey.closing_date}",
+                faults.append(Fault(file, "date_after_closing", f"lies after the closing date {closing_date}",
                                     int(idx) + 1, col, str(resp.at[idx, col])))
     if {"started_at", "submitted_at"} <= set(resp.columns):
         before = (resp["submitted_at"] < resp["started_at"]).fillna(False).astype(bool)
@@ -309,25 +300,36 @@ def check_responses(resp: pd.DataFrame, sample_ids: pd.Series | None, register: 
             for idx in resp.index[unsent]:
                 faults.append(Fault(file, "missing_value", "a complete response needs submitted_at",
                                     int(idx) + 1, "submitted_at"))
-    # question filters: join register variables of each respondent
-    if "person_id" in resp.columns and not register.empty:
-        reg_cols = [c for c in ("maalgruppe", "ydelse", "koen", "kommune", "alder_band") if c in register.columns]
-        ctx = resp.join(register[reg_cols], on="person_id") if reg_cols else resp.copy()
-        for q in qn.questions:
-            if not q.asked_if:
+    return faults
+
+
+def _filter_faults(resp: pd.DataFrame, register: pd.DataFrame, qn: Questionnaire, file: str) -> list[Fault]:
+    """Answers from respondents whom the question's filter excludes (register variables joined by id)."""
+    if "person_id" not in resp.columns or register.empty:
+        return []
+    faults = []
+    reg_cols = [c for c in ("maalgruppe", "ydelse", "koen", "kommune", "alder_band") if c in register.columns]
+    ctx = resp.join(register[reg_cols], on="person_id") if reg_cols else resp.copy()
+    for q in qn.questions:
+        if not q.asked_if:
+            continue
+        asked = asked_mask(q, ctx)
+        for c in q.columns:
+            if c not in resp.columns:
                 continue
-            asked = asked_mask(q, ctx)
-            for c in q.columns:
-                if c not in resp.columns:
-                    continue
-                answered = resp[c].notna() & ~((q.kind == "multi_select") & (resp[c] == 0)).fillna(False).astype(bool)
-                wrong = answered & ~asked
-                for idx in resp.index[wrong]:
-                    faults.append(Fault(file, "filtered_answer",
-                                        f"an answer from someone the filter of question {q.id!r} excludes; "
-                                        f"it is asked only if {_describe_filter(q)}",
-                                        int(idx) + 1, c, str(resp.at[idx, c])))
-    # multi-select: an exclusive option ticked together with another
+            answered = resp[c].notna() & ~((q.kind == "multi_select") & (resp[c] == 0)).fillna(False).astype(bool)
+            wrong = answered & ~asked
+            for idx in resp.index[wrong]:
+                faults.append(Fault(file, "filtered_answer",
+                                    f"an answer from someone the filter of question {q.id!r} excludes; "
+                                    f"it is asked only if {_describe_filter(q)}",
+                                    int(idx) + 1, c, str(resp.at[idx, c])))
+    return faults
+
+
+def _exclusive_option_faults(resp: pd.DataFrame, qn: Questionnaire, file: str) -> list[Fault]:
+    """Multi-select: an exclusive option ticked together with another."""
+    faults = []
     for q in qn.questions:
         if q.kind != "multi_select":
             continue
@@ -340,4 +342,26 @@ def check_responses(resp: pd.DataFrame, sample_ids: pd.Series | None, register: 
             for idx in resp.index[clash]:
                 faults.append(Fault(file, "inconsistent", f"option {o.label!r} excludes the other options of "
                                     f"question {q.id!r}, but another is ticked too", int(idx) + 1, col, "1"))
+    return faults
+
+
+def check_responses(resp: pd.DataFrame, sample_ids: pd.Series | None, register: pd.DataFrame, params: Params,
+                    file: str) -> list[Fault]:
+    """Responses: ids in the sample, status, timestamps, answer codes, question filters.
+
+    ``register`` is the derived population frame indexed by ``person_id`` (for the filters);
+    ``sample_ids`` is None when the sample file could not be read (membership is then not checked).
+    """
+    qn = params.questionnaire
+    faults = _id_faults(resp, file) + _run_schema(resp, _responses_schema(qn), file)
+    faults += _required_values(resp, ("status", "started_at"), file)
+    if "person_id" in resp.columns and sample_ids is not None:
+        known = set(sample_ids.dropna())
+        missing = resp["person_id"].notna() & ~resp["person_id"].isin(known)
+        for idx in resp.index[missing]:
+            faults.append(Fault(file, "not_in_sample", "this respondent is not in the sample file",
+                                int(idx) + 1, "person_id", str(resp.at[idx, "person_id"])))
+    faults += _response_time_faults(resp, params.survey.closing_date, file)
+    faults += _filter_faults(resp, register, qn, file)
+    faults += _exclusive_option_faults(resp, qn, file)
     return faults

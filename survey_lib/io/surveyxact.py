@@ -109,8 +109,26 @@ def read_surveyxact(path: Path, params: Params) -> tuple[RawTable, list[Fault], 
         "started_at": ds[sx.started_variable],
         "submitted_at": ds[sx.submitted_variable],
     })
-    questionnaire = params.questionnaire
-    col_question = {c: q for q in questionnaire.questions for c in q.columns}
+    answers, answer_faults = _question_columns(ds, code_label, sx, params, where)
+    faults += answer_faults
+    for target, values in answers.items():
+        out[target] = values
+    unmapped = [c for c in ds.columns if c not in sx.variables and c not in needed]
+    if unmapped:
+        notes.append(f"{where}: variables not mapped in survey.yaml and therefore not read: {unmapped}")
+    kept = ~left_out.to_numpy()
+    out = out[kept].reset_index(drop=True)
+    rows = tuple(int(i) + 1 for i in np.flatnonzero(kept))
+    return RawTable(path, out, "surveyxact", source_rows=rows, source_name="[Dataset]"), faults, notes
+
+
+def _question_columns(ds: pd.DataFrame, code_label: dict[str, dict[str, str]], sx: SurveyXactMap, params: Params,
+                      where: str) -> tuple[dict[str, pd.Series], list[Fault]]:
+    """The answer columns under their codebook names, likert and single-choice recoded by label, and
+    the faults: variables missing from the Dataset or mapped to no codebook column, unknown labels."""
+    col_question = {c: q for q in params.questionnaire.questions for c in q.columns}
+    out: dict[str, pd.Series] = {}
+    faults: list[Fault] = []
     for var, target in sx.variables.items():
         if var not in ds.columns:
             faults.append(Fault(f"{where} [Dataset]", "missing_column",
@@ -127,13 +145,7 @@ def read_surveyxact(path: Path, params: Params) -> tuple[RawTable, list[Fault], 
             values, f = _recode_by_label(values, code_label.get(var, {}), q, params, where, var)
             faults.extend(f)
         out[target] = values
-    unmapped = [c for c in ds.columns if c not in sx.variables and c not in needed]
-    if unmapped:
-        notes.append(f"{where}: variables not mapped in survey.yaml and therefore not read: {unmapped}")
-    kept = ~left_out.to_numpy()
-    out = out[kept].reset_index(drop=True)
-    rows = tuple(int(i) + 1 for i in np.flatnonzero(kept))
-    return RawTable(path, out, "surveyxact", source_rows=rows, source_name="[Dataset]"), faults, notes
+    return out, faults
 
 
 def _respondent_status(raw: pd.Series, labels: dict[str, str], sx: SurveyXactMap, where: str
