@@ -17,11 +17,31 @@ import pandas as pd
 from .errors import Fault
 from .params import Params
 
-__all__ = ["ColumnSpec", "FILE_ROLES", "register_columns", "response_columns", "coerce_frame", "Kind"]
+__all__ = ["ColumnSpec", "FILE_ROLES", "register_columns", "response_columns", "coerce_frame", "Kind", "AgeLimits",
+           "WORKING_AGE"]
 
 FILE_ROLES = ("population", "sample", "responses")
 
 Kind = Literal["text", "int", "number", "date", "datetime", "bool", "answer", "free_text"]
+
+
+@dataclass(frozen=True)
+class AgeLimits:
+    """The ages (whole years at ``age_reference_date``) a citizen of the population can have, and why."""
+
+    low: int
+    high: int
+    source: str
+
+
+# The survey's population receives a benefit from the job centre (dagpenge, sygedagpenge, kontant- or
+# uddannelseshjælp, ressourceforløb, jobafklaringsforløb, ledighedsydelse, selvforsørgelses- og
+# hjemrejseydelse): citizens of working age. The bounds are the working age of the EU Labour Force
+# Survey (Eurostat; Statistics Denmark's AKU): 15-74 years. They are wide on purpose: the benefits
+# themselves start at 18 and end at the state pension age (67 in 2023), so an age outside 15-74 is a
+# wrong birth date or age, never a citizen of the population.
+WORKING_AGE = AgeLimits(15, 74, "the survey's population is of working age, 15-74 years as the EU Labour Force "
+                                "Survey counts it (data contract: survey_lib/contract.py, WORKING_AGE)")
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,12 @@ def band_codes(values: pd.Series, lows: list[float], highs: list[float], codes: 
 def derive_population(pop: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Add ``alder`` (from ``foedselsdato`` where missing), ``alder_band``, ``maalgruppe`` (from
     ``ydelse`` where missing), ``varighed_uger`` (weeks from ``startdato`` to the closing date) and
-    ``varighed_band``."""
+    ``varighed_band``. A column the file lacks (a fault the validation reports) gives blank derived
+    values, never an error."""
     s = params.survey
     out = pop.copy()
+    if "startdato" not in out.columns:
+        out["startdato"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
     if "alder" not in out.columns:
         out["alder"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
     if "foedselsdato" in out.columns:

@@ -9,19 +9,20 @@ Free-text answers are scrubbed of personal data on loading (:func:`scrub_free_te
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
-from .contract import ColumnSpec, coerce_frame, register_columns, response_columns
+from .contract import FILE_ROLES, ColumnSpec, coerce_frame, register_columns, response_columns
 from .derive import derive_population, derive_responses
 from .errors import DataError, Fault
 from .io import RawTable, find_input, is_surveyxact, read_surveyxact, read_table
+from .io.labels import mismatch_fault, recode_by_labels
 from .params import Params
-from .validate import check_columns, check_population, check_responses, check_sample
+from .validate import check_columns, check_cpr_columns, check_invitation_order, check_population, check_responses, check_sample
 
-__all__ = ["SurveyData", "CheckResult", "check_inputs", "load_survey", "file_digest", "scrub_free_text"]
+__all__ = ["SurveyData", "CheckResult", "InputFile", "check_inputs", "load_survey", "file_digest", "scrub_free_text"]
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,15 @@ def file_digest(paths: list[Path]) -> str:
     return h.hexdigest()
 
 
-def _apply_value_labels(table: RawTable, specs: tuple[ColumnSpec, ...], params: Params) -> None:
-    """SPSS value labels: text columns take the label; answer columns are recoded by label text to
-    the codebook's codes when every label is a codebook category (otherwise the codes are kept)."""
+def _apply_value_labels(table: RawTable, specs: tuple[ColumnSpec, ...], params: Params) -> list[Fault]:
+    """SPSS value labels: text columns take the label; likert and single-choice columns are recoded by
+    label text to the codebook's codes (see :mod:`survey_lib.io.labels`).
+
+    A label that is no category of its question is a fault naming the file, the column, the label, the
+    labels expected and the closest one; that column is then left as read (the fault stops the load)."""
+    faults: list[Fault] = []
     if not table.value_labels:
-        return
+        return faults
     qn = params.questionnaire
     col_q = {c: q for q in qn.questions for c in q.columns}
     kinds = {s.name: s.kind for s in specs}
@@ -77,15 +82,15 @@ def _apply_value_labels(table: RawTable, specs: tuple[ColumnSpec, ...], params: 
         if kinds.get(col) == "text":
             table.frame[col] = table.frame[col].map(lambda v, lab=labels: lab.get(v, v) if pd.notna(v) else v)
         elif kinds.get(col) == "answer" and col in col_q and col_q[col].kind in ("likert", "single_choice"):
-            q = col_q[col]
-            if q.kind == "likert":
-                sc = qn.scales[q.scale]
-                target = {c.label.lower(): c.score for c in sc.categories} | {sc.dont_know.label.lower(): sc.dont_know.code}
-            else:
-                target = {o.label.lower(): o.code for o in q.options}
-            if all(str(lab).strip().lower() in target for lab in labels.values()):
-                recode = {code: target[str(lab).strip().lower()] for code, lab in labels.items()}
-                table.frame[col] = table.frame[col].map(lambda v, r=recode: r.get(v, v) if pd.notna(v) else v)
+            recoding = recode_by_labels(labels, col_q[col], qn)
+            if recoding.mismatches:
+                fix = ("correct the value label in the .sav file, or remove the column's value labels to read its "
+                       "codes as the codebook's")
+                faults += [mismatch_fault(m, str(table.path), col, col_q[col].id, fix) for m in recoding.mismatches]
+                continue
+            recode = recoding.mapping
+            table.frame[col] = table.frame[col].map(lambda v, r=recode: r.get(v, v) if pd.notna(v) else v)
+    return faults
 
 
 def _one_per_cell(faults: list[Fault]) -> list[Fault]:
@@ -102,6 +107,119 @@ def _one_per_cell(faults: list[Fault]) -> list[Fault]:
     return out
 
 
+@dataclass(frozen=True)
+class InputFile:
+    """One input file as read: canonical column names, coerced values, and the rows of its source."""
+
+    role: str
+    path: Path
+    frame: pd.DataFrame
+    source_rows: tuple[int, ...] | None = None
+    source_name: str = ""
+
+    @property
+    def file(self) -> str:
+        return self.path.as_posix()
+
+    def in_source_rows(self, faults: list[Fault]) -> list[Fault]:
+        """Faults of this file with the row number of the source (the SurveyXact Dataset sheet) the
+        user has, not the row among the respondents kept."""
+        if self.source_rows is None:
+            return faults
+        mine = {str(self.path), self.file}
+        return [replace(f, file=f"{f.file} {self.source_name}".rstrip(),
+                        row=None if f.row is None else self.source_rows[f.row - 1])
+                if f.file in mine else f for f in faults]
+
+
+def _read_role(data_dir: Path, role: str, specs: tuple[ColumnSpec, ...], params: Params
+               ) -> tuple[InputFile | None, list[Fault], list[str]]:
+    """Find, read, rename, recode by value labels and coerce the file of ``role``.
+
+    Returns None for the file when it is missing or unreadable as a whole (the faults say why)."""
+    path, faults = find_input(data_dir, role)
+    if path is None:
+        return None, faults, []
+    notes: list[str] = []
+    if role == "responses" and is_surveyxact(path):
+        table, faults, notes = read_surveyxact(path, params)
+        notes.append(f"{path}: read as a SurveyXact export")
+    else:
+        table, faults = read_table(path)
+    if faults:
+        return None, faults, notes
+    rename = params.survey.column_names.get(role, {})
+    table.frame = table.frame.rename(columns=rename)
+    if table.value_labels:
+        table.value_labels = {rename.get(k, k): v for k, v in table.value_labels.items()}
+    one_of = (("alder", "foedselsdato"), ("ydelse", "maalgruppe")) if role == "population" else ()
+    faults = check_columns(table.frame.columns, specs, str(path), one_of)
+    faults += check_cpr_columns(table.frame, specs, str(path))
+    faults += _apply_value_labels(table, specs, params)
+    frame, coerce_faults = coerce_frame(table.frame, specs, str(path))
+    notes.append(f"{path}: {len(frame)} rows read ({table.format})")
+    inp = InputFile(role, path, frame, table.source_rows, table.source_name)
+    return inp, inp.in_source_rows(faults + coerce_faults), notes
+
+
+def _population_stage(pop: InputFile, params: Params) -> tuple[list[Fault], pd.DataFrame, dict[str, object]]:
+    """Check the population file; derive its analysis variables; count its rows."""
+    faults = check_population(pop.frame, params, pop.file)
+    derived = derive_population(pop.frame, params)
+    summary: dict[str, object] = {"population_rows": len(pop.frame)}
+    if "kommune" in pop.frame.columns:
+        summary["population_per_kommune"] = pop.frame["kommune"].value_counts(dropna=False).sort_index().to_dict()
+    return faults, derived, summary
+
+
+def _sample_stage(smp: InputFile, pop: InputFile | None, params: Params) -> tuple[list[Fault], dict[str, object]]:
+    """Check the sample file (its ids against the population when that file was read)."""
+    pop_ids = pop.frame["person_id"] if pop is not None and "person_id" in pop.frame.columns else None
+    return check_sample(smp.frame, pop_ids, params, smp.file), {"sample_rows": len(smp.frame)}
+
+
+def _responses_stage(resp: InputFile, smp: InputFile | None, derived_pop: pd.DataFrame | None, params: Params
+                     ) -> tuple[list[Fault], dict[str, object]]:
+    """Check the responses file against the sample (membership, invitation dates) and the register
+    (question filters); the faults name the rows of the file as the user has it."""
+    smp_ids = smp.frame["person_id"] if smp is not None and "person_id" in smp.frame.columns else None
+    register = pd.DataFrame()
+    if derived_pop is not None and "person_id" in derived_pop.columns:
+        register = derived_pop.dropna(subset=["person_id"]).drop_duplicates("person_id").set_index("person_id")
+    faults = check_responses(resp.frame, smp_ids, register, params, resp.file)
+    if smp is not None:
+        faults += check_invitation_order(resp.frame, smp.frame, resp.file, smp.file)
+    return resp.in_source_rows(faults), _responses_summary(resp.frame, derived_pop, params)
+
+
+def _responses_summary(resp: pd.DataFrame, derived_pop: pd.DataFrame | None, params: Params) -> dict[str, object]:
+    """Rows, respondents by status, answers per question and respondents per municipality."""
+    summary: dict[str, object] = {"responses_rows": len(resp)}
+    if "status" in resp.columns:
+        summary["responses_by_status"] = resp["status"].value_counts(dropna=False).to_dict()
+    answers = {}
+    for q in params.questionnaire.questions:
+        present = [c for c in q.columns if c in resp.columns]
+        if present:
+            answered = resp[present].notna() & ~(resp[present] == 0).fillna(False) if q.kind == "multi_select" \
+                else resp[present].notna()
+            answers[q.id] = int(answered.any(axis=1).sum())
+    summary["answers_per_question"] = answers
+    if "person_id" in resp.columns and derived_pop is not None and {"person_id", "kommune"} <= set(derived_pop.columns):
+        k = resp[["person_id"]].merge(derived_pop[["person_id", "kommune"]], on="person_id", how="left")
+        summary["respondents_per_kommune"] = k["kommune"].value_counts(dropna=False).sort_index().to_dict()
+    return summary
+
+
+def _survey_data(inputs: dict[str, InputFile], derived_pop: pd.DataFrame, params: Params) -> SurveyData:
+    """The validated data: derived responses scrubbed of personal data, sources and their digest."""
+    paths = [inputs[r].path for r in ("population", "sample", "responses")]
+    responses, scrubbed = scrub_free_text(derive_responses(inputs["responses"].frame, params), params)
+    return SurveyData(population=derived_pop, sample=inputs["sample"].frame, responses=responses,
+                      sources={r: str(inp.path) for r, inp in inputs.items()}, digest=file_digest(paths),
+                      scrubbed=scrubbed)
+
+
 def check_inputs(data_dir: Path | str, params: Params) -> CheckResult:
     """Load and validate the input files of ``data_dir``; never raises on bad data.
 
@@ -115,88 +233,34 @@ def check_inputs(data_dir: Path | str, params: Params) -> CheckResult:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         return CheckResult([Fault(str(data_dir), "missing_file", "the data folder does not exist")])
-    faults: list[Fault] = []
-    notes: list[str] = []
-    frames: dict[str, pd.DataFrame] = {}
-    paths: dict[str, Path] = {}
     specs = {"population": register_columns("population"), "sample": register_columns("sample"),
              "responses": response_columns(params)}
-    for role in ("population", "sample", "responses"):
-        path, f = find_input(data_dir, role)
-        faults += f
-        if path is None:
-            continue
-        paths[role] = path
-        if role == "responses" and is_surveyxact(path):
-            table, f, n = read_surveyxact(path, params)
-            notes += n
-            notes.append(f"{path}: read as a SurveyXact export")
-        else:
-            table, f = read_table(path)
-        faults += f
-        if f:
-            continue
-        rename = params.survey.column_names.get(role, {})
-        table.frame = table.frame.rename(columns=rename)
-        if table.value_labels:
-            table.value_labels = {rename.get(k, k): v for k, v in table.value_labels.items()}
-        one_of = (("alder", "foedselsdato"), ("ydelse", "maalgruppe")) if role == "population" else ()
-        faults += check_columns(table.frame.columns, specs[role], str(path), one_of)
-        _apply_value_labels(table, specs[role], params)
-        frame, f = coerce_frame(table.frame, specs[role], str(path))
-        faults += f
-        frames[role] = frame
-        notes.append(f"{path}: {len(frame)} rows read ({table.format})")
-
+    faults: list[Fault] = []
+    notes: list[str] = []
+    inputs: dict[str, InputFile] = {}
+    for role in FILE_ROLES:
+        inp, found, read_notes = _read_role(data_dir, role, specs[role], params)
+        faults += found
+        notes += read_notes
+        if inp is not None:
+            inputs[role] = inp
     summary: dict[str, object] = {}
-    pop = frames.get("population")
+    pop, smp, resp = (inputs.get(r) for r in FILE_ROLES)
     derived_pop = None
     if pop is not None:
-        faults += check_population(pop, params, paths["population"].as_posix())
-        derived_pop = derive_population(pop, params)
-        summary["population_rows"] = len(pop)
-        if "kommune" in pop.columns:
-            summary["population_per_kommune"] = pop["kommune"].value_counts(dropna=False).sort_index().to_dict()
-    smp = frames.get("sample")
+        found, derived_pop, part = _population_stage(pop, params)
+        faults += found
+        summary |= part
     if smp is not None:
-        pop_ids = pop["person_id"] if pop is not None and "person_id" in pop.columns else None
-        faults += check_sample(smp, pop_ids, params, paths["sample"].as_posix())
-        summary["sample_rows"] = len(smp)
-    resp = frames.get("responses")
+        found, part = _sample_stage(smp, pop, params)
+        faults += found
+        summary |= part
     if resp is not None:
-        smp_ids = smp["person_id"] if smp is not None and "person_id" in smp.columns else None
-        register = pd.DataFrame()
-        if derived_pop is not None and "person_id" in derived_pop.columns:
-            register = derived_pop.dropna(subset=["person_id"]).drop_duplicates("person_id").set_index("person_id")
-        faults += check_responses(resp, smp_ids, register, params, paths["responses"].as_posix())
-        summary["responses_rows"] = len(resp)
-        if "status" in resp.columns:
-            summary["responses_by_status"] = resp["status"].value_counts(dropna=False).to_dict()
-        answers = {}
-        for q in params.questionnaire.questions:
-            present = [c for c in q.columns if c in resp.columns]
-            if present:
-                answered = resp[present].notna() & ~(resp[present] == 0).fillna(False) if q.kind == "multi_select" \
-                    else resp[present].notna()
-                answers[q.id] = int(answered.any(axis=1).sum())
-        summary["answers_per_question"] = answers
-        if "person_id" in resp.columns and derived_pop is not None and "kommune" in derived_pop.columns:
-            k = resp[["person_id"]].merge(derived_pop[["person_id", "kommune"]], on="person_id", how="left")
-            summary["respondents_per_kommune"] = k["kommune"].value_counts(dropna=False).sort_index().to_dict()
-
+        found, part = _responses_stage(resp, smp, derived_pop, params)
+        faults += found
+        summary |= part
     faults = _one_per_cell(faults)
-    data = None
-    if not faults and len(frames) == 3:
-        digest = file_digest([paths[r] for r in ("population", "sample", "responses")])
-        responses, scrubbed = scrub_free_text(derive_responses(resp, params), params)
-        data = SurveyData(
-            population=derived_pop,
-            sample=smp,
-            responses=responses,
-            sources={r: str(p) for r, p in paths.items()},
-            digest=digest,
-            scrubbed=scrubbed,
-        )
+    data = _survey_data(inputs, derived_pop, params) if not faults and len(inputs) == 3 else None
     return CheckResult(faults, notes, summary, data)
 
 

@@ -4,24 +4,27 @@ Each ``check_*`` function takes coerced frames (see :mod:`survey_lib.contract`) 
 :class:`~survey_lib.errors.Fault`; none raises on bad data and none drops a row. Value-domain checks
 (allowed codes, ranges, uniqueness) are declared as pandera schemas and run lazily, so every failing
 cell is reported; the checks that need context (cross-file membership, question filters, dates
-against the closing date, CPR-like ids) are written out below.
+against the closing date and the invitation, CPR-like ids, ages) are written out below.
 """
 
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
 import pandera.pandas as pa
 
-from .contract import ColumnSpec
-from .cpr import cpr_like_mask
+from .contract import WORKING_AGE, AgeLimits, ColumnSpec
+from .cpr import cpr_like_mask, lost_zero_cpr_mask
+from .derive import age_at
 from .errors import Fault
-from .params import Params, Question
+from .params import Params, Question, Questionnaire
 
 __all__ = [
-    "check_columns", "check_population", "check_sample", "check_responses", "asked_mask",
+    "check_columns", "check_cpr_columns", "check_population", "check_sample", "check_responses", "check_ages",
+    "check_invitation_order", "asked_mask",
 ]
 
 
@@ -49,11 +52,16 @@ def check_columns(columns: Iterable[str], specs: tuple[ColumnSpec, ...], file: s
     known = [s.name for s in specs]
     faults = []
     unknown = [c for c in columns if c not in known]
-    for s in specs:
-        if s.required and s.name not in columns:
-            hint = difflib.get_close_matches(s.name, unknown, n=1)
-            extra = f"; the file has {hint[0]!r}: misspelled? (or map it in survey.yaml: column_names)" if hint else ""
-            faults.append(Fault(file, "missing_column", f"required column {s.name!r} is missing{extra}", None, s.name))
+    missing = [s.name for s in specs if s.required and s.name not in columns]
+    for name in missing:
+        hint = difflib.get_close_matches(name, unknown, n=1)
+        extra = f"; the file has {hint[0]!r}: misspelled? (or map it in survey.yaml: column_names)" if hint else ""
+        if not hint and len(unknown) == 1 and len(missing) == 1:
+            extra = (f"; the file has one column the contract does not know, {unknown[0]!r}: if it holds "
+                     f"{name}, rename it (or map it in survey.yaml: column_names)")
+        if name == "person_id":
+            extra += "; ids must be pseudonymous: CPR numbers are pseudonymized first (survey-report pseudonymize)"
+        faults.append(Fault(file, "missing_column", f"required column {name!r} is missing{extra}", None, name))
     for group in one_of:
         if not any(g in columns for g in group):
             faults.append(Fault(file, "missing_column", f"one of the columns {list(group)} is required", None, group[0]))
@@ -63,6 +71,25 @@ def check_columns(columns: Iterable[str], specs: tuple[ColumnSpec, ...], file: s
         faults.append(Fault(file, "unknown_column", f"column {c!r} is not part of the data contract{extra}", None, c))
     for dup in sorted({c for c in columns if columns.count(c) > 1}):
         faults.append(Fault(file, "duplicate_column", "the column name occurs more than once", None, dup))
+    return faults
+
+
+def check_cpr_columns(frame: pd.DataFrame, specs: tuple[ColumnSpec, ...], file: str) -> list[Fault]:
+    """Columns outside the contract whose values look like CPR numbers (also with the leading zero lost):
+    the file has not been pseudonymized. The values are not echoed."""
+    known = {s.name for s in specs}
+    faults = []
+    for col in frame.columns:
+        if col in known:
+            continue
+        text = frame[col].map(lambda v: pd.NA if pd.isna(v) else (str(int(v)) if isinstance(v, float) and v.is_integer()
+                                                                  else str(v))).astype("string")
+        hits = cpr_like_mask(text) | lost_zero_cpr_mask(text)
+        if hits.any():
+            faults.append(Fault(file, "cpr_column", (
+                f"the column holds CPR numbers ({int(hits.sum())} of {len(text)} rows, the first in row "
+                f"{int(hits.to_numpy().nonzero()[0][0]) + 1}); CPR numbers never enter the analysis: pseudonymize "
+                "the files first (survey-report pseudonymize --id-column NAME) or drop the column"), None, str(col)))
     return faults
 
 
@@ -78,6 +105,12 @@ def _id_faults(df: pd.DataFrame, file: str) -> list[Fault]:
         faults.append(Fault(file, "cpr_id", "person_id looks like a CPR number; CPR numbers are never accepted "
                             "as ids: pseudonymize the files first (survey-report pseudonymize)",
                             int(idx) + 1, "person_id", "<hidden>"))
+    lost = lost_zero_cpr_mask(ids)
+    for idx in lost[lost].index:
+        faults.append(Fault(file, "cpr_id", "person_id is nine digits that form a CPR number once its leading zero "
+                            "is put back (a spreadsheet stored the CPR number as a number); CPR numbers are never "
+                            "accepted as ids: pseudonymize the original files (CPR column as text) first "
+                            "(survey-report pseudonymize)", int(idx) + 1, "person_id", "<hidden>"))
     return faults
 
 
@@ -109,8 +142,6 @@ def check_population(pop: pd.DataFrame, params: Params, file: str, raw: pd.DataF
             [k.name for k in params.kommuner], error=f"unknown municipality; expected one of {[k.name for k in params.kommuner]}")),
         "koen": pa.Column(nullable=True, required=False, checks=pa.Check.isin(
             [g.code for g in s.genders], error=f"unknown gender; expected one of {[g.code for g in s.genders]}")),
-        "alder": pa.Column(nullable=True, required=False, checks=pa.Check.in_range(
-            0, 120, error="age out of range; expected whole years 0-120")),
         "ydelse": pa.Column(nullable=True, required=False, checks=pa.Check.isin(
             ydelser, error=f"unknown benefit (ydelse); expected one of {ydelser}")),
         "maalgruppe": pa.Column(nullable=True, required=False, checks=pa.Check.isin(
@@ -135,9 +166,35 @@ def check_population(pop: pd.DataFrame, params: Params, file: str, raw: pd.DataF
             for idx in pop.index[clash.fillna(False).astype(bool)]:
                 faults.append(Fault(file, "inconsistent", f"maalgruppe contradicts ydelse {y[idx]!r}, "
                                     f"which belongs to {implied[idx]!r}", int(idx) + 1, "maalgruppe", str(m[idx])))
+    faults += check_ages(pop, WORKING_AGE, pd.Timestamp(s.age_reference_date), file)
     closing = pd.Timestamp(s.closing_date)
     faults += _after(pop, "startdato", closing, file, "the start date of the benefit spell")
     faults += _after(pop, "foedselsdato", closing, file, "the birth date")
+    return faults
+
+
+def check_ages(pop: pd.DataFrame, limits: AgeLimits, reference: pd.Timestamp, file: str) -> list[Fault]:
+    """Ages outside ``limits``: the given ``alder``, or where it is blank the age that ``foedselsdato``
+    gives at ``reference`` (whole years, :func:`survey_lib.derive.age_at`).
+
+    The fault is on the column the age comes from and says where the limits come from."""
+    given = pop["alder"] if "alder" in pop.columns else pd.Series(pd.NA, index=pop.index, dtype="Int64")
+    birth = pop["foedselsdato"] if "foedselsdato" in pop.columns else None
+    age = given
+    if birth is not None:
+        age = given.fillna(age_at(birth, reference))
+    outside = (age.notna() & ((age < limits.low) | (age > limits.high))).fillna(False).astype(bool)
+    faults = []
+    for idx in pop.index[outside]:
+        a = int(age[idx])
+        if pd.notna(given[idx]):
+            col, value, how = "alder", str(a), f"the age {a}"
+        else:
+            col, value = "foedselsdato", str(birth[idx].date())
+            how = f"the age {a} (from the birth date, on {reference.date()}: age_reference_date)"
+        faults.append(Fault(file, "age_out_of_range", f"{how} lies outside {limits.low}-{limits.high} years: "
+                            f"{limits.source}; correct the {'age' if col == 'alder' else 'birth date'}",
+                            int(idx) + 1, col, value))
     return faults
 
 
@@ -154,6 +211,25 @@ def check_sample(sample: pd.DataFrame, population_ids: pd.Series | None, params:
             faults.append(Fault(file, "not_in_population", "this sampled person is not in the population file",
                                 int(idx) + 1, "person_id", str(sample.at[idx, "person_id"])))
     faults += _after(sample, "invitation_date", pd.Timestamp(params.survey.closing_date), file, "the invitation date")
+    return faults
+
+
+def check_invitation_order(resp: pd.DataFrame, sample: pd.DataFrame, file: str, sample_file: str) -> list[Fault]:
+    """Responses started before the day the person was invited (sample: ``invitation_date``).
+
+    A response submitted before the invitation is started before it too, or submitted before it was
+    started (which :func:`check_responses` reports)."""
+    if not {"person_id", "started_at"} <= set(resp.columns) or not {"person_id", "invitation_date"} <= set(sample.columns):
+        return []
+    invited = sample.dropna(subset=["person_id"]).drop_duplicates("person_id").reset_index(names="sample_index")
+    ctx = resp[["person_id"]].join(invited.set_index("person_id")[["invitation_date", "sample_index"]], on="person_id")
+    early = (resp["started_at"] < ctx["invitation_date"]).fillna(False).astype(bool)
+    faults = []
+    for idx in resp.index[early]:
+        faults.append(Fault(file, "before_invitation", (
+            f"the response was started before the person was invited on {ctx.at[idx, 'invitation_date'].date()} "
+            f"({Path(sample_file).name} row {int(ctx.at[idx, 'sample_index']) + 1}, invitation_date); correct "
+            "the start time or the invitation date"), int(idx) + 1, "started_at", str(resp.at[idx, "started_at"])))
     return faults
 
 
@@ -179,15 +255,8 @@ def _describe_filter(q: Question) -> str:
     return " or ".join("(" + ", ".join(f"{k} in {list(v)}" for k, v in c.items()) + ")" for c in q.asked_if or ())
 
 
-def check_responses(resp: pd.DataFrame, sample_ids: pd.Series | None, register: pd.DataFrame, params: Params,
-                    file: str) -> list[Fault]:
-    """Responses: ids in the sample, status, timestamps, answer codes, question filters.
-
-    ``register`` is the derived population frame indexed by ``person_id`` (for the filters);
-    ``sample_ids`` is None when the sample file could not be read (membership is then not checked).
-    """
-    qn = params.questionnaire
-    closing_end = pd.Timestamp(params.survey.closing_date) + pd.Timedelta(days=1)
+def _responses_schema(qn: Questionnaire) -> pa.DataFrameSchema:
+    """Unique ids, a known status and, per question column, the answer codes its codebook allows."""
     columns: dict[str, pa.Column] = {
         "person_id": pa.Column(nullable=True, unique=True, report_duplicates="all", required=False),
         "status": pa.Column(nullable=True, required=False, checks=pa.Check.isin(
@@ -208,20 +277,18 @@ def check_responses(resp: pd.DataFrame, sample_ids: pd.Series | None, register: 
         for c in q.columns:
             columns[c] = pa.Column(nullable=True, required=False, checks=pa.Check.isin(
                 allowed, error=f"unknown answer code for question {q.id!r}; expected {what}"))
-    faults = _id_faults(resp, file) + _run_schema(resp, pa.DataFrameSchema(columns), file)
-    faults += _required_values(resp, ("status", "started_at"), file)
-    if "person_id" in resp.columns and sample_ids is not None:
-        known = set(sample_ids.dropna())
-        missing = resp["person_id"].notna() & ~resp["person_id"].isin(known)
-        for idx in resp.index[missing]:
-            faults.append(Fault(file, "not_in_sample", "this respondent is not in the sample file",
-                                int(idx) + 1, "person_id", str(resp.at[idx, "person_id"])))
+    return pa.DataFrameSchema(columns)
+
+
+def _response_time_faults(resp: pd.DataFrame, closing_date: object, file: str) -> list[Fault]:
+    """Started or submitted after the closing day, submitted before started, complete but never submitted."""
+    faults = []
+    closing_end = pd.Timestamp(closing_date) + pd.Timedelta(days=1)
     for col in ("started_at", "submitted_at"):
         if col in resp.columns:
             late = (resp[col] >= closing_end).fillna(False).astype(bool)
             for idx in resp.index[late]:
-                faults.append(Fault(file, "date_after_closing",
-                                    f"lies after the closing date {params.survey.closing_date}",
+                faults.append(Fault(file, "date_after_closing", f"lies after the closing date {closing_date}",
                                     int(idx) + 1, col, str(resp.at[idx, col])))
     if {"started_at", "submitted_at"} <= set(resp.columns):
         before = (resp["submitted_at"] < resp["started_at"]).fillna(False).astype(bool)
@@ -233,25 +300,36 @@ def check_responses(resp: pd.DataFrame, sample_ids: pd.Series | None, register: 
             for idx in resp.index[unsent]:
                 faults.append(Fault(file, "missing_value", "a complete response needs submitted_at",
                                     int(idx) + 1, "submitted_at"))
-    # question filters: join register variables of each respondent
-    if "person_id" in resp.columns and not register.empty:
-        reg_cols = [c for c in ("maalgruppe", "ydelse", "koen", "kommune", "alder_band") if c in register.columns]
-        ctx = resp.join(register[reg_cols], on="person_id") if reg_cols else resp.copy()
-        for q in qn.questions:
-            if not q.asked_if:
+    return faults
+
+
+def _filter_faults(resp: pd.DataFrame, register: pd.DataFrame, qn: Questionnaire, file: str) -> list[Fault]:
+    """Answers from respondents whom the question's filter excludes (register variables joined by id)."""
+    if "person_id" not in resp.columns or register.empty:
+        return []
+    faults = []
+    reg_cols = [c for c in ("maalgruppe", "ydelse", "koen", "kommune", "alder_band") if c in register.columns]
+    ctx = resp.join(register[reg_cols], on="person_id") if reg_cols else resp.copy()
+    for q in qn.questions:
+        if not q.asked_if:
+            continue
+        asked = asked_mask(q, ctx)
+        for c in q.columns:
+            if c not in resp.columns:
                 continue
-            asked = asked_mask(q, ctx)
-            for c in q.columns:
-                if c not in resp.columns:
-                    continue
-                answered = resp[c].notna() & ~((q.kind == "multi_select") & (resp[c] == 0)).fillna(False).astype(bool)
-                wrong = answered & ~asked
-                for idx in resp.index[wrong]:
-                    faults.append(Fault(file, "filtered_answer",
-                                        f"an answer from someone the filter of question {q.id!r} excludes; "
-                                        f"it is asked only if {_describe_filter(q)}",
-                                        int(idx) + 1, c, str(resp.at[idx, c])))
-    # multi-select: an exclusive option ticked together with another
+            answered = resp[c].notna() & ~((q.kind == "multi_select") & (resp[c] == 0)).fillna(False).astype(bool)
+            wrong = answered & ~asked
+            for idx in resp.index[wrong]:
+                faults.append(Fault(file, "filtered_answer",
+                                    f"an answer from someone the filter of question {q.id!r} excludes; "
+                                    f"it is asked only if {_describe_filter(q)}",
+                                    int(idx) + 1, c, str(resp.at[idx, c])))
+    return faults
+
+
+def _exclusive_option_faults(resp: pd.DataFrame, qn: Questionnaire, file: str) -> list[Fault]:
+    """Multi-select: an exclusive option ticked together with another."""
+    faults = []
     for q in qn.questions:
         if q.kind != "multi_select":
             continue
@@ -264,4 +342,26 @@ def check_responses(resp: pd.DataFrame, sample_ids: pd.Series | None, register: 
             for idx in resp.index[clash]:
                 faults.append(Fault(file, "inconsistent", f"option {o.label!r} excludes the other options of "
                                     f"question {q.id!r}, but another is ticked too", int(idx) + 1, col, "1"))
+    return faults
+
+
+def check_responses(resp: pd.DataFrame, sample_ids: pd.Series | None, register: pd.DataFrame, params: Params,
+                    file: str) -> list[Fault]:
+    """Responses: ids in the sample, status, timestamps, answer codes, question filters.
+
+    ``register`` is the derived population frame indexed by ``person_id`` (for the filters);
+    ``sample_ids`` is None when the sample file could not be read (membership is then not checked).
+    """
+    qn = params.questionnaire
+    faults = _id_faults(resp, file) + _run_schema(resp, _responses_schema(qn), file)
+    faults += _required_values(resp, ("status", "started_at"), file)
+    if "person_id" in resp.columns and sample_ids is not None:
+        known = set(sample_ids.dropna())
+        missing = resp["person_id"].notna() & ~resp["person_id"].isin(known)
+        for idx in resp.index[missing]:
+            faults.append(Fault(file, "not_in_sample", "this respondent is not in the sample file",
+                                int(idx) + 1, "person_id", str(resp.at[idx, "person_id"])))
+    faults += _response_time_faults(resp, params.survey.closing_date, file)
+    faults += _filter_faults(resp, register, qn, file)
+    faults += _exclusive_option_faults(resp, qn, file)
     return faults

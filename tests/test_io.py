@@ -1,5 +1,7 @@
 """Readers: every format gives the same typed data; the SurveyXact export is recoded by label."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -180,3 +182,90 @@ def test_two_files_for_one_role_is_a_fault(tmp_path, params):
     faults = check_inputs(tmp_path, params).faults
     assert [f.kind for f in faults] == ["ambiguous_file"]
     assert "sample.csv" in faults[0].message and "sample.parquet" in faults[0].message
+
+
+def _write_surveyxact(folder, ds, lab, structure):
+    frames = builders.frames()
+    del frames["responses"]
+    builders.write(frames, folder)
+    with pd.ExcelWriter(folder / "responses.xlsx") as xw:
+        ds.to_excel(xw, sheet_name="Dataset", index=False)
+        lab.to_excel(xw, sheet_name="Labels", index=False)
+        structure.to_excel(xw, sheet_name="Structure", index=False)
+    return folder
+
+
+def _validate_cli(folder):
+    from typer.testing import CliRunner
+
+    from survey_lib.cli import app
+
+    res = CliRunner().invoke(app, ["validate", str(folder), "--params", str(builders.PARAMS_DIR)])
+    assert isinstance(res.exception, SystemExit), f"crashed: {res.exception!r}\n{res.output}"
+    return res
+
+
+STATUS_TEXT = {1: "Gennemført", 2: "Delvist gennemført", 0: "Ikke besvaret"}
+
+
+def test_surveyxact_status_as_text_is_a_fault_not_zero_rows(tmp_path, params):
+    """A status exported as its label ('Gennemført') used to leave every row out: '0 rows read', exit 0."""
+    ds, lab, structure = _surveyxact_frames(params)
+    ds["statinfo"] = ds["statinfo"].map(STATUS_TEXT)
+    result = check_inputs(_write_surveyxact(tmp_path, ds, lab, structure), params)
+    faults = [f for f in result.faults if f.kind == "status_text"]
+    assert [(f.value, f.row, f.column) for f in faults] == [
+        ("Delvist gennemført", 6, "statinfo"), ("Gennemført", 1, "statinfo"), ("Ikke besvaret", 7, "statinfo")]
+    assert all(f.file.endswith("responses.xlsx [Dataset]") for f in faults)
+    assert re.search(r"the status 'Gennemført' \(in 5 row\(s\), the first shown here\) is text, not a status code; "
+                     r"survey.yaml \(surveyxact.status_codes\) reads the codes complete = \[1\]; partial = \[2\]: "
+                     r"export the status as codes", faults[1].message)
+    res = _validate_cli(tmp_path)
+    assert res.exit_code == 1 and "is text, not a status code" in res.output
+
+
+def test_surveyxact_status_as_text_read_through_the_labels_sheet(tmp_path, params, reference):
+    ds, lab, structure = _surveyxact_frames(params)
+    ds["statinfo"] = ds["statinfo"].map(STATUS_TEXT)
+    lab = pd.concat([lab, pd.DataFrame({"Variable": "statinfo", "Value": list(STATUS_TEXT),
+                                        "Label": list(STATUS_TEXT.values())})], ignore_index=True)
+    result = check_inputs(_write_surveyxact(tmp_path, ds, lab, structure), params)
+    assert result.faults == []
+    pd.testing.assert_frame_equal(result.data.responses, reference.responses, check_exact=True)
+
+
+def test_surveyxact_without_any_respondent_is_a_fault(tmp_path, params):
+    ds, lab, structure = _surveyxact_frames(params)
+    ds["statinfo"] = 7   # a code survey.yaml does not count as complete or partial
+    faults = check_inputs(_write_surveyxact(tmp_path, ds, lab, structure), params).faults
+    assert [f.kind for f in faults] == ["no_respondents"]
+    assert "none of the 8 rows has a respondent status (complete = [1]; partial = [2]" in faults[0].message
+    assert _validate_cli(tmp_path).exit_code == 1
+
+
+def test_surveyxact_faults_name_the_dataset_row(tmp_path, params):
+    """With 100 invited-only rows above the respondents, a fault in the respondent at Dataset row 103
+    says row 103 (it used to say 3: its place among the respondents kept)."""
+    ds, lab, structure = _surveyxact_frames(params)
+    invited = pd.DataFrame({"external_id": [f"X{i:03d}" for i in range(100)], "statinfo": 0})
+    ds = pd.concat([invited, ds], ignore_index=True)       # respondents now at Dataset rows 101-106
+    ds["startdate"] = ds["startdate"].astype(object)
+    ds.loc[102, "startdate"] = "not a time"                 # Dataset row 103: the third respondent
+    ds["closetime"] = ds["closetime"].astype(object)
+    ds.loc[104, "closetime"] = "2023-09-11 14:00:00"        # Dataset row 105: submitted before it was started
+    faults = check_inputs(_write_surveyxact(tmp_path, ds, lab, structure), params).faults
+    got = sorted((f.kind, f.row, f.column) for f in faults)
+    assert got == [("bad_value", 103, "started_at"), ("inconsistent", 105, "submitted_at")]
+    assert all(f.file.endswith("responses.xlsx [Dataset]") for f in faults)
+    res = _validate_cli(tmp_path)
+    assert "responses.xlsx [Dataset], row 103, column 'started_at'" in res.output
+
+
+def test_surveyxact_misspelled_label_names_the_closest(tmp_path, params):
+    ds, lab, structure = _surveyxact_frames(params)
+    lab.loc[(lab["Variable"] == "s_3") & (lab["Label"] == "I nogen grad"), "Label"] = "I nogen grd"
+    faults = check_inputs(_write_surveyxact(tmp_path, ds, lab, structure), params).faults
+    f = next(f for f in faults if f.kind == "unknown_label")
+    assert (f.column, f.value) == ("s_3", "I nogen grd") and f.file.endswith("[Labels]")
+    assert re.search(r"is not a category of question 'tillid'.*expected one of \['I meget høj grad'.*"
+                     r"the closest is 'I nogen grad'", f.message)

@@ -144,13 +144,13 @@ def test_all_faults_reported_not_just_first(tmp_path, params):
     _set("population", 2, "koen", "X")(frames)
     _set("population", 3, "koen", "Y")(frames)
     _set("responses", 1, "tillid", 7)(frames)
-    _set("sample", 1, "invitation_date", "2024-01-01")(frames)
+    _set("sample", 7, "invitation_date", "2024-01-01")(frames)  # P009, who did not answer
     builders.write(frames, tmp_path)
     with pytest.raises(DataError) as exc:
         load_survey(tmp_path, params)
     kinds = sorted((Path(f.file).name, f.row, f.column) for f in exc.value.faults)
     assert kinds == [("population.csv", 2, "koen"), ("population.csv", 3, "koen"),
-                     ("responses.csv", 1, "tillid"), ("sample.csv", 1, "invitation_date")]
+                     ("responses.csv", 1, "tillid"), ("sample.csv", 7, "invitation_date")]
     assert "4 fault(s)" in str(exc.value)
 
 

@@ -6,17 +6,20 @@ Labels sheet gives each code's text; answers are recoded *by that text* to the c
 (score 1-5, the 'ved ikke' code, or an option code), so a survey that lists its options from negative
 to positive is read correctly too. Variable names map to question ids through ``survey.yaml``
 (``surveyxact.variables``). Rows whose status is neither complete nor partial (invited, not answered)
-are not respondents: they are left out and counted in the returned notes.
+are not respondents: they are left out and counted in the returned notes; the table keeps, for each row
+it holds, the row number in the Dataset sheet, so that every fault names the row the user sees.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import Fault
-from ..params import Params
+from ..params import Params, SurveyXactMap
+from .labels import mismatch_fault, normalise_label, recode_by_labels
 from .readers import RawTable, read_csv, read_excel
 
 __all__ = ["is_surveyxact", "read_surveyxact"]
@@ -46,10 +49,6 @@ def _sheet(path: Path, name: str) -> tuple[RawTable, list[Fault]]:
         return read_csv(path / f"{name}.csv")
     table, faults = read_excel(path, sheet=name)
     return table, faults
-
-
-def _norm(label: object) -> str:
-    return " ".join(str(label).strip().lower().split())
 
 
 def read_surveyxact(path: Path, params: Params) -> tuple[RawTable, list[Fault], list[str]]:
@@ -96,12 +95,11 @@ def read_surveyxact(path: Path, params: Params) -> tuple[RawTable, list[Fault], 
         code_label.setdefault(str(r["variable"]).strip(), {})[_as_code(r["value"])] = str(r["label"])
 
     # status: keep complete and partial respondents, note the others
-    status_code = ds[sx.status_variable].map(_as_code)
-    status_of = {str(c): s for s, codes in sx.status_codes.items() for c in codes}
-    status = status_code.map(status_of)
-    left_out = status.isna()
-    if left_out.any():
-        counts = status_code[left_out].value_counts().to_dict()
+    status, status_faults, left_out = _respondent_status(ds[sx.status_variable], code_label.get(sx.status_variable, {}),
+                                                         sx, f"{where} [Dataset]")
+    faults += status_faults
+    if left_out.any() and not status_faults:
+        counts = ds[sx.status_variable][left_out].map(_as_code).value_counts().to_dict()
         notes.append(f"{where}: {int(left_out.sum())} row(s) with a status that is neither complete nor partial "
                      f"were left out (not respondents); status codes {counts}")
 
@@ -111,8 +109,26 @@ def read_surveyxact(path: Path, params: Params) -> tuple[RawTable, list[Fault], 
         "started_at": ds[sx.started_variable],
         "submitted_at": ds[sx.submitted_variable],
     })
-    questionnaire = params.questionnaire
-    col_question = {c: q for q in questionnaire.questions for c in q.columns}
+    answers, answer_faults = _question_columns(ds, code_label, sx, params, where)
+    faults += answer_faults
+    for target, values in answers.items():
+        out[target] = values
+    unmapped = [c for c in ds.columns if c not in sx.variables and c not in needed]
+    if unmapped:
+        notes.append(f"{where}: variables not mapped in survey.yaml and therefore not read: {unmapped}")
+    kept = ~left_out.to_numpy()
+    out = out[kept].reset_index(drop=True)
+    rows = tuple(int(i) + 1 for i in np.flatnonzero(kept))
+    return RawTable(path, out, "surveyxact", source_rows=rows, source_name="[Dataset]"), faults, notes
+
+
+def _question_columns(ds: pd.DataFrame, code_label: dict[str, dict[str, str]], sx: SurveyXactMap, params: Params,
+                      where: str) -> tuple[dict[str, pd.Series], list[Fault]]:
+    """The answer columns under their codebook names, likert and single-choice recoded by label, and
+    the faults: variables missing from the Dataset or mapped to no codebook column, unknown labels."""
+    col_question = {c: q for q in params.questionnaire.questions for c in q.columns}
+    out: dict[str, pd.Series] = {}
+    faults: list[Fault] = []
     for var, target in sx.variables.items():
         if var not in ds.columns:
             faults.append(Fault(f"{where} [Dataset]", "missing_column",
@@ -129,11 +145,44 @@ def read_surveyxact(path: Path, params: Params) -> tuple[RawTable, list[Fault], 
             values, f = _recode_by_label(values, code_label.get(var, {}), q, params, where, var)
             faults.extend(f)
         out[target] = values
-    unmapped = [c for c in ds.columns if c not in sx.variables and c not in needed]
-    if unmapped:
-        notes.append(f"{where}: variables not mapped in survey.yaml and therefore not read: {unmapped}")
-    out = out[~left_out].reset_index(drop=True)
-    return RawTable(path, out, "surveyxact"), faults, notes
+    return out, faults
+
+
+def _respondent_status(raw: pd.Series, labels: dict[str, str], sx: SurveyXactMap, where: str
+                       ) -> tuple[pd.Series, list[Fault], pd.Series]:
+    """'complete'/'partial' per Dataset row from the status codes of survey.yaml, and the rows left out.
+
+    A status exported as text (its label, say 'Gennemført') is read through the Labels sheet when that
+    sheet labels the status variable; otherwise every text value is a fault (never a silent loss of
+    rows). A Dataset with rows but no respondent among them is a fault too."""
+    codes = raw.map(_as_code)
+    blank = raw.isna() | raw.map(lambda v: str(v).strip() == "")
+    text = ~blank & ~codes.str.fullmatch(r"-?\d+")
+    faults: list[Fault] = []
+    if text.any():
+        by_label = {normalise_label(label): code for code, label in labels.items()}
+        resolved = raw[text].map(lambda v: by_label.get(normalise_label(v)))
+        codes = codes.mask(text & resolved.reindex(raw.index).notna(), resolved)
+        unresolved = text & resolved.reindex(raw.index).isna()
+        wanted = "; ".join(f"{k} = {list(v)}" for k, v in sx.status_codes.items())
+        for value, rows in raw[unresolved].groupby(raw[unresolved].astype(str), sort=True):
+            first = int(rows.index[0]) + 1
+            faults.append(Fault(where, "status_text", (
+                f"the status {value!r} (in {len(rows)} row(s), the first shown here) is text, not a status code; "
+                f"survey.yaml (surveyxact.status_codes) reads the codes {wanted}: export the status as codes "
+                f"(values, not labels), or give the labels of {sx.status_variable!r} in the Labels sheet"),
+                first, sx.status_variable, value))
+    status_of = {str(c): s for s, codes_ in sx.status_codes.items() for c in codes_}
+    status = codes.map(status_of)
+    left_out = status.isna()
+    if len(raw) and left_out.all() and not faults:
+        found = codes[~blank].value_counts().to_dict()
+        wanted = "; ".join(f"{k} = {list(v)}" for k, v in sx.status_codes.items())
+        faults.append(Fault(where, "no_respondents", (
+            f"none of the {len(raw)} rows has a respondent status ({wanted} in survey.yaml: "
+            f"surveyxact.status_codes); status values found: {found}: check status_variable and status_codes"),
+            None, sx.status_variable))
+    return status, faults, left_out
 
 
 def _as_code(v: object) -> str:
@@ -148,22 +197,11 @@ def _as_code(v: object) -> str:
 
 def _recode_by_label(values: pd.Series, labels: dict[str, str], q, params: Params, where: str, var: str
                      ) -> tuple[pd.Series, list[Fault]]:
-    """Recode SurveyXact codes to codebook codes through their label text."""
-    if q.kind == "likert":
-        scale = params.questionnaire.scales[q.scale]
-        target = {_norm(c.label): c.score for c in scale.categories}
-        target[_norm(scale.dont_know.label)] = scale.dont_know.code
-    else:
-        target = {_norm(o.label): o.code for o in q.options}
-    mapping: dict[str, object] = {}
-    faults: list[Fault] = []
-    for code, label in labels.items():
-        if _norm(label) in target:
-            mapping[code] = target[_norm(label)]
-        else:
-            faults.append(Fault(f"{where} [Labels]", "unknown_label",
-                                f"label of code {code} of {var!r} is not a category of question {q.id!r}; "
-                                f"expected one of {sorted(target)}", None, var, label))
+    """Recode SurveyXact codes to codebook codes through their label text (see :mod:`.labels`)."""
+    recoding = recode_by_labels(labels, q, params.questionnaire)
+    faults = [mismatch_fault(m, f"{where} [Labels]", var, q.id, "correct the label in the Labels sheet")
+              for m in recoding.mismatches]
+    mapping = recoding.mapping
     out = values.map(lambda v: pd.NA if pd.isna(v) or str(v).strip() == "" else mapping.get(_as_code(v), f"?{_as_code(v)}"))
     for idx, v in out.items():
         if isinstance(v, str) and v.startswith("?"):
