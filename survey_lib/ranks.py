@@ -129,15 +129,31 @@ def _normal_factor(cov: np.ndarray) -> np.ndarray:
     return vecs * np.sqrt(np.maximum(vals, 0))[None, :]
 
 
-def _critical_value(factor: np.ndarray, pairs: np.ndarray, sd: np.ndarray, coverage: float, draws: int,
-                    rng: np.random.Generator, absolute: bool) -> float:
-    """Quantile ``coverage`` of ``max over pairs of (Z_a - Z_b) / sd_ab`` (or of its absolute value)."""
-    needed = np.unique(pairs)
-    position = np.full(factor.shape[0], -1)
-    position[needed] = np.arange(len(needed))
-    z = rng.standard_normal((draws, factor.shape[1])) @ factor[needed].T        # draws x needed
-    a, b = position[pairs[:, 0]], position[pairs[:, 1]]
-    scale = 1.0 / sd[pairs[:, 0], pairs[:, 1]]
+class _Draws:
+    """Simulated ``Z ~ N(0, cov)`` for each step of the stepdown, drawn lazily from one seed.
+
+    Step s uses the s-th block of ``draws`` normal vectors of the seeded stream, so every index set
+    (each unit's marginal set) sees the same draws at the same step, as ``csranks`` does by
+    resetting its seed; the blocks are kept and reused across units."""
+
+    def __init__(self, factor: np.ndarray, draws: int, seed: int) -> None:
+        self.factor, self.draws = factor, draws
+        self.rng = np.random.default_rng(seed)
+        self.blocks: list[np.ndarray] = []
+
+    def step(self, s: int) -> np.ndarray:
+        while len(self.blocks) <= s:
+            self.blocks.append(self.rng.standard_normal((self.draws, self.factor.shape[1])) @ self.factor.T)
+        return self.blocks[s]
+
+
+def _critical_value(z: np.ndarray, pairs: np.ndarray, sd: np.ndarray, coverage: float,
+                    absolute: bool) -> float:
+    """Quantile ``coverage`` of ``max over pairs of (Z_a - Z_b) / sd_ab`` (or of its absolute value)
+    over the rows of ``z`` (draws x units)."""
+    draws = z.shape[0]
+    a, b = pairs[:, 0], pairs[:, 1]
+    scale = 1.0 / sd[a, b]
     best = np.full(draws, -np.inf)
     step = max(1, _CHUNK // max(len(pairs), 1))
     for start in range(0, draws, step):
@@ -148,8 +164,8 @@ def _critical_value(factor: np.ndarray, pairs: np.ndarray, sd: np.ndarray, cover
     return float(np.quantile(best, coverage))
 
 
-def _sets_for(x: np.ndarray, factor: np.ndarray, sd: np.ndarray, interest: np.ndarray, coverage: float,
-              stepdown: bool, draws: int, rng: np.random.Generator):
+def _sets_for(x: np.ndarray, sims: _Draws, sd: np.ndarray, interest: np.ndarray, coverage: float,
+              stepdown: bool):
     """Lower/upper rank bounds of the units in ``interest`` (bool mask), jointly."""
     p = len(x)
     diff = x[:, None] - x[None, :]
@@ -160,7 +176,7 @@ def _sets_for(x: np.ndarray, factor: np.ndarray, sd: np.ndarray, interest: np.nd
         surely_above = np.zeros((p, p), dtype=bool)      # [a, b]: theta_a > theta_b surely
         while active.any():
             pairs = np.argwhere(active)
-            c = _critical_value(factor, pairs, sd, coverage, draws, rng, absolute=False)
+            c = _critical_value(sims.step(len(steps)), pairs, sd, coverage, absolute=False)
             steps.append(c)
             lower = diff[pairs[:, 0], pairs[:, 1]] - sd[pairs[:, 0], pairs[:, 1]] * c
             new = pairs[lower > 0]
@@ -174,7 +190,7 @@ def _sets_for(x: np.ndarray, factor: np.ndarray, sd: np.ndarray, interest: np.nd
         active = interest[:, None] & off_diagonal
         pairs = np.argwhere(active)
         if len(pairs):
-            c = _critical_value(factor, pairs, sd, coverage, draws, rng, absolute=True)
+            c = _critical_value(sims.step(0), pairs, sd, coverage, absolute=True)
             steps.append(c)
         else:
             c = np.inf
@@ -234,16 +250,15 @@ def rank_confidence_sets(estimates: np.ndarray, cov: np.ndarray, *, coverage: fl
         raise ValueError(f"cov: the difference of units {a} and {b} has variance 0 (perfectly correlated "
                          "estimates); such units cannot be told apart")
     sd = np.sqrt(np.maximum(sd2, 0))
-    factor = _normal_factor(cov)
+    sims = _Draws(_normal_factor(cov), int(draws), seed)
     if simultaneous:
-        lo, up, steps = _sets_for(x, factor, sd, np.ones(p, dtype=bool), coverage, stepdown, draws,
-                                  np.random.default_rng(seed))
+        lo, up, steps = _sets_for(x, sims, sd, np.ones(p, dtype=bool), coverage, stepdown)
         return RankSets(rank, lo.astype(int), up.astype(int), (steps,))
     lower, upper, all_steps = np.empty(p, dtype=int), np.empty(p, dtype=int), []
     for j in range(p):
         interest = np.zeros(p, dtype=bool)
         interest[j] = True
-        lo, up, steps = _sets_for(x, factor, sd, interest, coverage, stepdown, draws, np.random.default_rng(seed))
+        lo, up, steps = _sets_for(x, sims, sd, interest, coverage, stepdown)
         lower[j], upper[j] = lo[j], up[j]
         all_steps.append(steps)
     return RankSets(rank, lower, upper, tuple(all_steps))
