@@ -110,10 +110,10 @@ def _check_inputs(x: np.ndarray, cov: np.ndarray, coverage: float, draws: int) -
         raise ValueError("cov: every entry must be finite")
     if not np.allclose(cov, cov.T, rtol=1e-10, atol=1e-14):
         raise ValueError("cov: the covariance matrix must be symmetric")
-    if (np.diag(cov) <= 0).any():
-        bad = np.flatnonzero(np.diag(cov) <= 0)
-        raise ValueError(f"cov: every variance must be > 0; got {np.diag(cov)[bad][:5].tolist()} at position(s) "
-                         f"{bad[:5].tolist()} (a unit without sampling error cannot be ranked this way)")
+    if (np.diag(cov) < 0).any():
+        bad = np.flatnonzero(np.diag(cov) < 0)
+        raise ValueError(f"cov: every variance must be >= 0; got {np.diag(cov)[bad][:5].tolist()} at position(s) "
+                         f"{bad[:5].tolist()}")
     if not (0 < coverage < 1):
         raise ValueError(f"coverage: expected a probability strictly between 0 and 1 (e.g. 0.95), got {coverage!r}")
     if int(draws) != draws or draws < 100:
@@ -245,7 +245,7 @@ def rank_confidence_sets(estimates: np.ndarray, cov: np.ndarray, *, coverage: fl
     var = np.diag(cov)
     sd2 = var[:, None] + var[None, :] - 2 * cov
     off = ~np.eye(p, dtype=bool)
-    if (sd2[off] <= 1e-14 * var.max()).any():
+    if (sd2[off] <= 1e-14 * var.max()).any() or var.max() == 0:
         a, b = np.argwhere((sd2 <= 1e-14 * var.max()) & off)[0]
         raise ValueError(f"cov: the difference of units {a} and {b} has variance 0 (perfectly correlated "
                          "estimates); such units cannot be told apart")

@@ -187,8 +187,10 @@ def test_errors_name_the_parameter():
     x, S = np.array([1.0, 2.0]), np.eye(2)
     with pytest.raises(ValueError, match=r"cov: expected a 2 x 2 covariance matrix .* got shape \(3, 3\)"):
         rank_confidence_sets(x, np.eye(3))
-    with pytest.raises(ValueError, match=r"cov: every variance must be > 0; got \[0\.0\]"):
-        rank_confidence_sets(x, np.diag([1.0, 0.0]))
+    with pytest.raises(ValueError, match=r"cov: every variance must be >= 0; got \[-1\.0\] at position\(s\) \[1\]"):
+        rank_confidence_sets(x, np.diag([1.0, -1.0]))
+    with pytest.raises(ValueError, match=r"cov: the difference of units 0 and 1 has variance 0"):
+        rank_confidence_sets(x, np.zeros((2, 2)))
     with pytest.raises(ValueError, match=r"estimates: every value must be finite"):
         rank_confidence_sets(np.array([1.0, np.nan]), S)
     with pytest.raises(ValueError, match=r"coverage: expected a probability strictly between 0 and 1 .* got 95"):
@@ -205,6 +207,13 @@ def test_errors_name_the_parameter():
         RankConfidence()(pd.DataFrame({"kommune": ["A"], "estimate": [1.0], "n": [40]}))
     with pytest.raises(ValueError, match=r"table: column 'kommune' must name each unit once; repeated: \['A'\]"):
         RankConfidence()(pd.DataFrame({"kommune": ["A", "A"], "estimate": [1.0, 2], "se": [1.0, 1], "n": [40, 40]}))
+
+
+def test_a_unit_without_sampling_error_can_be_ranked():
+    """Only the differences need a variance (a unit where everyone gave the same answer has se 0)."""
+    got = rank_confidence_sets(np.array([3.0, 3.5, 4.0]), np.diag([0.0, 0.01, 0.01]), draws=2000)
+    assert got.rank.tolist() == [3, 2, 1]
+    assert got.lower.tolist() == [3, 2, 1] and got.upper.tolist() == [3, 2, 1]
 
 
 def test_single_unit():
