@@ -6,7 +6,7 @@ embedded base64 images are cut out of the text first):
 - ``cpr``: any 10 digits, with any separators, whose first six are a valid day and month;
 - ``telefon`` / ``email``: any 8 digits in groups (not a date or two years) and e-mail addresses;
 - ``proper_noun`` (when the data are given): in published free text (a CSV or sheet with a comment
-  column ``text``/``Kommentar``, or a word list with ``term``), a capitalised word inside a sentence
+  column ``text``/``Kommentar``, or a word list with ``term`` and ``stem``), a capitalised word inside a sentence
   that the comments never write in lowercase, or a listed term the comments never write in lowercase;
 - ``id_column``: a table with a ``person_id`` or CPR column (respondent-level data);
 - ``person_id``: any id of the sample (when the data are given);
@@ -53,7 +53,8 @@ ID_COLUMNS = {"person_id", "cpr", "cpr_nr", "cprnr", "personnummer"}
 PUBLISHED = ["n", "category_n", "dont_know_n", "weighted_n", "share", "mean"]
 EXCEL_N, EXCEL_SUPPRESSED = "Antal svar", "Undertrykt (for få svar)"
 COMMENT_COLUMNS = {"text", "Kommentar"}     # published comments (examples, the reading sample)
-TERM_COLUMNS = {"term"}                     # words drawn from the comments (words, log-odds)
+TERM_COLUMNS = {"term"}                     # words drawn from the comments (words, log-odds) ...
+WORD_LIST_MARK = "stem"                     # ... in a table that also has their stems
 
 
 @dataclass(frozen=True)
@@ -310,7 +311,7 @@ def _proper_noun_findings(frames: dict[str, pd.DataFrame], vocab: CommentVocabul
             values = [v for v in frame[col] if isinstance(v, str) and v]
             if col in COMMENT_COLUMNS:
                 hits += [w for v in values for w in proper_nouns(v, vocab)]
-            elif col in TERM_COLUMNS:
+            elif col in TERM_COLUMNS and WORD_LIST_MARK in frame.columns:
                 hits += [w for v in values for w in unknown_terms(v, vocab)]
     if not hits:
         return []
