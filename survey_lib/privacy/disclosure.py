@@ -29,7 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["SuppressionResult", "secondary_suppression", "apply_suppression", "CELL_KEYS", "LOG_COLUMNS"]
+__all__ = ["SuppressionResult", "secondary_suppression", "apply_suppression", "CELL_KEYS", "LOG_COLUMNS",
+           "scope_counts", "count_suppression", "withheld_groups", "ALL_SCOPE"]
+
+ALL_SCOPE = "all"
 
 CELL_KEYS = ["scope", "question", "breakdown", "group"]
 LOG_COLUMNS = CELL_KEYS + ["reason", "line"]
@@ -164,3 +167,48 @@ def apply_suppression(tables: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame
             out.loc[sup, col] = np.nan
     out["suppressed"] = sup
     return out
+
+
+# ---- counts beside the tables --------------------------------------------------------------------
+# The files beside the answer tables (the reading sample, the free-text themes, the non-response
+# tables, the weighting cells) count the same people by the same groups. They get the same rule:
+# a group with fewer than the minimum is withheld, and so is any group its line would give away by
+# subtraction, across municipalities too (:func:`secondary_suppression` on the counts).
+
+def scope_counts(units: pd.DataFrame, variables, municipalities, count: str | None = None) -> pd.DataFrame:
+    """The number of units (rows, or the sum of the boolean column ``count``) of every scope and
+    group: the whole survey (scope ``all``, also by ``kommune`` when it is among ``variables``) and
+    each municipality in ``units["kommune"]``, in total (breakdown ``total``, group ``""``) and by
+    each category of each of ``variables`` (missing values count in the total only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``scope``, ``breakdown``, ``group``, ``n``.
+    """
+    weight = units[count].astype(bool).astype(int) if count else pd.Series(1, index=units.index)
+    rows = []
+    scopes = [(ALL_SCOPE, units, weight)] + [
+        (m, units[units["kommune"] == m], weight[units["kommune"] == m]) for m in municipalities]
+    for scope, part, w in scopes:
+        rows.append((scope, "total", "", int(w.sum())))
+        for var in variables:
+            if var == "kommune" and scope != ALL_SCOPE:
+                continue
+            sums = w.groupby(part[var].astype("string").to_numpy(), dropna=True).sum()
+            rows += [(scope, var, str(g), int(v)) for g, v in sums.items()]
+    return pd.DataFrame(rows, columns=["scope", "breakdown", "group", "n"])
+
+
+def count_suppression(counts: pd.DataFrame, min_n: int, municipalities) -> pd.DataFrame:
+    """``counts`` (:func:`scope_counts`) with the column ``suppressed``: primary (``n < min_n``)
+    and secondary suppression as for the answer tables (:func:`secondary_suppression`)."""
+    cells = counts.assign(question="", suppressed=counts["n"].to_numpy() < min_n)
+    return secondary_suppression(cells[CELL_KEYS + ["n", "suppressed"]], min_n, list(municipalities)).cells
+
+
+def withheld_groups(suppressed: pd.DataFrame, scope: str) -> dict[str, frozenset[str]]:
+    """The suppressed groups of ``scope`` by breakdown (``total`` holds ``""`` when the scope's own
+    total is suppressed)."""
+    part = suppressed[(suppressed["scope"] == scope) & suppressed["suppressed"]]
+    return {b: frozenset(g["group"]) for b, g in part.groupby("breakdown")}
