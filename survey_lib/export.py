@@ -219,11 +219,16 @@ def write_table_set(ts: TableSet, diagnostics: pd.DataFrame, strata: pd.DataFram
     always has all).
 
     Nothing at respondent level is written (no ids, no individual weights): the weights are
-    published per weighting cell (strata.csv), which is all that is needed to reproduce them."""
+    published per weighting cell (strata.csv), which is all that is needed to reproduce them, except
+    in a cell with fewer respondents than the minimum, whose count and weight are blank
+    (:func:`survey_lib.privacy.disclosure.suppress_strata`)."""
+    from .privacy.disclosure import suppress_strata
+
     out = Path(out)
     files = {
         "tables": ts.tables, "tests": ts.tests, "comparisons": ts.comparisons,
-        "suppression_log": ts.suppression_log, "weights_diagnostics": diagnostics, "strata": strata,
+        "suppression_log": ts.suppression_log, "weights_diagnostics": diagnostics,
+        "strata": suppress_strata(strata, params.survey.min_cell_size),
         "collapses": collapses,
     }
     with atomic_folder(out) as stage:

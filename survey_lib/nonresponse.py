@@ -38,6 +38,7 @@ from .design import SurveyDesign, build_design, design_from_arrays, weighting_se
 from .inference import rao_scott
 from .load import SurveyData
 from .params import Params
+from .privacy.disclosure import suppress_nonresponse
 from .tables import score_matrix
 from .weighting import WeightingError, weight_summary
 
@@ -345,7 +346,7 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
     ``design`` (``build_design(data, params)``) and ``designs`` (:func:`method_designs`) may be
     passed when they are already computed for the whole survey, as the batch does once for all
     municipalities; the result is the same."""
-    frame = sample_frame(data)
+    frame = whole = sample_frame(data)
     if design is None:
         design = build_design(data, params)
     population = data.population
@@ -378,7 +379,7 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
         strata = strata[strata["kommune"] == kommune]
         collapses = collapses[collapses["cell"].str.contains(f"/{kommune}/", regex=False)]
     in_scope = data.responses["person_id"].isin(frame["person_id"])
-    return {
+    report = {
         "response_rates": response_rates(frame, variables),
         "sample_vs_respondents": dist,
         "sample_vs_respondents_tests": tests,
@@ -399,3 +400,6 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
         # the weights without ids: their distribution is what the diagnostics show
         "weights": pd.DataFrame({"weight": np.sort(design.weight)}),
     }
+    # no count of a group the tables suppress (disclosure control, survey_lib.privacy.disclosure)
+    return suppress_nonresponse(report, whole, kommune or "all", params.survey.min_cell_size,
+                                [k.name for k in params.kommuner], NR_VARIABLES)
