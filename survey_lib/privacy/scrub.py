@@ -187,15 +187,18 @@ _SPACES = "\t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
 _TRANSLATION = {ord(c): " " for c in _SPACES} | {ord(c): "-" for c in _DASHES}
+# Cheap pre-test: only texts with one of these (or a combining diacritical mark) need normalising.
+_SPECIAL = re.compile("[" + _SPACES + _DASHES + "".join(_INVISIBLE) + "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff"
+                      "\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def _normalise(text: str) -> tuple[str, list[int] | None]:
     """``text`` with every Unicode space as ' ', every dash as '-', invisible characters (soft hyphen,
-    zero-width space, BOM) removed and combining marks composed (NFC, 'a' + ring -> 'å').
+    zero-width space, BOM) removed and combining diacritical marks composed (NFC, 'a' + ring -> 'å').
 
     Returns the normalised text and, when its length differs from the original's, the original
     position of each of its characters (None: position i is position i)."""
-    if text.isascii() and "\t" not in text:
+    if _SPECIAL.search(text) is None:
         return text, None
     chars: list[str] = []
     where: list[int] = []
