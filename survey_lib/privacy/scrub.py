@@ -7,10 +7,13 @@ personal name found in it is replaced by a marker:
 =========  ==============  ===========================================================================
 kind       marker          what is recognised
 =========  ==============  ===========================================================================
-cpr        ``[CPR]``       DDMMYY-SSSS with ``-``, a space or nothing between; the date must be valid
-                           (31 days only in 31-day months, 29 February allowed); no modulus-11 check
-telefon    ``[TELEFON]``   8 digits as ``12345678``, ``12 34 56 78``, ``1234 5678``, optionally after
-                           ``+45``/``0045``/``(+45)``; not next to ``kr``/``DKK``, not two years
+cpr        ``[CPR]``       DDMMYY-SSSS with nothing, spaces, ``-`` or ``/`` (``' - '``) between, the
+                           date also as ``DD MM YY``/``DD-MM-YY``/``DD/MM/YY``, the serial also as
+                           ``SS SS``; the date must be valid (31 days only in 31-day months, 29
+                           February allowed); no modulus-11 check
+telefon    ``[TELEFON]``   8 digits as ``12345678``, ``12 34 56 78``, ``1234 5678``, ``12 34 5678``,
+                           ``1234 56 78``, ``12 3456 78``, optionally after ``+45``/``0045``/``(+45)``;
+                           not next to ``kr``/``DKK``, not two years, not a date written with spaces
 email      ``[EMAIL]``     ``local@domain.tld``
 web        ``[WEB]``       ``http(s)://...``, ``www....``, bare domains ending in .dk .com .net .org
                            .eu .info .io .fo .gl .biz
@@ -24,19 +27,29 @@ navn       ``[NAVN]``      first names and surnames of the shipped list ``data/n
 
 Name rule: a run of two or more capitalised tokens that are all names (hyphenated parts each a
 name; a middle initial such as ``C.`` allowed; a capitalised token ending in -sen/-gaard/-gård may
-extend a run started by a listed name) is one ``[NAVN]``. A single capitalised name is replaced
+extend a run started by a listed name; up to two unlisted capitalised words extend a run started by
+a first name that is not an ambiguous word at the start of a sentence: ``Ulla Hvidberg``) is one
+``[NAVN]``. After a title or role word (``sagsbehandler``, ``min rådgiver``, ``hr.``, ``hedder``, ...;
+only spaces between) a capitalised word is a name even when unlisted (``sagsbehandler Kjærsgaard``).
+Words of :data:`_NOT_NAME` (pronouns, institutions, weekdays, months) never join a name by these two
+rules. A single capitalised name is replaced
 unless it is *ambiguous* (its lowercase form is an ordinary Danish word: Per, Bo, Hans, ...) and
 stands at the start of a sentence. Possessives (``Mettes``, ``Lars'``, ``Mette's``) are replaced whole.
 Lowercase and ALL-CAPS names are not recognised (known limit).
+
+Every detector sees a normalised copy of the text (:func:`_normalise`: Unicode spaces and dashes
+as ' ' and '-', invisible characters removed, combining marks composed); findings are mapped back to
+the original, which keeps its other characters.
 
 Detectors run in a fixed priority order (email, web, cpr, sagsnr, telefon, adresse, navn), each on
 the text with the earlier markers in place, so text claimed by an earlier detector is never claimed
 again and the result is deterministic; the cascade repeats until nothing new is found, which makes
 scrubbing idempotent (``scrub(scrub(x)) == scrub(x)``).
 
-``PATTERNS`` exposes the compiled detection patterns for ``cpr``, ``telefon``, ``email`` and ``web`` so
-that a leak auditor can search output files with the same rules; they never fire inside a longer run
-of word characters or digits (hex digests, base64, floats such as ``0.0101901234``).
+``PATTERNS`` exposes the compiled detection patterns for ``cpr``, ``telefon``, ``email`` and ``web``
+(for normalised text); they never fire inside a longer run of word characters or digits (hex
+digests, base64, floats such as ``0.0101901234``). The leak audit does not use them: it has its own
+detectors (:mod:`survey_lib.privacy.detectors`), so it is not blind where the scrubber is.
 """
 
 from __future__ import annotations
