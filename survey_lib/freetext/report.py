@@ -158,16 +158,7 @@ def free_text_report(design: SurveyDesign, params: Params, scope: str = "all",
     def label(stem: str) -> str:
         return surface[stem].most_common(1)[0][0] if stem in surface else stem
 
-    # word and phrase frequencies: the number of comments using each stem
-    doc = Counter()
-    for i in mine:
-        doc.update(set(per_comment[i]))
-    n_sub = max(len(sub), 1)
-    words = [{"kind": "frase" if " " in s else "ord", "term": label(s), "stem": s, "n_comments": c,
-              "share": c / n_sub} for s, c in doc.items() if c >= min_n]
-    words_df = pd.DataFrame(words, columns=["kind", "term", "stem", "n_comments", "share"])
-    words_df = words_df.sort_values(["kind", "n_comments", "term"], ascending=[False, False, True]) \
-        .groupby("kind", sort=False).head(25).reset_index(drop=True)
+    words_df = _words_table(per_comment, mine, label, min_n)
 
     # log-odds of words, satisfied against dissatisfied; weights scaled to mean 1 among the comments;
     # the background (all comments) is the corpus's
@@ -211,6 +202,20 @@ def free_text_report(design: SurveyDesign, params: Params, scope: str = "all",
                          "cell_limit": [CELL_LIMIT]})
     return {"themes": themes, "words": words_df, "log_odds": log_odds, "examples": examples_df,
             "reading_sample": reading, "reading_sample_info": info}
+
+
+def _words_table(per_comment: list[list[str]], mine, label, min_n: int) -> pd.DataFrame:
+    """The 25 words and the 25 phrases most comments of the scope (positions ``mine``) use, with the
+    number and share of comments using each stem; none used by fewer than ``min_n`` comments."""
+    doc = Counter()
+    for i in mine:
+        doc.update(set(per_comment[i]))
+    n_sub = max(len(mine), 1)
+    words = [{"kind": "frase" if " " in s else "ord", "term": label(s), "stem": s, "n_comments": c,
+              "share": c / n_sub} for s, c in doc.items() if c >= min_n]
+    words_df = pd.DataFrame(words, columns=["kind", "term", "stem", "n_comments", "share"])
+    return words_df.sort_values(["kind", "n_comments", "term"], ascending=[False, False, True]) \
+        .groupby("kind", sort=False).head(25).reset_index(drop=True)
 
 
 def _reading(sub: pd.DataFrame, withheld: dict[str, frozenset[str]], groups: dict[str, str],
