@@ -195,6 +195,7 @@ def test_non_response_tables_publish_no_count_of_a_suppressed_group(twin_dir, pa
     drop[pd.Series(group).to_numpy().nonzero()[0][:3]] = False
     data3 = dataclasses.replace(data, responses=data.responses[~drop].reset_index(drop=True))
     rep = nr.nonresponse_report(data3, params, kommune="Odder")
+    rep = rep.frames() if hasattr(rep, "frames") else rep          # a dict of tables, or the report type
     rates = rep["response_rates"].set_index(["variable", "category"])
     assert rates.loc[("maalgruppe", "dagpenge"), "sampled"] > 3                 # sampled: the design
     assert rates.loc[("maalgruppe", "dagpenge"), ["complete", "partial", "none", "response_rate"]].isna().all()
@@ -213,3 +214,27 @@ def test_non_response_tables_publish_no_count_of_a_suppressed_group(twin_dir, pa
     written = pd.read_csv(tmp_path / "nr" / "response_rates.csv", keep_default_na=False, dtype=str)
     row = written[(written["variable"] == "maalgruppe") & (written["category"] == "dagpenge")].iloc[0]
     assert row[["complete", "partial", "none"]].tolist() == ["", "", ""]
+
+
+def test_suppress_nonresponse_keeps_the_reports_type():
+    import dataclasses
+
+    from survey_lib.privacy.disclosure import suppress_nonresponse
+
+    @dataclasses.dataclass(frozen=True)
+    class Report:
+        response_rates: pd.DataFrame
+
+        def frames(self):
+            return {"response_rates": self.response_rates}
+
+    sample = pd.DataFrame({"kommune": ["A"] * 12, "mg": ["x"] * 3 + ["y"] * 9, "responded": [True] * 12})
+    rates = pd.DataFrame({"variable": ["total", "mg", "mg"], "category": ["", "x", "y"], "sampled": [12, 3, 9],
+                          "complete": [12, 3, 9], "partial": [0, 0, 0], "none": [0, 0, 0],
+                          "response_rate": [1.0, 1.0, 1.0], "complete_rate": [1.0, 1.0, 1.0]})
+    out = suppress_nonresponse(Report(rates), sample, "A", MIN, ["A"], ["mg"])
+    assert isinstance(out, Report)
+    assert out.response_rates["suppressed"].tolist() == [False, True, True]
+    assert out.response_rates.loc[1:, "complete"].isna().all() and out.response_rates["sampled"].tolist() == [12, 3, 9]
+    plain = suppress_nonresponse({"response_rates": rates}, sample, "A", MIN, ["A"], ["mg"])
+    assert isinstance(plain, dict) and plain["response_rates"].equals(out.response_rates)

@@ -231,14 +231,14 @@ def _blank(frame: pd.DataFrame, rows: np.ndarray, columns: list[str]) -> pd.Data
     return out
 
 
-def suppress_nonresponse(report: dict[str, pd.DataFrame], sample: pd.DataFrame, scope: str, min_n: int,
-                         municipalities, variables) -> dict[str, pd.DataFrame]:
+def suppress_nonresponse(report, sample: pd.DataFrame, scope: str, min_n: int, municipalities, variables):
     """The non-response tables of ``scope`` with no count of a suppressed group.
 
     Parameters
     ----------
     report
-        The tables by name (:func:`survey_lib.nonresponse.nonresponse_report`).
+        The tables by name (a dict), or a frozen dataclass of them with ``frames()`` (the
+        non-response report); the result is of the same kind.
     sample
         Every sampled citizen of the whole survey (``kommune``, ``responded`` and ``variables``):
         the respondents are counted by scope and group, and suppressed as the answer tables are
@@ -249,7 +249,7 @@ def suppress_nonresponse(report: dict[str, pd.DataFrame], sample: pd.DataFrame, 
 
     Returns
     -------
-    dict
+    dict or the report's type
         The same tables; for a withheld group, the respondent counts, rates and shares of
         :data:`NONRESPONSE_BLANKED` and of the response curve are blank, and ``response_rates`` says
         so in ``suppressed``; the weighting cells by :func:`suppress_strata`.
@@ -257,7 +257,7 @@ def suppress_nonresponse(report: dict[str, pd.DataFrame], sample: pd.DataFrame, 
     counts = scope_counts(sample, list(variables), municipalities, count="responded")
     withheld = withheld_groups(count_suppression(counts, min_n, municipalities), scope)
     total_out = "" in withheld.get("total", ())
-    out = dict(report)
+    out = dict(report.frames() if hasattr(report, "frames") else report)
     for name, columns in NONRESPONSE_BLANKED.items():
         if name in out:
             f = out[name]
@@ -274,7 +274,7 @@ def suppress_nonresponse(report: dict[str, pd.DataFrame], sample: pd.DataFrame, 
         out["response_curve"] = _blank(c, rows, ["responses", "cumulative_rate"])
     if "strata" in out:
         out["strata"] = suppress_strata(out["strata"], min_n)
-    return out
+    return type(report)(**out) if hasattr(report, "frames") else out
 
 
 def suppress_strata(strata: pd.DataFrame, min_n: int) -> pd.DataFrame:
