@@ -17,7 +17,7 @@ from .params import Params
 from .tables import TableSet
 from .vocabulary import ADJUSTMENT_NAMES, METHOD_NAMES, SurveyVocabulary, theme_outcome
 
-__all__ = ["write_table_set", "write_csvs", "write_sheet", "excel_workbook", "EXCEL_HEADERS", "WORKBOOK_OPTIONS"]
+__all__ = ["write_table_set", "write_csvs", "neutralise_csv_text", "restore_csv_text", "FORMULA_TRIGGERS", "write_sheet", "excel_workbook", "EXCEL_HEADERS", "WORKBOOK_OPTIONS"]
 
 # Danish headers of the Excel workbook (the CSV keeps the machine names).
 EXCEL_HEADERS = {
@@ -141,11 +141,76 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
     wb.close()
 
 
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP, 'CSV Injection').
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _needs_quote(text: str) -> bool:
+    """True when ``text`` would be read as a formula, also behind quotes the writer added before
+    (``'=x``): such a text gets one more quote, so that :func:`restore_csv_text` is exact."""
+    return text.lstrip("'")[:1] in FORMULA_TRIGGERS if text else False
+
+
+def neutralise_csv_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return prefixed by a single quote, as OWASP recommends against formula injection; numbers are
+    left alone (a negative number in a numeric column stays a number).
+
+    A carriage return inside a text becomes a line feed first: the CSV writer quotes a cell with a
+    line feed but not one with a bare carriage return, which every reader takes for the end of the
+    row (so a comment with one would be cut in two); a text can then no longer begin with one.
+
+    Notes
+    -----
+    A text that begins with quotes followed by one of those characters gets one more quote, so the
+    mapping can be undone exactly (:func:`restore_csv_text`). OWASP, *CSV Injection*
+    (owasp.org/www-community/attacks/CSV_Injection).
+    """
+    out = None
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype.kind not in "OSUT" and not isinstance(values.dtype, pd.StringDtype):
+            continue
+        carriage = values.map(lambda v: isinstance(v, str) and "\r" in v)
+        if carriage.any():
+            values = values.astype(object).where(~carriage, values[carriage].astype(str)
+                                                 .str.replace("\r\n", "\n").str.replace("\r", "\n"))
+        hit = values.map(lambda v: isinstance(v, str) and _needs_quote(v))
+        if hit.any() or carriage.any():
+            if out is None:
+                out = frame.copy()
+            out[col] = values.astype(object).where(~hit, "'" + values[hit].astype(str))
+    return frame if out is None else out
+
+
+def restore_csv_text(frame: pd.DataFrame, text_columns=()) -> pd.DataFrame:
+    """Undo :func:`neutralise_csv_text` on a frame read back from a CSV of :func:`write_csvs`; a
+    column whose cells are all numbers once restored becomes numeric again (as the CSV reader would
+    have made it), except the ``text_columns`` the caller reads as text."""
+    out = None
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype.kind != "O" and not isinstance(values.dtype, pd.StringDtype):
+            continue
+        hit = values.map(lambda v: isinstance(v, str) and v.startswith("'") and _needs_quote(v[1:]))
+        if hit.any():
+            if out is None:
+                out = frame.copy()
+            restored = values.astype(object).where(~hit, values[hit].astype(str).str[1:])
+            numbers = pd.to_numeric(restored, errors="coerce")
+            numeric = col not in text_columns and bool((numbers.notna() | restored.isna()).all())
+            out[col] = numbers if numeric else restored.astype(values.dtype)
+    return frame if out is None else out
+
+
 def write_csvs(stage, frames: dict[str, pd.DataFrame]) -> None:
     """Write each frame as ``<name>.csv`` into an :func:`~survey_lib.atomic.atomic_folder` stage, in
-    the project's one CSV format (UTF-8, no index, '\\n' line ends, 10 significant digits)."""
+    the project's one CSV format (UTF-8, no index, '\\n' line ends, 10 significant digits), text
+    cells neutralised against formula injection (:func:`neutralise_csv_text`; the project's reader,
+    :func:`survey_lib.notebook.read_csv_folder`, undoes it)."""
     for name, frame in frames.items():
-        frame.to_csv(stage.file(f"{name}.csv"), index=False, lineterminator="\n", float_format="%.10g")
+        neutralise_csv_text(frame).to_csv(stage.file(f"{name}.csv"), index=False, lineterminator="\n",
+                                          float_format="%.10g")
 
 
 def write_table_set(ts: TableSet, diagnostics: pd.DataFrame, strata: pd.DataFrame,
@@ -158,11 +223,16 @@ def write_table_set(ts: TableSet, diagnostics: pd.DataFrame, strata: pd.DataFram
     always has all).
 
     Nothing at respondent level is written (no ids, no individual weights): the weights are
-    published per weighting cell (strata.csv), which is all that is needed to reproduce them."""
+    published per weighting cell (strata.csv), which is all that is needed to reproduce them, except
+    in a cell with fewer respondents than the minimum, whose count and weight are blank
+    (:func:`survey_lib.privacy.disclosure.suppress_strata`)."""
+    from .privacy.disclosure import suppress_strata
+
     out = Path(out)
     files = {
         "tables": ts.tables, "tests": ts.tests, "comparisons": ts.comparisons,
-        "suppression_log": ts.suppression_log, "weights_diagnostics": diagnostics, "strata": strata,
+        "suppression_log": ts.suppression_log, "weights_diagnostics": diagnostics,
+        "strata": suppress_strata(strata, params.survey.min_cell_size),
         "collapses": collapses,
     }
     with atomic_folder(out) as stage:

@@ -40,6 +40,7 @@ from .inference import rao_scott
 from .load import SurveyData
 from .params import Params, Questionnaire
 from .scores import score_matrix
+from .privacy.disclosure import suppress_nonresponse
 from .weighting import WeightingError, weight_summary
 from .weighting.cells import collapses_of
 
@@ -390,7 +391,7 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
     ``design`` (``build_design(data, params)``) and ``designs`` (:func:`method_designs`) may be
     passed when they are already computed for the whole survey, as the batch does once for all
     municipalities; the result is the same."""
-    frame = sample_frame(data)
+    frame = whole = sample_frame(data)
     if design is None:
         design = build_design(data, params)
     population = data.population
@@ -423,7 +424,7 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
         strata = strata[strata["kommune"] == kommune]
         collapses = collapses_of(collapses, params.survey.weighting.cells, "kommune", kommune)
     in_scope = data.responses["person_id"].isin(frame["person_id"])
-    return NonresponseReport(
+    report = NonresponseReport(
         response_rates=response_rates(frame, variables),
         sample_vs_respondents=dist,
         sample_vs_respondents_tests=tests,
@@ -443,3 +444,6 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
         methods_diagnostics=method_diags,
         weights=pd.DataFrame({"weight": np.sort(design.weight)}),
     )
+    # no count of a group the tables suppress (disclosure control, survey_lib.privacy.disclosure)
+    return suppress_nonresponse(report, whole, kommune or "all", params.survey.min_cell_size,
+                                [k.name for k in params.kommuner], NR_VARIABLES)

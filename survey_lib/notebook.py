@@ -314,7 +314,10 @@ _LABEL_COLUMNS = ("category", "group", "level", "variable", "by")
 def _read_labelled_csv(path: Path) -> pd.DataFrame:
     """A CSV of tables: an empty number is missing, but an empty label stays '' (the total's group
     and category are '': as NaN they would drop out of every groupby, and the total with them)."""
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={c: str for c in _LABEL_COLUMNS})
+    from .export import restore_csv_text
+
+    frame = restore_csv_text(pd.read_csv(path, keep_default_na=False, na_values=[""],
+                                         dtype={c: str for c in _LABEL_COLUMNS}), text_columns=_LABEL_COLUMNS)
     for c in _LABEL_COLUMNS:
         if c in frame.columns:
             frame[c] = frame[c].fillna("")

@@ -30,7 +30,25 @@ def twin(tmp_path_factory, params):
     odder.mkdir()
     (odder / "provenance.json").write_text(json.dumps({"scope": "Odder"}))
     (odder / "kommentarer.html").write_text("<ul>" + "".join(f"<li>{t}</li>" for t in own) + "</ul>")
+    _write_free_text(data, params, "Odder", odder / "tabeller")
     return root, data, audit_data(data, params)
+
+
+def _write_free_text(data, params, scope, folder):
+    """The scope's published free text as the batch writes it: the CSVs and the reading workbook."""
+    from survey_lib.atomic import atomic_folder
+    from survey_lib.design import build_design
+    from survey_lib.export import excel_workbook, write_csvs, write_sheet
+    from survey_lib.freetext.report import free_text_report
+    from survey_lib.freetext.sample import READING_COLUMNS
+
+    report = free_text_report(build_design(data, params), params, scope)
+    with atomic_folder(folder / "fritekst") as stage:
+        write_csvs(stage, {k: v for k, v in report.items() if k != "reading_sample"})
+    wb = excel_workbook(folder / "kommentarer_til_laesning.xlsx")
+    write_sheet(wb, "Kommentarer", report["reading_sample"].rename(columns=READING_COLUMNS))
+    wb.close()
+    return report
 
 
 def leaky_copy(twin, tmp_path):
@@ -137,3 +155,87 @@ def test_a_cpr_number_under_an_id_key_is_found(twin, tmp_path):
     out = leaky_copy(twin, tmp_path)
     (out / "odder" / "data.json").write_text('{"id": "0101901234"}')
     assert [f.kind for f in audit_outputs(out, **twin[2])] == ["cpr"]
+
+
+# ---- the second detector: independent of the scrubber ---------------------------------------------
+
+@pytest.mark.parametrize("content, kind", [
+    ("cpr 0706 915678 (four and six)", "cpr"),
+    ("cpr 070 691 5678", "cpr"),
+    ("ring 263 748 59", "telefon"),
+    ("ring 26-3748-59", "telefon"),
+])
+def test_the_audit_finds_what_the_scrubber_misses(twin, tmp_path, monkeypatch, content, kind):
+    """Spellings the scrubber does not recognise, written straight into an output file, are found;
+    also with the scrubber's own patterns switched off (the audit does not use them)."""
+    import re
+
+    from survey_lib.privacy import scrub
+
+    assert not scrub.scrub_text(content).changed
+    for name in list(scrub.PATTERNS):
+        monkeypatch.setitem(scrub.PATTERNS, name, re.compile("(?!)"))
+    out = leaky_copy(twin, tmp_path)
+    (out / "odder" / "note.html").write_text(f"<p>{content}</p>")
+    found = audit_outputs(out, **twin[2])
+    assert [(f.file, f.kind) for f in found] == [("odder/note.html", kind)]
+
+
+@pytest.mark.parametrize("text", ["Mødet var 2023-03-12 og 12-03-2023.", "I 2022 2023 og 2022-2023.",
+                                  "Andel 3.852341234, 1.205512345 og 0,1205551234.", "sha 3fa0101901234bc",
+                                  "Gennemsnit 1205512345.5"])
+def test_the_second_detector_passes_dates_years_decimals_and_digests(text):
+    from survey_lib.privacy.detectors import digit_findings
+
+    assert digit_findings(text) == []
+
+
+def test_a_surname_the_scrubber_missed_fails_the_audit(tmp_path, params):
+    """The red team's case: a case worker's surname in 15 comments of one municipality. Here the
+    scrubber cannot know it (no title, not on the name list); the words list, the log-odds and the
+    examples would publish it. The audit's proper-noun scan finds it in the published free text."""
+    from survey_lib.privacy.scrub import scrub_text
+
+    sentence = " Jeg talte med Zyxwik om det hele."
+    assert scrub_text(sentence).text == sentence
+    write_dataset(generate(params, seed=2023), tmp_path / "data")
+    responses = pd.read_csv(tmp_path / "data" / "responses.csv", dtype=str, keep_default_na=False)
+    population = pd.read_csv(tmp_path / "data" / "population.csv", dtype=str, keep_default_na=False)
+    odder = set(population.loc[population["kommune"] == "Odder", "person_id"])
+    rows = responses.index[responses["person_id"].isin(odder) & (responses["uddybning"] != "")][:15]
+    assert len(rows) == 15
+    responses.loc[rows, "uddybning"] += sentence
+    responses.to_csv(tmp_path / "data" / "responses.csv", index=False)
+    data = load_survey(tmp_path / "data", params)
+    out = tmp_path / "out" / "odder"
+    out.mkdir(parents=True)
+    (out / "provenance.json").write_text(json.dumps({"scope": "Odder"}))
+    report = _write_free_text(data, params, "Odder", out / "tabeller")
+    assert "zyxwik" in set(report["log_odds"]["term"])       # the leak is real: the log-odds list has it
+    found = [f for f in audit_outputs(tmp_path / "out", **audit_data(data, params)) if f.kind == "proper_noun"]
+    files = {f.file for f in found}
+    assert "odder/tabeller/fritekst/log_odds.csv" in files
+    assert all("Zyxwik" not in f.detail and "zyxwik" not in f.detail for f in found)
+
+
+def test_the_proper_noun_scan_passes_ordinary_capitals():
+    from survey_lib.privacy.detectors import CommentVocabulary, proper_nouns, unknown_terms
+
+    vocab = CommentVocabulary.from_texts(["jeg fik hjælp af sagsbehandleren", "mødet var godt"], known=["Odder"])
+    text = "Sagsbehandleren var god. Mødet i Jobcenter Odder var godt! [NAVN] ringede. Jeg talte med Zyxwik."
+    assert proper_nouns(text, vocab) == ["Zyxwik"]
+    assert unknown_terms("mødet godt", vocab) == [] and unknown_terms("zyxwik ringede", vocab) == ["zyxwik", "ringede"]
+    vocab = CommentVocabulary.from_texts(["Jobkonsulenten var god.", "Jeg talte med Zyxwik.", "Hej Odder"])
+    assert unknown_terms("jobkonsulenten", vocab) == [] and unknown_terms("zyxwiks", vocab) == ["zyxwiks"]
+
+
+def test_audit_settings_travel_with_the_call(twin, tmp_path):
+    """No module-level state hands data to the workers: the audit module has no mutable globals, and
+    a forked audit gives the same findings as one in this process."""
+    import survey_lib.privacy.audit as audit
+
+    assert not any(isinstance(v, dict) and not k.isupper() for k, v in vars(audit).items() if not k.startswith("__"))
+    out = leaky_copy(twin, tmp_path)
+    (out / "odder" / "note.html").write_text("<p>cpr 0706 915678</p>")
+    (out / "odder" / "rows.csv").write_text("person_id,tillid\nX1,5\n")
+    assert audit_outputs(out, **twin[2], jobs=2) == audit_outputs(out, **twin[2], jobs=1)

@@ -138,3 +138,103 @@ def test_no_suppressed_count_can_be_recovered_from_the_twins_published_tables(pa
         assert rest == 0 or rest >= MIN, (q, b, g, rest)
         checked += 1
     assert checked > 1000
+
+
+# ---- counts beside the tables ------------------------------------------------------------------------
+
+def test_scope_counts_and_their_suppression_by_hand():
+    from survey_lib.privacy.disclosure import count_suppression, scope_counts, withheld_groups
+
+    units = pd.DataFrame({"kommune": ["A"] * 13 + ["B"] * 12,
+                          "mg": ["x"] * 3 + ["y"] * 10 + ["x"] * 6 + ["y"] * 6,
+                          "responded": [True] * 25})
+    counts = scope_counts(units, ["mg"], ["A", "B"], count="responded")
+    got = {(s, b, g): n for s, b, g, n in counts.itertuples(index=False)}
+    assert got == {("all", "total", ""): 25, ("all", "mg", "x"): 9, ("all", "mg", "y"): 16,
+                   ("A", "total", ""): 13, ("A", "mg", "x"): 3, ("A", "mg", "y"): 10,
+                   ("B", "total", ""): 12, ("B", "mg", "x"): 6, ("B", "mg", "y"): 6}
+    sup = count_suppression(counts, MIN, ["A", "B"])
+    # A's x (3) is primary; A's y would give it back (13 - 10); B's x would give it back across
+    # municipalities (9 - 6); then B's y (12 - 6)
+    assert withheld_groups(sup, "A") == {"mg": frozenset({"x", "y"})}
+    assert withheld_groups(sup, "B") == {"mg": frozenset({"x", "y"})}
+    assert withheld_groups(sup, "all") == {}
+
+
+def test_strata_publish_no_count_below_the_minimum():
+    from survey_lib.privacy.disclosure import suppress_strata
+
+    strata = pd.DataFrame({"post_stratum": ["a", "b", "c", "d"], "kommune": ["Odder"] * 3 + ["Vejle"],
+                           "population": [40, 50, 60, 70], "respondents": [3, 7, 9, 12],
+                           "weight": [40 / 3, 50 / 7, 60 / 9, 70 / 12]})
+    out = suppress_strata(strata, MIN)
+    # 'a' (3) primary; Odder's 19 respondents minus b and c would give a back: b (the smaller) too
+    assert out["suppressed"].tolist() == [True, True, False, False]
+    assert out.loc[:1, ["respondents", "weight"]].isna().all().all()
+    assert out.loc[2:, "respondents"].tolist() == [9, 12] and out["population"].tolist() == [40, 50, 60, 70]
+    assert suppress_strata(out, MIN) is out
+
+
+def test_non_response_tables_publish_no_count_of_a_suppressed_group(twin_dir, params, tmp_path):
+    """The red team's case: dagpenge in Odder with 3 respondents. response_rates.csv, the other
+    non-response tables and strata.csv beside the tables publish no count of it (nor of the group
+    that would give it back by subtraction)."""
+    import dataclasses
+
+    from survey_lib import nonresponse as nr
+    from survey_lib.atomic import atomic_folder
+    from survey_lib.export import write_csvs
+    from survey_lib.load import load_survey
+
+    data = load_survey(twin_dir, params)
+    kommune_of = data.population.set_index("person_id")[["kommune", "maalgruppe"]]
+    who = kommune_of.reindex(data.responses["person_id"])
+    group = ((who["kommune"] == "Odder") & (who["maalgruppe"] == "dagpenge")).to_numpy()
+    assert group.sum() > 3
+    drop = group.copy()
+    drop[pd.Series(group).to_numpy().nonzero()[0][:3]] = False
+    data3 = dataclasses.replace(data, responses=data.responses[~drop].reset_index(drop=True))
+    rep = nr.nonresponse_report(data3, params, kommune="Odder")
+    rep = rep.frames() if hasattr(rep, "frames") else rep          # a dict of tables, or the report type
+    rates = rep["response_rates"].set_index(["variable", "category"])
+    assert rates.loc[("maalgruppe", "dagpenge"), "sampled"] > 3                 # sampled: the design
+    assert rates.loc[("maalgruppe", "dagpenge"), ["complete", "partial", "none", "response_rate"]].isna().all()
+    assert rates.loc["maalgruppe", "suppressed"].sum() >= 2                     # and its partner
+    svr = rep["sample_vs_respondents"].set_index(["variable", "category"])
+    assert pd.isna(svr.loc[("maalgruppe", "dagpenge"), "respondents_n"])
+    curve = rep["response_curve"]
+    assert curve.loc[(curve["by"] == "maalgruppe") & (curve["group"] == "dagpenge"), "responses"].isna().all()
+    strata = rep["strata"]
+    shown = pd.to_numeric(strata["respondents"], errors="coerce")
+    assert (shown.dropna() >= params.survey.min_cell_size).all()
+    assert strata.loc[strata["maalgruppe"] == "dagpenge", "respondents"].isna().all()
+    # as written: no count 3 for the group anywhere in response_rates.csv
+    with atomic_folder(tmp_path / "nr") as stage:
+        write_csvs(stage, rep)
+    written = pd.read_csv(tmp_path / "nr" / "response_rates.csv", keep_default_na=False, dtype=str)
+    row = written[(written["variable"] == "maalgruppe") & (written["category"] == "dagpenge")].iloc[0]
+    assert row[["complete", "partial", "none"]].tolist() == ["", "", ""]
+
+
+def test_suppress_nonresponse_keeps_the_reports_type():
+    import dataclasses
+
+    from survey_lib.privacy.disclosure import suppress_nonresponse
+
+    @dataclasses.dataclass(frozen=True)
+    class Report:
+        response_rates: pd.DataFrame
+
+        def frames(self):
+            return {"response_rates": self.response_rates}
+
+    sample = pd.DataFrame({"kommune": ["A"] * 12, "mg": ["x"] * 3 + ["y"] * 9, "responded": [True] * 12})
+    rates = pd.DataFrame({"variable": ["total", "mg", "mg"], "category": ["", "x", "y"], "sampled": [12, 3, 9],
+                          "complete": [12, 3, 9], "partial": [0, 0, 0], "none": [0, 0, 0],
+                          "response_rate": [1.0, 1.0, 1.0], "complete_rate": [1.0, 1.0, 1.0]})
+    out = suppress_nonresponse(Report(rates), sample, "A", MIN, ["A"], ["mg"])
+    assert isinstance(out, Report)
+    assert out.response_rates["suppressed"].tolist() == [False, True, True]
+    assert out.response_rates.loc[1:, "complete"].isna().all() and out.response_rates["sampled"].tolist() == [12, 3, 9]
+    plain = suppress_nonresponse({"response_rates": rates}, sample, "A", MIN, ["A"], ["mg"])
+    assert isinstance(plain, dict) and plain["response_rates"].equals(out.response_rates)

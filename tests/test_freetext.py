@@ -3,6 +3,7 @@ hand-labelled set), the weighted log-odds ratio, the reading sample and the repo
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def test_reading_sample_is_stratified_and_reproducible():
                              "text": [f"kommentar {i}" for i in range(400)]})
     s1 = reading_sample(comments, 4, seed=7)
     assert len(s1) == 2 * 2 * 3 * 4 and s1.groupby(["kommune", "satisfaction", "maalgruppe"]).size().eq(4).all()
-    assert list(s1.columns) == ["kommune", "maalgruppe", "satisfaction", "text", "coding", "notes"]
+    assert list(s1.columns) == ["kommune", "maalgruppe", "satisfaction", "text", "coding", "notes", "text_note"]
     assert s1.equals(reading_sample(comments, 4, seed=7))
     assert not s1.equals(reading_sample(comments, 4, seed=8))
     # a municipality's sample does not depend on the other municipalities' comments
@@ -143,3 +144,80 @@ def test_report_of_a_municipality(twin, params):
     assert set(r["examples"]["text"]) <= own and set(r["reading_sample"]["text"]) <= own
     assert set(r["reading_sample"]["kommune"]) == {"Odder"}
     assert not r["examples"]["text"].str.contains(r"\d{6}-?\d{4}|@", regex=True).any()
+
+
+def test_reading_sample_and_themes_obey_suppression(twin, params):
+    """The red team's case: in one municipality only 3 dagpenge citizens wrote a comment. Neither the
+    reading sample nor the themes table may show that group (it is suppressed in the tables), nor a
+    group that subtraction from the municipality's total would give away."""
+    _, data, design, _ = twin
+    min_n = params.survey.min_cell_size
+    frame = design.frame
+    text = frame["uddybning"].astype("string")
+    dagpenge = ((frame["kommune"] == "Odder") & (frame["maalgruppe"] == "dagpenge") & text.notna()).to_numpy()
+    assert dagpenge.sum() > 3
+    keep_three = np.flatnonzero(dagpenge)[:3]
+    drop = dagpenge.copy()
+    drop[keep_three] = False
+    changed = frame.copy()
+    changed.loc[drop, "uddybning"] = pd.NA
+    design3 = dataclasses.replace(design, frame=changed)
+    corpus = FreeTextCorpus(design3, params)
+    r = free_text_report(design3, params, "Odder", corpus)
+    mine = corpus.comments[corpus.comments["kommune"] == "Odder"]
+    assert (mine["maalgruppe"] == "dagpenge").sum() == 3
+    labels = {m.code: m.label for m in params.survey.maalgrupper}
+    shown = set(r["reading_sample"]["maalgruppe"])
+    assert labels["dagpenge"] not in shown
+    themes = r["themes"]
+    by_mg = themes[themes["grouping"] == "maalgruppe"].drop_duplicates("group").set_index("group")["suppressed"]
+    assert by_mg["dagpenge"]
+    # the municipality's total minus the other målgrupper must not give the 3 back
+    assert by_mg.sum() >= 2
+    counts = mine["maalgruppe"].value_counts()
+    published = [g for g, sup in by_mg.items() if not sup]
+    assert len(mine) - counts.reindex(published).fillna(0).sum() >= min_n
+    for g in by_mg.index[by_mg]:
+        assert labels[g] not in shown
+    assert themes.loc[themes["suppressed"], ["n_comments", "share", "se"]].isna().all().all()
+    # every shown stratum belongs to a published målgruppe and satisfaction group
+    sat = themes[themes["grouping"] == "tilfredshed"].drop_duplicates("group").set_index("group_label")["suppressed"]
+    assert not any(sat.get(s, False) for s in set(r["reading_sample"]["satisfaction"]))
+
+
+def test_a_comment_longer_than_an_excel_cell_is_cut_visibly(tmp_path):
+    """A 1 MB comment: the workbook cell holds 32,767 characters; the sample cuts it itself, with a
+    marker at the end, a note in its own column, and the count in the report."""
+    from openpyxl import load_workbook
+
+    from survey_lib.export import excel_workbook, write_sheet
+    from survey_lib.freetext.sample import CELL_LIMIT, CUT_MARKER, READING_COLUMNS
+
+    long = "meget lang kommentar " * 50_000
+    comments = pd.DataFrame({"kommune": ["Odder"] * 3, "satisfaction": ["Tilfredse"] * 3,
+                             "maalgruppe": ["Dagpenge"] * 3, "text": [long, "kort", "x" * CELL_LIMIT]})
+    sample = reading_sample(comments, 5, seed=1)
+    cut = sample[sample["text"].str.endswith(CUT_MARKER)]
+    assert len(cut) == 1 and len(cut["text"].iloc[0]) == CELL_LIMIT
+    assert cut["text"].iloc[0].startswith(long[:CELL_LIMIT - len(CUT_MARKER)])
+    assert "1.050.000 tegn" in cut["text_note"].iloc[0] and "32.767" in cut["text_note"].iloc[0]
+    assert (sample["text_note"] != "").sum() == 1                 # exactly 32,767 characters fit
+    wb = excel_workbook(tmp_path / "k.xlsx")
+    write_sheet(wb, "Kommentarer", sample.rename(columns=READING_COLUMNS))
+    wb.close()
+    ws = load_workbook(tmp_path / "k.xlsx")["Kommentarer"]
+    header = [c.value for c in ws[1]]
+    values = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+    col, note = header.index("Kommentar"), header.index("Om kommentaren")
+    written = {v[col][:4]: v for v in values}
+    assert written["mege"][col].endswith(CUT_MARKER) and len(written["mege"][col]) == CELL_LIMIT
+    assert "Afkortet" in written["mege"][note] and not written["kort"][note]
+
+
+def test_the_report_counts_cut_comments(twin, params):
+    _, _, design, corpus = twin
+    r = free_text_report(design, params, "Odder", corpus)
+    info = r["reading_sample_info"]
+    assert list(info.columns) == ["comments", "cut", "cell_limit"]
+    assert int(info["comments"].iloc[0]) == len(r["reading_sample"]) and int(info["cut"].iloc[0]) == 0
+    assert int(info["cell_limit"].iloc[0]) == 32_767

@@ -135,3 +135,27 @@ def test_cli_never_prints_the_key_or_a_cpr(raw, tmp_path):
     assert key.read_text().strip() not in res.output
     assert not any(re.sub(r"\D", "", c) in re.sub(r"\D", "", res.output) for c in CPR.values())
     assert oct(key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_cpr_numbers_in_comments_with_any_separator_are_replaced(tmp_path, key_file):
+    """An en dash, ' - ', '/', groups of two, no-break spaces: every spelling of a CPR number in a
+    comment becomes [CPR]; dates and other numbers stay."""
+    written = {
+        "en dash": "070691\u20135678", "spaced hyphen": "070691 - 5678", "spaced en dash": "070691 \u2013 5678",
+        "slash": "080792/6789", "pairs": "07 06 91 56 78", "serial pairs": "070691 56 78",
+        "no-break space": "070691\u00a05678", "grouped date": "07-06-91-5678",
+    }
+    f = cpr_frames()
+    comments = [f"Mit cpr ({how}) er {value}, tak." for how, value in written.items()]
+    f["responses"]["uddybning"] = (comments + ["Mødet var 12-03-2023, og 12 34 kr."] * 6)[:len(f["responses"])]
+    raw = write(f, tmp_path / "raw")
+    result = pseudonymize_dir(raw, tmp_path / "pseudo", key_file)
+    assert len(f["responses"]) >= 6
+    shown = comments[:len(f["responses"])]
+    assert result.cpr_in_text["responses"] == len(shown)
+    text = pd.read_csv(tmp_path / "pseudo" / "responses.csv", dtype=str)["uddybning"].tolist()
+    for before, after in zip(shown, text):
+        assert after == before.split(" er ")[0] + " er [CPR], tak.", (before, after)
+    for value in written.values():
+        assert not any(value in t for t in text)
+    assert all(t == "Mødet var 12-03-2023, og 12 34 kr." for t in text[len(shown):])

@@ -52,6 +52,26 @@ def test_findings_point_into_the_original():
     assert result.text == "Ring til [NAVN] på [TELEFON] eller skriv til [EMAIL]."
 
 
+def test_findings_point_into_the_original_after_normalisation():
+    """Matching runs on normalised text; findings and the output refer to the text as written (its
+    no-break spaces, soft hyphens and decomposed letters kept outside the findings)."""
+    text = "Ulla\u00a0Hvidberg (cpr 0706\u00ad91\u00a0\u2013\u00a05678) bor i A\u030arhus,\u00a0ring 26\u202f37\u202f4859."
+    result = scrub_text(text)
+    assert [f.kind for f in result.findings] == ["navn", "cpr", "telefon"]
+    for f in result.findings:
+        assert text[f.start:f.end] == f.text
+    assert [f.text for f in result.findings] == ["Ulla\u00a0Hvidberg", "0706\u00ad91\u00a0\u2013\u00a05678",
+                                                 "26\u202f37\u202f4859"]
+    assert result.text == "[NAVN] (cpr [CPR]) bor i A\u030arhus,\u00a0ring [TELEFON]."
+
+
+def test_cpr_spans_for_pseudonymisation():
+    from survey_lib.privacy.scrub import cpr_spans
+
+    text = "cpr 070691\u2013 5678, 080792/6789 og 07 06 91 56 78; ikke 12-03-2023 eller 320190-1234"
+    assert [text[a:b] for a, b in cpr_spans(text)] == ["070691\u2013 5678", "080792/6789", "07 06 91 56 78"]
+
+
 def test_unchanged_text_has_no_findings():
     result = scrub_text("Det var et godt forløb.")
     assert result == Scrubbed("Det var et godt forløb.", ())
@@ -173,6 +193,9 @@ FRAGMENTS = [
     "www.x.dk", "jensen-privat.dk", "https://a.dk/b.", "Vej", "H.C.", "Andersens", "Boulevard", "27",
     "0.0101901234", "Sankt", "Gl.", "Kongevej", "5", "Kim", "Liv", "C", "sal", "nr.", "@", "/", "+", "x",
     "Jobcenter", "t.v.", "Pers",
+    # text as it is really written: Unicode spaces and dashes, titles, unlisted surnames
+    "\u00a0", "\u202f", "\u2013", "\u2014", "\u00ad", "/", "070691", "56 78", "26 37", "4859", "sagsbehandler",
+    "rådgiveren", "hr.", "Kjærsgaard", "Ulla", "Hvidberg", "Mandag", "hedder",
 ] + list(MARKERS.values())
 
 

@@ -11,14 +11,18 @@ import pandas as pd
 from ..design import SurveyDesign
 from ..estimate import domain_estimates
 from ..params import Params
+from ..privacy.disclosure import count_suppression, scope_counts, withheld_groups
 from ..tables import Z95
 from .logodds import WeightedLogOdds
-from .sample import reading_sample
+from .sample import CELL_LIMIT, reading_sample
 from .themes import ThemeCoder
 from .tokens import Vocabulary, tokenize
 
-__all__ = ["free_text_report", "comments_frame", "FreeTextCorpus", "THEME_COLUMNS"]
+__all__ = ["free_text_report", "comments_frame", "FreeTextCorpus", "THEME_COLUMNS", "NO_GROUP"]
 
+#: The satisfaction 'group' of a comment whose writer gave no satisfaction score (or 'ved ikke'): a
+#: group of its own when counts are suppressed, since the reading sample shows it.
+NO_GROUP = "uoplyst"
 THEME_COLUMNS = ["theme", "label", "tone", "grouping", "group", "group_label", "n_comments", "share", "se",
                  "ci_low", "ci_high", "suppressed"]
 
@@ -56,7 +60,9 @@ def _terms(texts: pd.Series, vocab: Vocabulary) -> tuple[list[list[str]], dict[s
 
 
 def _themes_table(design: SurveyDesign, params: Params, comments: pd.DataFrame, coded: pd.DataFrame,
-                  scope: str) -> pd.DataFrame:
+                  scope: str, withheld: dict[str, frozenset[str]]) -> pd.DataFrame:
+    """Share of comments per theme in total, by satisfaction group and by målgruppe; a group with
+    fewer comments than the minimum, or withheld by :meth:`FreeTextCorpus.withheld`, is suppressed."""
     ft = params.freetext
     min_n = params.survey.min_cell_size
     n = design.n
@@ -80,7 +86,8 @@ def _themes_table(design: SurveyDesign, params: Params, comments: pd.DataFrame, 
             est = domain_estimates(design, y, codes, len(levels), shares=False)
             for j, lv in enumerate(levels):
                 k = int(est.n[j])
-                sup = k < min_n
+                sup = k < min_n or lv in withheld.get("total" if gname == "total" else gname, ()) \
+                    or "" in withheld.get("total", ())
                 share = np.nan if sup else float(est.mean[j])
                 se = np.nan if sup else float(est.mean_se[j])
                 rows.append({"theme": tid, "label": entry.label, "tone": entry.tone, "grouping": gname, "group": lv,
@@ -107,6 +114,19 @@ class FreeTextCorpus:
         for i, w in zip(self.comments.index, self.scaled_weight):
             for s in self.unigrams[i]:
                 self.background[s] += w
+        # the comments counted by scope and group, with primary and secondary suppression as for
+        # the answer tables (a group of the reading sample or the themes table that is too small,
+        # or that subtraction from a total would give away, is withheld)
+        units = pd.DataFrame({"kommune": self.comments["kommune"], "maalgruppe": self.comments["maalgruppe"],
+                              "tilfredshed": self.comments["group"].astype(object).fillna(NO_GROUP)})
+        municipalities = [k.name for k in params.kommuner]
+        self.suppression = count_suppression(scope_counts(units, ["maalgruppe", "tilfredshed"], municipalities),
+                                             params.survey.min_cell_size, municipalities)
+
+    def withheld(self, scope: str) -> dict[str, frozenset[str]]:
+        """The comment groups of ``scope`` that are suppressed, by breakdown (``maalgruppe``,
+        ``tilfredshed``; ``total``: ``{""}`` when the scope has too few comments)."""
+        return withheld_groups(self.suppression, scope)
 
 
 def free_text_report(design: SurveyDesign, params: Params, scope: str = "all",
@@ -121,29 +141,24 @@ def free_text_report(design: SurveyDesign, params: Params, scope: str = "all",
         (most frequent words and two-word phrases, by stem, with the share of comments using them),
         ``log_odds`` (words most typical of the satisfied and of the dissatisfied comments),
         ``examples`` (up to three scrubbed comments per theme), ``reading_sample`` (for reading by
-        hand, with a column for the reader's coding).
+        hand, with a column for the reader's coding; no comment of a suppressed målgruppe or
+        satisfaction group; a comment too long for an Excel cell cut visibly, with a note) and
+        ``reading_sample_info`` (the number of comments in the sample, how many were cut, and the
+        cell limit).
     """
     ft = params.freetext
     min_n = params.survey.min_cell_size
     corpus = corpus or FreeTextCorpus(design, params)
     comments, coded, per_comment, surface = corpus.comments, corpus.coded, corpus.per_comment, corpus.surface
-    themes = _themes_table(design, params, comments, coded, scope)
+    withheld = corpus.withheld(scope)
+    themes = _themes_table(design, params, comments, coded, scope, withheld)
     mine = comments.index[(comments["kommune"] == scope) if scope != "all" else slice(None)]
     sub = comments.loc[mine]
 
     def label(stem: str) -> str:
         return surface[stem].most_common(1)[0][0] if stem in surface else stem
 
-    # word and phrase frequencies: the number of comments using each stem
-    doc = Counter()
-    for i in mine:
-        doc.update(set(per_comment[i]))
-    n_sub = max(len(sub), 1)
-    words = [{"kind": "frase" if " " in s else "ord", "term": label(s), "stem": s, "n_comments": c,
-              "share": c / n_sub} for s, c in doc.items() if c >= min_n]
-    words_df = pd.DataFrame(words, columns=["kind", "term", "stem", "n_comments", "share"])
-    words_df = words_df.sort_values(["kind", "n_comments", "term"], ascending=[False, False, True]) \
-        .groupby("kind", sort=False).head(25).reset_index(drop=True)
+    words_df = _words_table(per_comment, mine, label, min_n)
 
     # log-odds of words, satisfied against dissatisfied; weights scaled to mean 1 among the comments;
     # the background (all comments) is the corpus's
@@ -182,9 +197,39 @@ def free_text_report(design: SurveyDesign, params: Params, scope: str = "all",
             examples.append({"theme": tid, "label": entry.label, "text": str(comments.at[short[j], "text"])})
     examples_df = pd.DataFrame(examples, columns=["theme", "label", "text"])
 
-    labels_mg = {m.code: m.label for m in params.survey.maalgrupper}
-    reading = reading_sample(sub.assign(satisfaction=sub["group"].map(groups).fillna("Ved ikke / ikke svaret"),
-                                        maalgruppe=sub["maalgruppe"].map(labels_mg).fillna(sub["maalgruppe"])),
-                             ft.reading_sample.per_stratum, ft.reading_sample.seed)
+    reading = _reading(sub, withheld, groups, params)
+    info = pd.DataFrame({"comments": [len(reading)], "cut": [int((reading["text_note"] != "").sum())],
+                         "cell_limit": [CELL_LIMIT]})
     return {"themes": themes, "words": words_df, "log_odds": log_odds, "examples": examples_df,
-            "reading_sample": reading}
+            "reading_sample": reading, "reading_sample_info": info}
+
+
+def _words_table(per_comment: list[list[str]], mine, label, min_n: int) -> pd.DataFrame:
+    """The 25 words and the 25 phrases most comments of the scope (positions ``mine``) use, with the
+    number and share of comments using each stem; none used by fewer than ``min_n`` comments."""
+    doc = Counter()
+    for i in mine:
+        doc.update(set(per_comment[i]))
+    n_sub = max(len(mine), 1)
+    words = [{"kind": "frase" if " " in s else "ord", "term": label(s), "stem": s, "n_comments": c,
+              "share": c / n_sub} for s, c in doc.items() if c >= min_n]
+    words_df = pd.DataFrame(words, columns=["kind", "term", "stem", "n_comments", "share"])
+    return words_df.sort_values(["kind", "n_comments", "term"], ascending=[False, False, True]) \
+        .groupby("kind", sort=False).head(25).reset_index(drop=True)
+
+
+def _reading(sub: pd.DataFrame, withheld: dict[str, frozenset[str]], groups: dict[str, str],
+             params: Params) -> pd.DataFrame:
+    """The reading sample of the scope's comments ``sub``, without the comments of a suppressed
+    målgruppe or satisfaction group (the sample names both for every comment it shows)."""
+    ft = params.freetext
+    sat = sub["group"].astype(object).fillna(NO_GROUP)
+    shown = ~sub["maalgruppe"].astype(str).isin(withheld.get("maalgruppe", ())) \
+        & ~sat.isin(withheld.get("tilfredshed", ()))
+    if "" in withheld.get("total", ()):
+        shown[:] = False
+    sub = sub[shown.to_numpy()]
+    labels_mg = {m.code: m.label for m in params.survey.maalgrupper}
+    return reading_sample(sub.assign(satisfaction=sub["group"].map(groups).fillna("Ved ikke / ikke svaret"),
+                                     maalgruppe=sub["maalgruppe"].map(labels_mg).fillna(sub["maalgruppe"])),
+                          ft.reading_sample.per_stratum, ft.reading_sample.seed)

@@ -3,8 +3,11 @@
 Checked in every file (HTML, CSV, JSON, notebooks, Excel, Markdown, text; images are skipped,
 embedded base64 images are cut out of the text first):
 
-- ``cpr``: CPR-like numbers (date-valid DDMMYY-SSSS, with or without separator);
-- ``telefon`` / ``email``: phone numbers and e-mail addresses the scrubber would have replaced;
+- ``cpr``: any 10 digits, with any separators, whose first six are a valid day and month;
+- ``telefon`` / ``email``: any 8 digits in groups (not a date or two years) and e-mail addresses;
+- ``proper_noun`` (when the data are given): in published free text (a CSV or sheet with a comment
+  column ``text``/``Kommentar``, or a word list with ``term`` and ``stem``), a capitalised word inside a sentence
+  that the comments never write in lowercase, or a listed term the comments never write in lowercase;
 - ``id_column``: a table with a ``person_id`` or CPR column (respondent-level data);
 - ``person_id``: any id of the sample (when the data are given);
 - ``other_comment``: in a municipality's folder, a run of words that occurs only in other
@@ -12,6 +15,9 @@ embedded base64 images are cut out of the text first):
 - ``small_cell``: in answer tables (``tables.csv``, the Excel workbook), a published group with
   fewer answers than the minimum, or a suppressed group that still shows a number;
 - ``unknown_file``: a file type the audit cannot read (it may hold anything).
+
+These checks share nothing with the scrubber (``survey_lib.privacy.detectors``: other, broader
+rules), so what the scrubber misses is not missed here for the same reason.
 
 A folder belongs to a municipality when it (or a folder above it, inside the output folder) holds
 a ``provenance.json`` whose ``scope`` names one.
@@ -23,15 +29,16 @@ import html
 import json
 import re
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from ..parallel import fork_map
-from .scrub import PATTERNS
+from .detectors import CommentVocabulary, digit_findings, email_findings, proper_nouns, unknown_terms
 
-__all__ = ["AuditFinding", "audit_outputs", "audit_data", "comment_index", "findings_frame", "WINDOW"]
+__all__ = ["AuditFinding", "AuditSettings", "audit_outputs", "audit_data", "comment_index", "findings_frame", "WINDOW"]
 
 WINDOW = 6                 # words in a run that identifies a comment
 TEXT_TYPES = {".html", ".htm", ".csv", ".json", ".ipynb", ".md", ".txt", ".css", ".js", ".svg", ".xml", ".log"}
@@ -45,6 +52,37 @@ _WORD = re.compile(r"\[[A-ZÆØÅ]+\]|\w+")
 ID_COLUMNS = {"person_id", "cpr", "cpr_nr", "cprnr", "personnummer"}
 PUBLISHED = ["n", "category_n", "dont_know_n", "weighted_n", "share", "mean"]
 EXCEL_N, EXCEL_SUPPRESSED = "Antal svar", "Undertrykt (for få svar)"
+COMMENT_COLUMNS = {"text", "Kommentar"}     # published comments (examples, the reading sample)
+TERM_COLUMNS = {"term"}                     # words drawn from the comments (words, log-odds) ...
+WORD_LIST_MARK = "stem"                     # ... in a table that also has their stems
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """What every file's check needs, passed to each (forked) worker with the files it checks.
+
+    Attributes
+    ----------
+    root : Path
+        The output folder (findings name files relative to it).
+    kommuner : frozenset of str
+        Municipality names (to recognise municipality folders).
+    index : dict
+        :func:`comment_index` of the comments (empty: no other-comment check).
+    ids : frozenset of str
+        Every respondent id of the sample (empty: no id check).
+    min_cell_size : int
+        The minimum number of answers behind a published estimate.
+    vocabulary : CommentVocabulary or None
+        The comments' own words (None: no proper-noun check).
+    """
+
+    root: Path
+    kommuner: frozenset[str] = frozenset()
+    index: dict = field(default_factory=dict)
+    ids: frozenset[str] = frozenset()
+    min_cell_size: int = 5
+    vocabulary: CommentVocabulary | None = None
 
 
 @dataclass(frozen=True)
@@ -223,38 +261,74 @@ def audit_outputs(out_dir: Path | str, min_cell_size: int = 5, kommuner: list[st
         ``kommune`` and ``text`` of every (scrubbed) comment; a municipality's folder may not hold a
         run of :data:`WINDOW` words found only in other municipalities' comments.
     jobs
-        Processes to scan the files with (forked, sharing the comment index); 1: in this process.
+        Processes to scan the files with (forked; each batch of files is passed with the
+        :class:`AuditSettings` it needs); 1: in this process.
     """
     root = Path(out_dir).resolve()
     if not root.is_dir():
         from ..errors import SurveyError
 
         raise SurveyError(f"{out_dir}: not a folder; give the output folder of a finished batch")
-    kset = set(kommuner or [])
-    index = comment_index(comments) if comments is not None and len(comments) else {}
-    ids = {str(i) for i in (person_ids or set())}
+    have_comments = comments is not None and len(comments) > 0
+    settings = AuditSettings(
+        root=root, kommuner=frozenset(kommuner or []), index=comment_index(comments) if have_comments else {},
+        ids=frozenset(str(i) for i in (person_ids or set())), min_cell_size=min_cell_size,
+        vocabulary=CommentVocabulary.from_texts(comments["text"], known=kommuner or []) if have_comments else None)
     files = sorted(p for p in root.rglob("*") if p.is_file())
-    _AUDIT.update(root=root, kset=kset, index=index, ids=ids, min_cell_size=min_cell_size, cache={})
-    try:        # forked workers share the comment index; the findings come back in file order
-        per_file = fork_map(_audit_file, files, jobs, chunksize=max(1, len(files) // (4 * jobs)))
-    finally:
-        _AUDIT.clear()
-    return [f for found in per_file for f in found]
+    # the settings travel with each batch of files (a few batches per worker: the comment index is
+    # pickled once per batch); batches interleave the files so that each holds large and small ones
+    n_batches = min(len(files), max(1, 2 * jobs)) if jobs > 1 else 1
+    batches = [files[i::n_batches] for i in range(n_batches)]
+    per_batch = fork_map(partial(_audit_files, settings), batches, jobs)
+    by_file = {path: found for batch, results in zip(batches, per_batch) for path, found in zip(batch, results)}
+    return [f for path in files for f in by_file[path]]
 
 
-_AUDIT: dict = {}
+def _audit_files(settings: AuditSettings, paths: list[Path]) -> list[list[AuditFinding]]:
+    """The findings of each file of ``paths`` (in order)."""
+    cache: dict[Path, str | None] = {}
+    return [_audit_file(settings, path, cache) for path in paths]
 
 
-def _audit_file(path: Path) -> list[AuditFinding]:
-    """The findings of one file (the settings in ``_AUDIT``, set by :func:`audit_outputs`)."""
-    root, kset, index, ids = _AUDIT["root"], _AUDIT["kset"], _AUDIT["index"], _AUDIT["ids"]
-    min_cell_size, cache = _AUDIT["min_cell_size"], _AUDIT["cache"]
+def _digit_and_email(text: str, rel: str) -> list[AuditFinding]:
+    findings = []
+    found = digit_findings(text)
+    for kind in ("cpr", "telefon"):
+        hits = [v for k, v in found if k == kind]
+        if hits:
+            findings.append(AuditFinding(rel, kind, f"{len(hits)} match(es), first {_mask(hits[0])!r}"))
+    emails = email_findings(text)
+    if emails:
+        findings.append(AuditFinding(rel, "email", f"{len(emails)} match(es), first {_mask(emails[0])!r}"))
+    return findings
+
+
+def _proper_noun_findings(frames: dict[str, pd.DataFrame], vocab: CommentVocabulary, rel: str) -> list[AuditFinding]:
+    """Names in published free text: capitalised words the comments never write in lowercase."""
+    hits: list[str] = []
+    for frame in frames.values():
+        for col in frame.columns:
+            values = [v for v in frame[col] if isinstance(v, str) and v]
+            if col in COMMENT_COLUMNS:
+                hits += [w for v in values for w in proper_nouns(v, vocab)]
+            elif col in TERM_COLUMNS and WORD_LIST_MARK in frame.columns:
+                hits += [w for v in values for w in unknown_terms(v, vocab)]
+    if not hits:
+        return []
+    return [AuditFinding(rel, "proper_noun", f"{len(hits)} word(s) in published free text that the comments never "
+                         f"write in lowercase (a name?), first {_mask(hits[0])!r}; scrub the comments or add the "
+                         "word to the scrubber's rules")]
+
+
+def _audit_file(settings: AuditSettings, path: Path, cache: dict[Path, str | None]) -> list[AuditFinding]:
+    """The findings of one file."""
     findings: list[AuditFinding] = []
-    rel = path.relative_to(root).as_posix()
+    rel = path.relative_to(settings.root).as_posix()
     suffix = path.suffix.lower()
     if suffix in SKIPPED_TYPES:
         return findings
     frames, raw = None, ""
+    table_frames: dict[str, pd.DataFrame] = {}
     if suffix == ".xlsx":
         try:
             frames = _excel_frames(path)
@@ -262,12 +336,13 @@ def _audit_file(path: Path) -> list[AuditFinding]:
             findings.append(AuditFinding(rel, "unknown_file", f"the workbook cannot be read ({type(exc).__name__}); "
                                          "it could hold anything: remove it or write it again"))
             return findings
+        table_frames = frames
         text = "\n".join(f.astype(str).to_csv(index=False) + " ".join(f.columns) for f in frames.values())
         for name, f in frames.items():
             if {c.lower() for c in f.columns} & ID_COLUMNS:
                 findings.append(AuditFinding(rel, "id_column", f"sheet {name!r} has a respondent id column"))
             if EXCEL_N in f.columns and EXCEL_SUPPRESSED in f.columns:
-                findings += _check_tables(f, EXCEL_N, EXCEL_SUPPRESSED, min_cell_size, f"{rel} [{name}]")
+                findings += _check_tables(f, EXCEL_N, EXCEL_SUPPRESSED, settings.min_cell_size, f"{rel} [{name}]")
     elif suffix in TEXT_TYPES:
         raw = path.read_text(encoding="utf-8", errors="replace")      # read once for every check
         text = _text_of(path, raw)
@@ -278,31 +353,31 @@ def _audit_file(path: Path) -> list[AuditFinding]:
                 frame = pd.read_csv(io.StringIO(raw), dtype=str, keep_default_na=False)
             except (pd.errors.ParserError, pd.errors.EmptyDataError):
                 frame = pd.DataFrame()
+            table_frames = {"": frame}
             if {c.lower() for c in frame.columns} & ID_COLUMNS:
                 findings.append(AuditFinding(rel, "id_column", "a respondent id column: "
                                              f"{sorted({c for c in frame.columns if c.lower() in ID_COLUMNS})}"))
             if {"n", "suppressed", "question", "group"} <= set(frame.columns):
-                findings += _check_tables(frame, "n", "suppressed", min_cell_size, rel)
+                findings += _check_tables(frame, "n", "suppressed", settings.min_cell_size, rel)
     else:
         findings.append(AuditFinding(rel, "unknown_file", f"file type {suffix or '(none)'!r} cannot be checked; "
                                      "outputs hold only HTML, CSV, JSON, notebooks, Excel and images"))
         return findings
-    for kind in ("cpr", "telefon", "email"):
-        hits = [m.group(0) for m in PATTERNS[kind].finditer(text)]
-        if hits:
-            findings.append(AuditFinding(rel, kind, f"{len(hits)} match(es), first {_mask(hits[0])!r}"))
-    if ids:
-        found = ids & set(_WORD.findall(text))
+    findings += _digit_and_email(text, rel)
+    if settings.vocabulary is not None and table_frames:
+        findings += _proper_noun_findings(table_frames, settings.vocabulary, rel)
+    if settings.ids:
+        found = settings.ids & set(_WORD.findall(text))
         if found:
             findings.append(AuditFinding(rel, "person_id", f"{len(found)} respondent id(s), e.g. "
                                          f"{_mask(sorted(found)[0])!r}"))
-    scope = _scope_of(path, root, kset, cache) if index else None
+    scope = _scope_of(path, settings.root, set(settings.kommuner), cache) if settings.index else None
     if scope:
         # a run of WINDOW words needs at least 2 * WINDOW - 1 characters: shorter pieces (most of a
         # page's markup) are passed over without splitting them into words
         windows = set().union(*(_windows(_words(seg)) for seg in _segments(path, raw, text, frames)
                                 if len(seg) >= 2 * WINDOW - 1)) if text else set()
-        leaked = [w for w in windows if w in index and scope not in index[w]]
+        leaked = [w for w in windows if w in settings.index and scope not in settings.index[w]]
         if leaked:
             findings.append(AuditFinding(rel, "other_comment", f"{len(leaked)} run(s) of {WINDOW} words found only "
                                          f"in other municipalities' comments, e.g. '{' '.join(leaked[0][:3])} …'"))

@@ -29,7 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["SuppressionResult", "secondary_suppression", "apply_suppression", "CELL_KEYS", "LOG_COLUMNS"]
+__all__ = ["SuppressionResult", "secondary_suppression", "apply_suppression", "CELL_KEYS", "LOG_COLUMNS",
+           "scope_counts", "count_suppression", "withheld_groups", "ALL_SCOPE", "suppress_nonresponse",
+           "suppress_strata", "NONRESPONSE_BLANKED"]
+
+ALL_SCOPE = "all"
 
 CELL_KEYS = ["scope", "question", "breakdown", "group"]
 LOG_COLUMNS = CELL_KEYS + ["reason", "line"]
@@ -163,4 +167,138 @@ def apply_suppression(tables: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame
         if col not in ("n", "category_n", "dont_know_n"):
             out.loc[sup, col] = np.nan
     out["suppressed"] = sup
+    return out
+
+
+# ---- counts beside the tables --------------------------------------------------------------------
+# The files beside the answer tables (the reading sample, the free-text themes, the non-response
+# tables, the weighting cells) count the same people by the same groups. They get the same rule:
+# a group with fewer than the minimum is withheld, and so is any group its line would give away by
+# subtraction, across municipalities too (:func:`secondary_suppression` on the counts).
+
+def scope_counts(units: pd.DataFrame, variables, municipalities, count: str | None = None) -> pd.DataFrame:
+    """The number of units (rows, or the sum of the boolean column ``count``) of every scope and
+    group: the whole survey (scope ``all``, also by ``kommune`` when it is among ``variables``) and
+    each municipality in ``units["kommune"]``, in total (breakdown ``total``, group ``""``) and by
+    each category of each of ``variables`` (missing values count in the total only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``scope``, ``breakdown``, ``group``, ``n``.
+    """
+    weight = units[count].astype(bool).astype(int) if count else pd.Series(1, index=units.index)
+    rows = []
+    scopes = [(ALL_SCOPE, units, weight)] + [
+        (m, units[units["kommune"] == m], weight[units["kommune"] == m]) for m in municipalities]
+    for scope, part, w in scopes:
+        rows.append((scope, "total", "", int(w.sum())))
+        for var in variables:
+            if var == "kommune" and scope != ALL_SCOPE:
+                continue
+            sums = w.groupby(part[var].astype("string").to_numpy(), dropna=True).sum()
+            rows += [(scope, var, str(g), int(v)) for g, v in sums.items()]
+    return pd.DataFrame(rows, columns=["scope", "breakdown", "group", "n"])
+
+
+def count_suppression(counts: pd.DataFrame, min_n: int, municipalities) -> pd.DataFrame:
+    """``counts`` (:func:`scope_counts`) with the column ``suppressed``: primary (``n < min_n``)
+    and secondary suppression as for the answer tables (:func:`secondary_suppression`)."""
+    cells = counts.assign(question="", suppressed=counts["n"].to_numpy() < min_n)
+    return secondary_suppression(cells[CELL_KEYS + ["n", "suppressed"]], min_n, list(municipalities)).cells
+
+
+def withheld_groups(suppressed: pd.DataFrame, scope: str) -> dict[str, frozenset[str]]:
+    """The suppressed groups of ``scope`` by breakdown (``total`` holds ``""`` when the scope's own
+    total is suppressed)."""
+    part = suppressed[(suppressed["scope"] == scope) & suppressed["suppressed"]]
+    return {b: frozenset(g["group"]) for b, g in part.groupby("breakdown")}
+
+
+#: What the non-response tables publish of a group's respondents (blanked when the group is withheld).
+NONRESPONSE_BLANKED = {
+    "response_rates": ["complete", "partial", "none", "response_rate", "complete_rate"],
+    "sample_vs_respondents": ["respondents_n", "respondents_share", "respondents_share_weighted", "difference"],
+    "balance": ["respondents_share", "weighted_share", "weighted_minus_population"],
+}
+
+
+def _blank(frame: pd.DataFrame, rows: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    out = frame.copy()
+    for col in columns:
+        if col in out.columns:
+            out[col] = out[col].astype(float).where(~rows, np.nan)
+    return out
+
+
+def suppress_nonresponse(report, sample: pd.DataFrame, scope: str, min_n: int, municipalities, variables):
+    """The non-response tables of ``scope`` with no count of a suppressed group.
+
+    Parameters
+    ----------
+    report
+        The tables by name (a dict), or a frozen dataclass of them with ``frames()`` (the
+        non-response report); the result is of the same kind.
+    sample
+        Every sampled citizen of the whole survey (``kommune``, ``responded`` and ``variables``):
+        the respondents are counted by scope and group, and suppressed as the answer tables are
+        (:func:`count_suppression`, so a group is withheld also where subtraction from a total, in
+        the municipality or across municipalities, would give it away).
+    scope
+        ``all`` or a municipality.
+
+    Returns
+    -------
+    dict or the report's type
+        The same tables; for a withheld group, the respondent counts, rates and shares of
+        :data:`NONRESPONSE_BLANKED` and of the response curve are blank, and ``response_rates`` says
+        so in ``suppressed``; the weighting cells by :func:`suppress_strata`.
+    """
+    counts = scope_counts(sample, list(variables), municipalities, count="responded")
+    withheld = withheld_groups(count_suppression(counts, min_n, municipalities), scope)
+    total_out = "" in withheld.get("total", ())
+    out = dict(report.frames() if hasattr(report, "frames") else report)
+    for name, columns in NONRESPONSE_BLANKED.items():
+        if name in out:
+            f = out[name]
+            var, cat = f["variable"].astype(str), f["category"].astype(str)
+            rows = np.array([total_out or c in withheld.get(v, ()) or (v == "total" and total_out)
+                             for v, c in zip(var, cat)], dtype=bool)
+            out[name] = _blank(f, rows, columns)
+            if name == "response_rates":
+                out[name]["suppressed"] = rows
+    if "response_curve" in out:
+        c = out["response_curve"]
+        rows = np.array([total_out or g in withheld.get(b, ()) for b, g in zip(c["by"].astype(str),
+                                                                              c["group"].astype(str))], dtype=bool)
+        out["response_curve"] = _blank(c, rows, ["responses", "cumulative_rate"])
+    if "strata" in out:
+        out["strata"] = suppress_strata(out["strata"], min_n)
+    return type(report)(**out) if hasattr(report, "frames") else out
+
+
+def suppress_strata(strata: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """The weighting cells with no respondent count below the minimum.
+
+    A cell with fewer than ``min_n`` respondents publishes neither its respondents nor its weight
+    (population / respondents gives them back); nor does the smallest other cell of its
+    municipality (of its margin, for raking) when subtraction from the municipality's number of
+    respondents (published in the weight diagnostics) would give the cell back. ``suppressed``
+    says which. A frame that already has ``suppressed`` is returned as it is.
+    """
+    if "respondents" not in strata.columns or "suppressed" in strata.columns or strata.empty:
+        return strata
+    keys = [c for c in ("kommune", "variable") if c in strata.columns]
+    scope = strata[keys].astype(str).agg("|".join, axis=1) if keys else pd.Series("all", index=strata.index)
+    n = pd.to_numeric(strata["respondents"], errors="coerce").fillna(0).to_numpy()
+    label = strata["post_stratum"].astype(str) if "post_stratum" in strata.columns else \
+        strata.get("category", pd.Series(range(len(strata)), index=strata.index)).astype(str)
+    cells = pd.DataFrame({"scope": scope.to_numpy(), "question": "", "breakdown": "cell",
+                          "group": [f"{i}:{g}" for i, g in enumerate(label)], "n": n, "suppressed": n < min_n})
+    totals = cells.groupby("scope", sort=False)["n"].sum().reset_index().assign(
+        question="", breakdown="total", group="", suppressed=lambda d: d["n"] < min_n)
+    result = secondary_suppression(pd.concat([cells, totals[cells.columns]], ignore_index=True), min_n, [])
+    rows = result.cells["suppressed"].to_numpy()[:len(cells)]
+    out = _blank(strata, rows, ["respondents", "weight", "weighted"])
+    out["suppressed"] = rows
     return out

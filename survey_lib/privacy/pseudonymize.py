@@ -7,7 +7,8 @@ an HMAC-SHA256 of the normalised CPR number under a secret key that is kept apar
 surrogate in population, sample and responses, and in the next wave if the same key is used.
 
 Nothing of the CPR number is written: the id column is replaced, and CPR-like numbers inside other
-text cells (comments) are replaced by ``[CPR]``. A column other than the id column whose values are
+text cells (comments) are replaced by ``[CPR]`` -- found by the free-text scrubber's rule, so with any
+separator (``070691-5678``, ``070691 – 5678``, ``070691/5678``, ``07 06 91 56 78``, no-break spaces). A column other than the id column whose values are
 CPR numbers is an error (it would be written out unchanged), and so is an id that is not a CPR number.
 The key is read from its file and never printed, logged or written.
 """
@@ -25,9 +26,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import atomic_folder
-from ..cpr import CPR_PATTERN, cpr_like_mask, is_cpr_like
+from ..cpr import cpr_like_mask
 from ..errors import DataError, Fault, SurveyError
 from ..io import find_input, read_table
+from .scrub import cpr_spans
 
 __all__ = ["load_key", "create_key", "surrogate_ids", "pseudonymize_dir", "PseudonymizeResult", "SURROGATE_PREFIX",
            "MIN_KEY_LENGTH"]
@@ -131,14 +133,35 @@ def pseudonymize_dir(in_dir: Path | str, out_dir: Path | str, key_file: Path | s
         column holds CPR numbers.
     """
     in_dir, out_dir, key_file = Path(in_dir).resolve(), Path(out_dir).resolve(), Path(key_file).resolve()
+    _check_folders(in_dir, out_dir, key_file)
+    key = load_key(key_file)
+    inputs = _read_inputs(in_dir, id_column)
+    result = PseudonymizeResult()
+    written = {}
+    for role, (path, table) in inputs.items():
+        frame, replaced = _pseudonymize_frame(table.frame, id_column, key)
+        written[role] = (path, frame, table.format)
+        result.files[role] = len(frame)
+        result.cpr_in_text[role] = replaced
+    result.ids = len(set().union(*(set(f[id_column]) for _, f, _ in written.values())))
+    with atomic_folder(out_dir) as stage:
+        for role, (path, frame, fmt) in written.items():
+            _write(frame, stage.file(path.name), fmt)
+    return result
+
+
+def _check_folders(in_dir: Path, out_dir: Path, key_file: Path) -> None:
+    """The output folder differs from the input folder, and the key lies in neither."""
     if in_dir == out_dir:
         raise SurveyError(f"{out_dir}: the output folder must differ from the input folder (raw data is read-only)")
     for folder in (in_dir, out_dir):
         if folder == key_file.parent or folder in key_file.parents:
             raise SurveyError(f"{key_file}: the key file lies inside {folder}; keep the key apart from the data "
                               "and the outputs")
-    key = load_key(key_file)
-    result = PseudonymizeResult()
+
+
+def _read_inputs(in_dir: Path, id_column: str) -> dict:
+    """Each role's (path, table), read and checked; every fault of every file raised at once."""
     faults: list[Fault] = []
     tables = {}
     for role in ROLES:
@@ -154,58 +177,74 @@ def pseudonymize_dir(in_dir: Path | str, out_dir: Path | str, key_file: Path | s
         faults += found
         if found:
             continue
-        frame = table.frame
-        if id_column not in frame.columns:
-            faults.append(Fault(str(path), "missing_column", f"no column {id_column!r} with the CPR number; "
-                                f"columns are {list(frame.columns)[:12]}; name it with --id-column",
-                                column=id_column))
-            continue
-        ids = frame[id_column].astype("string").fillna("")
-        bad = ~cpr_like_mask(ids)
-        for idx in bad[bad].index[:50]:
-            shape = re.sub(r"\d", "9", str(ids[idx]))[:20] or "(empty)"
-            faults.append(Fault(str(path), "not_cpr", f"the id is not a date-valid CPR number (DDMMYY-SSSS); "
-                                f"found a value shaped {shape!r}", row=int(idx) + 1, column=id_column))
-        for col in frame.columns:
-            if col == id_column:
-                continue
-            values = frame[col].astype("string")
-            whole = cpr_like_mask(values.fillna(""))
-            if whole.any() and whole.mean() > 0.5:
-                faults.append(Fault(str(path), "cpr_column", f"column {col!r} holds CPR numbers in {int(whole.sum())} "
-                                    "rows and would be written out unchanged; drop it before pseudonymising or make "
-                                    "it the id column with --id-column", column=col))
+        found = _id_faults(path, table.frame, id_column)
+        if not found or found[0].kind != "missing_column":
+            found += _cpr_column_faults(path, table.frame, id_column)
+        faults += found
         tables[role] = (path, table)
     if faults:
         raise DataError(faults)
-    for role, (path, table) in tables.items():
-        frame = table.frame.copy()
-        frame[id_column] = surrogate_ids(frame[id_column].astype(str), key).to_numpy()
-        replaced = 0
-        for col in frame.columns:
-            if col == id_column:
-                continue
-            is_text = frame[col].map(lambda v: isinstance(v, str))
-            if not is_text.any():
-                continue
-            text = frame.loc[is_text, col]
-            hits = int(text.map(_count_cpr).sum())
-            if hits:
-                frame.loc[is_text, col] = text.map(_replace_cpr)
-                replaced += hits
-        tables[role] = (path, frame, table.format)
-        result.files[role] = len(frame)
-        result.cpr_in_text[role] = replaced
-    result.ids = len(set().union(*(set(f[id_column]) for _, f, _ in tables.values())))
-    with atomic_folder(out_dir) as stage:
-        for role, (path, frame, fmt) in tables.items():
-            _write(frame, stage.file(path.name), fmt)
-    return result
+    return tables
+
+
+def _id_faults(path: Path, frame: pd.DataFrame, id_column: str) -> list[Fault]:
+    """The id column exists and every id is a date-valid CPR number (the first 50 offenders named)."""
+    if id_column not in frame.columns:
+        return [Fault(str(path), "missing_column", f"no column {id_column!r} with the CPR number; "
+                      f"columns are {list(frame.columns)[:12]}; name it with --id-column", column=id_column)]
+    ids = frame[id_column].astype("string").fillna("")
+    bad = ~cpr_like_mask(ids)
+    faults = []
+    for idx in bad[bad].index[:50]:
+        shape = re.sub(r"\d", "9", str(ids[idx]))[:20] or "(empty)"
+        faults.append(Fault(str(path), "not_cpr", f"the id is not a date-valid CPR number (DDMMYY-SSSS); "
+                            f"found a value shaped {shape!r}", row=int(idx) + 1, column=id_column))
+    return faults
+
+
+def _cpr_column_faults(path: Path, frame: pd.DataFrame, id_column: str) -> list[Fault]:
+    """A column besides the id column whose values are mostly CPR numbers would be written unchanged."""
+    faults = []
+    for col in frame.columns:
+        if col == id_column:
+            continue
+        whole = cpr_like_mask(frame[col].astype("string").fillna(""))
+        if whole.any() and whole.mean() > 0.5:
+            faults.append(Fault(str(path), "cpr_column", f"column {col!r} holds CPR numbers in {int(whole.sum())} "
+                                "rows and would be written out unchanged; drop it before pseudonymising or make "
+                                "it the id column with --id-column", column=col))
+    return faults
+
+
+def _pseudonymize_frame(frame: pd.DataFrame, id_column: str, key: bytes) -> tuple[pd.DataFrame, int]:
+    """A copy of ``frame`` with surrogate ids and every CPR number in a text cell replaced by
+    ``[CPR]``; also the number of CPR numbers replaced."""
+    frame = frame.copy()
+    frame[id_column] = surrogate_ids(frame[id_column].astype(str), key).to_numpy()
+    replaced = 0
+    for col in frame.columns:
+        if col == id_column:
+            continue
+        is_text = frame[col].map(lambda v: isinstance(v, str))
+        if not is_text.any():
+            continue
+        text = frame.loc[is_text, col]
+        hits = int(text.map(_count_cpr).sum())
+        if hits:
+            frame.loc[is_text, col] = text.map(_replace_cpr)
+            replaced += hits
+    return frame, replaced
 
 
 def _count_cpr(text: str) -> int:
-    return sum(1 for m in CPR_PATTERN.finditer(text) if is_cpr_like(m.group(0)))
+    return len(cpr_spans(text))
 
 
 def _replace_cpr(text: str) -> str:
-    return CPR_PATTERN.sub(lambda m: "[CPR]" if is_cpr_like(m.group(0)) else m.group(0), text)
+    """``text`` with each CPR number (the scrubber's rule: any separator, Unicode dashes and spaces,
+    groups of two) replaced by ``[CPR]``."""
+    out, pos = [], 0
+    for start, end in cpr_spans(text):
+        out += [text[pos:start], "[CPR]"]
+        pos = end
+    return "".join(out) + text[pos:]

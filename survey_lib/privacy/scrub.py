@@ -7,10 +7,13 @@ personal name found in it is replaced by a marker:
 =========  ==============  ===========================================================================
 kind       marker          what is recognised
 =========  ==============  ===========================================================================
-cpr        ``[CPR]``       DDMMYY-SSSS with ``-``, a space or nothing between; the date must be valid
-                           (31 days only in 31-day months, 29 February allowed); no modulus-11 check
-telefon    ``[TELEFON]``   8 digits as ``12345678``, ``12 34 56 78``, ``1234 5678``, optionally after
-                           ``+45``/``0045``/``(+45)``; not next to ``kr``/``DKK``, not two years
+cpr        ``[CPR]``       DDMMYY-SSSS with nothing, spaces, ``-`` or ``/`` (``' - '``) between, the
+                           date also as ``DD MM YY``/``DD-MM-YY``/``DD/MM/YY``, the serial also as
+                           ``SS SS``; the date must be valid (31 days only in 31-day months, 29
+                           February allowed); no modulus-11 check
+telefon    ``[TELEFON]``   8 digits as ``12345678``, ``12 34 56 78``, ``1234 5678``, ``12 34 5678``,
+                           ``1234 56 78``, ``12 3456 78``, optionally after ``+45``/``0045``/``(+45)``;
+                           not next to ``kr``/``DKK``, not two years, not a date written with spaces
 email      ``[EMAIL]``     ``local@domain.tld``
 web        ``[WEB]``       ``http(s)://...``, ``www....``, bare domains ending in .dk .com .net .org
                            .eu .info .io .fo .gl .biz
@@ -24,19 +27,29 @@ navn       ``[NAVN]``      first names and surnames of the shipped list ``data/n
 
 Name rule: a run of two or more capitalised tokens that are all names (hyphenated parts each a
 name; a middle initial such as ``C.`` allowed; a capitalised token ending in -sen/-gaard/-gård may
-extend a run started by a listed name) is one ``[NAVN]``. A single capitalised name is replaced
+extend a run started by a listed name; up to two unlisted capitalised words extend a run started by
+a first name that is not an ambiguous word at the start of a sentence: ``Ulla Hvidberg``) is one
+``[NAVN]``. After a title or role word (``sagsbehandler``, ``min rådgiver``, ``hr.``, ``hedder``, ...;
+only spaces between) a capitalised word is a name even when unlisted (``sagsbehandler Kjærsgaard``).
+Words of :data:`_NOT_NAME` (pronouns, institutions, weekdays, months) never join a name by these two
+rules. A single capitalised name is replaced
 unless it is *ambiguous* (its lowercase form is an ordinary Danish word: Per, Bo, Hans, ...) and
 stands at the start of a sentence. Possessives (``Mettes``, ``Lars'``, ``Mette's``) are replaced whole.
 Lowercase and ALL-CAPS names are not recognised (known limit).
+
+Every detector sees a normalised copy of the text (:func:`_normalise`: Unicode spaces and dashes
+as ' ' and '-', invisible characters removed, combining marks composed); findings are mapped back to
+the original, which keeps its other characters.
 
 Detectors run in a fixed priority order (email, web, cpr, sagsnr, telefon, adresse, navn), each on
 the text with the earlier markers in place, so text claimed by an earlier detector is never claimed
 again and the result is deterministic; the cascade repeats until nothing new is found, which makes
 scrubbing idempotent (``scrub(scrub(x)) == scrub(x)``).
 
-``PATTERNS`` exposes the compiled detection patterns for ``cpr``, ``telefon``, ``email`` and ``web`` so
-that a leak auditor can search output files with the same rules; they never fire inside a longer run
-of word characters or digits (hex digests, base64, floats such as ``0.0101901234``).
+``PATTERNS`` exposes the compiled detection patterns for ``cpr``, ``telefon``, ``email`` and ``web``
+(for normalised text); they never fire inside a longer run of word characters or digits (hex
+digests, base64, floats such as ``0.0101901234``). The leak audit does not use them: it has its own
+detectors (:mod:`survey_lib.privacy.detectors`), so it is not blind where the scrubber is.
 """
 
 from __future__ import annotations
@@ -44,6 +57,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -55,7 +69,7 @@ import pandas as pd
 
 __all__ = [
     "KINDS", "MARKERS", "PATTERNS", "Finding", "Scrubbed", "Scrubber", "default_scrubber", "scrub_text",
-    "scrub_series", "load_names",
+    "scrub_series", "load_names", "cpr_spans",
 ]
 
 KINDS: tuple[str, ...] = ("cpr", "telefon", "email", "web", "adresse", "sagsnr", "navn")
@@ -78,11 +92,25 @@ _AFTER = r"(?!\w)(?![.,]\d)"
 _DDMM = (r"(?:(?:0[1-9]|[12]\d|3[01])(?:0[13578]|1[02])"
          r"|(?:0[1-9]|[12]\d|30)(?:0[469]|11)"
          r"|(?:0[1-9]|1\d|2\d)02)")
-_CPR_RE = _BEFORE + _DDMM + r"\d{2}(?:[ \t]?[-–][ \t]?|[ \t])?\d{4}" + _AFTER
+# The same with a separator between day and month: '07 06 91', '07-06-91', '07/06/91'.
+_DD_MM = (r"(?:(?:0[1-9]|[12]\d|3[01])(?P=g)(?:0[13578]|1[02])"
+          r"|(?:0[1-9]|[12]\d|30)(?P=g)(?:0[469]|11)"
+          r"|(?:0[1-9]|1\d|2\d)(?P=g)02)")
+# Patterns run on normalised text (see _normalise): every Unicode space is ' ', every dash '-'.
+# Between date and serial: nothing, spaces, or '-'/'/' with optional spaces ('070691 - 5678').
+_CPR_SEP = r"(?:[ ]{0,2}[-/][ ]{0,2}|[ ]{1,3})"
+_CPR_SERIAL_PAIRS = r"\d{2}(?:[ ]?[-/][ ]?|[ ])\d{2}"          # '56 78', '56-78'
+_CPR_RE = (_BEFORE + r"(?:" + _DDMM + r"\d{2}(?:" + _CPR_SEP + r"?\d{4}|" + _CPR_SEP + _CPR_SERIAL_PAIRS + r")"
+           + r"|(?=\d\d(?P<g>[ ]?[-/][ ]?|[ ])\d\d(?P=g)\d\d)" + _DD_MM + r"(?P=g)\d{2}" + _CPR_SEP
+           + r"(?:\d{4}|" + _CPR_SERIAL_PAIRS + r"))" + _AFTER)
 
+# Eight digits as Danes write them: 26374859, 26 37 48 59 (also '.'/'-'), 2637 4859, 26 37 4859,
+# 2637 48 59, 26 3748 59; optionally after +45, 0045, (+45). Groupings other than pairs take spaces
+# only (dashes and dots there are dates: 2023-03-12, 12.03.2023).
 _PHONE_RE = (_BEFORE + r"(?<!\+)"
-             r"(?:(?:\+|00)45[ \t-]?|\(\+?45\)[ \t]?)?"
-             r"(?:\d{8}|\d{2}(?:[ .-]\d{2}){3}|\d{4}[ \t]\d{4})" + _AFTER)
+             r"(?:(?:\+|00)[ ]?45[ -]?|\(\+?45\)[ ]?)?"
+             r"(?:\d{8}|\d{2}(?:[ .-]\d{2}){3}|\d{4}[ ]\d{4}|\d{2}[ ]\d{2}[ ]\d{4}|\d{4}[ ]\d{2}[ ]\d{2}"
+             r"|\d{2}[ ]\d{4}[ ]\d{2})" + _AFTER)
 
 _EMAIL_RE = (r"(?<![\w.+-])[\w.+-]*\w@[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*"
              r"\.[^\W\d_]{2,}(?![\w-])(?!\.\w)")
@@ -138,10 +166,83 @@ _NOT_PERSON_BEFORE = re.compile(r"(?:Sankt|Skt\.|Set\.)[ \t]+$")
 _OPENERS = frozenset(" \t\"'«»“”„‘’(*•–—-")
 _SENTENCE_END = frozenset(".!?:;\n\r")
 
+# Titles and roles: a capitalised word right after one of these is a name, listed or not
+# ('sagsbehandler Kjærsgaard', 'min rådgiver Jensen', 'hr. Holm', 'hun hedder Brøndum').
+_ROLE_STEMS = (
+    "sagsbehandler", "rådgiver", "konsulent", "vejleder", "mentor", "kontaktperson", "koordinator", "leder",
+    "chef", "medarbejder", "psykolog", "psykiater", "læge", "sygeplejerske", "terapeut", "underviser", "lærer",
+    "coach", "bisidder", "advokat", "tovholder", "formidler", "receptionist", "borgmester", "direktør",
+    "instruktør", "assistent", "pædagog", "praktikant", "kollega", "kontaktmand",
+)
+_ROLE_BEFORE = re.compile(
+    r"(?i)(?<![\w-])(?:(?:[a-zæøå]*(?:" + "|".join(_ROLE_STEMS) + r")(?:en|e|ne|er|erne|ens|s)?"
+    r"|fru|doktor|hedder|hed|kaldet|ved[ ]navn)|(?:hr|frk|dr)\.?)[ ]+$")
+# Capitalised words that are not names even after a title or a first name (pronouns, words written
+# with a capital by mistake, institutions, days and months).
+_NOT_NAME = frozenset("""
+Jeg Du Han Hun Vi De Den Det Der Dem Din Dit Mig Dig Sig Min Mit Og Men Eller Som Hvis Når Så Da Nu Her Og
+Også Ikke Jo Ja Nej Tak Hej Kære Mvh Er Var Har Havde Blev Kan Vil Skal Må Fik Får Med Til Fra For Om På
+Af Ved Efter Før Hos Uden Over Under Igen Altid Aldrig Meget Lidt God Godt Dårlig Dårligt Alle Ingen
+Jobcenter Jobcentret Jobcenteret Jobcentre Kommune Kommunen Kommunens Borgerservice Jobnet Danmark
+Udbetaling Ydelseskontoret Ydelsesservice Sygedagpenge Dagpenge Kontanthjælp Ressourceforløb A-kasse
+A-kassen Fagforening Fagforeningen Region Regionen Staten Styrelsen Forløbet Samtalen Jobsamtalen
+Mandag Tirsdag Onsdag Torsdag Fredag Lørdag Søndag Januar Februar Marts April Maj Juni Juli August
+September Oktober November December Jul Påske
+""".split())
+# At most this many unlisted capitalised words extend a run started by a first name or a title.
+_MAX_UNLISTED = 2
+
+# ---- Unicode normalisation before matching --------------------------------------------------------
+# Text as people really write it (copied from Word, a phone, a PDF) has no-break and narrow spaces,
+# en and em dashes, soft hyphens and decomposed letters. Matching runs on a normalised copy; the
+# findings are mapped back to the original, whose other characters are kept as they were.
+_SPACES = "\t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+_INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
+_TRANSLATION = {ord(c): " " for c in _SPACES} | {ord(c): "-" for c in _DASHES}
+# Cheap pre-test: only texts with one of these (or a combining diacritical mark) need normalising.
+_SPECIAL = re.compile("[" + _SPACES + _DASHES + "".join(_INVISIBLE) + "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff"
+                      "\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def _normalise(text: str) -> tuple[str, list[int] | None]:
+    """``text`` with every Unicode space as ' ', every dash as '-', invisible characters (soft hyphen,
+    zero-width space, BOM) removed and combining diacritical marks composed (NFC, 'a' + ring -> 'å').
+
+    Returns the normalised text and, when its length differs from the original's, the original
+    position of each of its characters (None: position i is position i)."""
+    if _SPECIAL.search(text) is None:
+        return text, None
+    chars: list[str] = []
+    where: list[int] = []
+    for i, c in enumerate(text):
+        if c in _INVISIBLE:
+            continue
+        if chars and unicodedata.combining(c):
+            merged = unicodedata.normalize("NFC", chars[-1] + c)
+            if len(merged) == 1:
+                chars[-1] = merged
+                continue
+        chars.append(c)
+        where.append(i)
+    norm = "".join(chars).translate(_TRANSLATION)
+    return norm, (None if len(norm) == len(text) else where)
+
+
+def _original_span(where: list[int] | None, length: int, start: int, end: int) -> tuple[int, int]:
+    """A span of the normalised text as a span of the original (``length``: the original's)."""
+    if where is None:
+        return start, end
+    return where[start], (where[end] if end < len(where) else length)
+
+
 # ---- amounts and years next to phone-like numbers ---------------------------------------------------
 _MONEY_BEFORE = re.compile(r"(?i)(?:\bkr\.?|\bdkk|\bkroner)[ \t]*$")
 _MONEY_AFTER = re.compile(r"(?i)^[ \t]*(?:kr\b|kr\.|kroner\b|dkk\b|,-)")
 _TWO_YEARS = re.compile(r"(?:19|20)\d\d[ \t](?:19|20)\d\d")
+# A date written with spaces (12 03 2023, 2023 03 12) is no phone number.
+_SPACED_DATE = re.compile(r"(?:0[1-9]|[12]\d|3[01]) (?:0[1-9]|1[0-2]) (?:19|20)\d\d"
+                          r"|(?:19|20)\d\d (?:0[1-9]|1[0-2]) (?:0[1-9]|[12]\d|3[01])")
 _DIGIT = re.compile(r"\d")
 # Cheap pre-test: the web pattern can only match where one of these occurs.
 _WEB_HINT = re.compile(r"(?i)://|www\.|\." + _BARE_TLD + r"(?![\w-])")
@@ -287,34 +388,40 @@ class Scrubber:
     def _is_name(self, word: str) -> bool:
         return word in self.names or ("-" in word and all(p in self.names for p in word.split("-")))
 
+    def _is_first_name(self, word: str) -> bool:
+        return all(p in self.first_names for p in word.split("-"))
+
     def _token(self, word: str, apostrophe: str | None) -> tuple[str, bool, bool]:
-        """Classify a capitalised token: ('name' | 'surname' | '', ambiguous, possessive)."""
+        """Classify a capitalised token: ('first' | 'name' | 'surname' | 'other' | '', ambiguous,
+        possessive). 'other': capitalised, unlisted and not in :data:`_NOT_NAME` (a name only after a
+        title or a first name); '': never part of a name."""
+        stem = word[:-1] if not apostrophe and len(word) > 2 and word.endswith("s") else None
         if self._is_name(word):
-            return "name", word in self.ambiguous, bool(apostrophe)
-        if not apostrophe and len(word) > 2 and word.endswith("s") and self._is_name(word[:-1]):
-            return "name", word[:-1] in self.ambiguous, True
+            return ("first" if self._is_first_name(word) else "name"), word in self.ambiguous, bool(apostrophe)
+        if stem and self._is_name(stem):
+            return ("first" if self._is_first_name(stem) else "name"), stem in self.ambiguous, True
+        if word in _NOT_NAME or (stem and stem in _NOT_NAME):
+            return "", False, False
         if not apostrophe and _SURNAME_LIKE.fullmatch(word):
             return "surname", False, False
-        if not apostrophe and word.endswith("s") and _SURNAME_LIKE.fullmatch(word[:-1]):
+        if stem and _SURNAME_LIKE.fullmatch(stem):
             return "surname", False, True
-        return "", False, False
+        return "other", False, bool(apostrophe)
 
     def _names(self, text: str) -> list[tuple[int, int]]:
         """Spans of personal names in ``text`` (name rule in the module docstring)."""
         spans: list[tuple[int, int]] = []
-        run: list[tuple[int, int, str, bool, bool]] = []  # start, end, role, ambiguous, possessive
+        # start, end, role, ambiguous, possessive; 'titled': the run follows a title or role word
+        run: list[tuple[int, int, str, bool, bool]] = []
+        state = {"titled": False, "lead": False}
 
         def close() -> None:
-            # a run starts with a listed name; surname-like tokens only ever extend it
-            if not run:
-                return
-            if len(run) >= 2:
-                spans.append((run[0][0], run[-1][1]))
-            else:
+            if run:
                 start, end, _, amb, _ = run[0]
-                if not amb or not _sentence_start(text, start):
-                    spans.append((start, end))
+                if len(run) >= 2 or state["titled"] or not amb or not _sentence_start(text, start):
+                    spans.append((start, run[-1][1]))
             run.clear()
+            state["titled"] = state["lead"] = False
 
         for m in _NAME_TOKEN.finditer(text):
             role, amb, poss = self._token(m.group(1), m.group(2))
@@ -326,7 +433,17 @@ class Scrubber:
             joins = bool(run) and not run[-1][4] and _RUN_GAP.fullmatch(text, run[-1][1], m.start()) is not None
             if not joins:
                 close()
-            if role == "surname" and not (joins and any(t[2] == "name" for t in run)):
+            if not run:
+                titled = _ROLE_BEFORE.search(text, max(0, m.start() - 40), m.start()) is not None
+                if role in ("surname", "other") and not titled:
+                    continue
+                state["titled"] = titled
+                # an unambiguous first name (or any first name inside a sentence) may carry an unlisted surname
+                state["lead"] = titled or (role == "first" and not (amb and _sentence_start(text, m.start())))
+            elif role == "surname" and not (state["lead"] or any(t[2] in ("first", "name") for t in run)):
+                close()
+                continue
+            elif role == "other" and not (state["lead"] and sum(t[2] == "other" for t in run) < _MAX_UNLISTED):
                 close()
                 continue
             run.append((m.start(), m.end(), role, amb, poss))
@@ -358,7 +475,7 @@ class Scrubber:
         """A phone-like number that is an amount (``kr. 12345678``) or two years (``2022 2023``)."""
         return bool(_MONEY_BEFORE.search(text, max(0, start - 8), start)
                     or _MONEY_AFTER.match(text[end:end + 10])
-                    or _TWO_YEARS.fullmatch(text, start, end))
+                    or _TWO_YEARS.fullmatch(text, start, end) or _SPACED_DATE.fullmatch(text, start, end))
 
     def find(self, text: str) -> list[Finding]:
         """All findings in ``text``, in text order.
@@ -379,20 +496,25 @@ class Scrubber:
         list of Finding
             Spans refer to ``text``.
         """
+        norm, where = _normalise(text)
         findings: list[Finding] = []
         for _ in range(_MAX_PASSES):
             new = False
             for kind in _PRIORITY:
-                rendered, pieces = _render(text, findings)
+                rendered, pieces = _render(norm, findings)
                 for start, end in self._detect(kind, rendered):
                     span = _to_original(pieces, start, end)
                     if span is not None:
-                        findings.append(Finding(kind, span[0], span[1], text[span[0]:span[1]]))
+                        findings.append(Finding(kind, span[0], span[1], norm[span[0]:span[1]]))
                         new = True
                 findings.sort(key=lambda f: f.start)
             if not new or not findings:
                 break
-        return findings
+        out = []
+        for f in findings:
+            start, end = _original_span(where, len(text), f.start, f.end)
+            out.append(Finding(f.kind, start, end, text[start:end]))
+        return out
 
     def __call__(self, text: str) -> Scrubbed:
         """Scrub one text.
@@ -411,6 +533,20 @@ class Scrubber:
         if not findings:
             return Scrubbed(text, ())
         return Scrubbed(_render(text, findings)[0], tuple(findings))
+
+
+def cpr_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the CPR numbers in ``text`` by the scrubber's rule (any separator, Unicode spaces and
+    dashes normalised), without the other detectors; used by pseudonymisation for text cells.
+
+    Examples
+    --------
+    >>> t = "cpr 070691\u2013 5678 og 08 07 92 67 89"
+    >>> [t[a:b] for a, b in cpr_spans(t)]
+    ['070691\u2013 5678', '08 07 92 67 89']
+    """
+    norm, where = _normalise(text)
+    return [_original_span(where, len(text), *m.span()) for m in PATTERNS["cpr"].finditer(norm)]
 
 
 def load_names(source: str | Path | Iterable[str]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
