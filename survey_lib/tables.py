@@ -35,7 +35,8 @@ __all__ = ["TableSet", "build_tables", "theme_scores", "score_matrix", "TABLE_CO
 TABLE_COLUMNS = ["scope", "question", "breakdown", "group", "category", "category_label", "n", "category_n",
                  "dont_know_n", "weighted_n", "share", "share_se", "mean", "mean_se", "mean_ci_low", "mean_ci_high",
                  "suppressed"]
-TEST_COLUMNS = ["scope", "question", "breakdown", "test", "statistic", "df1", "df2", "p_value", "p_adjusted"]
+TEST_COLUMNS = ["scope", "question", "breakdown", "test", "statistic", "df1", "df2", "p_value", "p_adjusted",
+                "not_computable", "adjustment"]
 COMPARISON_COLUMNS = ["scope", "question", "mean", "others_mean", "difference", "statistic", "df", "p_value",
                       "p_adjusted", "flag", "rank", "n_municipalities", "n"]
 Z95 = stats.norm.ppf(0.975)
@@ -106,7 +107,8 @@ def _workers() -> int:
 
 def _row(scope: str, qid: str, breakdown: str, r: TestResult) -> dict:
     return {"scope": scope, "question": qid, "breakdown": breakdown, "test": r.test, "statistic": r.statistic,
-            "df1": r.df1, "df2": r.df2, "p_value": r.p_value}
+            "df1": r.df1, "df2": r.df2, "p_value": r.p_value, "not_computable": r.not_computable,
+            "adjustment": r.adjustment}
 
 
 def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None = None) -> TableSet:
@@ -286,20 +288,20 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
                 if len(present) < 2:
                     continue
                 if shares is not None:
-                    cnt = shares.n[s_code].reshape(G, 5)[present]          # (groups, categories 1..5)
-                    cats = np.flatnonzero(cnt.sum(axis=0) > 0)
-                    if len(cats) >= 2:
-                        sel = np.array([cat + 5 * g for g in present for cat in cats])
-                        batch.setdefault((len(cats), len(present), tuple(sel)), []).append((name, s_code))
+                    # categories 1..5 x the groups with answers go to the test, which drops empty
+                    # categories; batches keyed by the answered categories too (keeps the row order)
+                    cats = np.flatnonzero(shares.n[s_code].reshape(G, 5)[present].sum(axis=0) > 0)
+                    batch.setdefault((tuple(present), tuple(cats)), []).append((name, s_code))
                 r = wald_from_means(means.mean[s_code][present], means.cov[s_code][np.ix_(present, present)],
                                     answered[s_code] - len(present))
                 found.append(_row(name, qid, bname, r))
-            for (nr, nc, sel), members in batch.items():
-                sel_a = np.array(sel)
+            for (present, _), members in batch.items():
+                sel_a = np.array([cat + 5 * g for g in present for cat in range(5)])
                 codes_b = np.array([sc for _, sc in members])
                 results = rao_scott_batch(shares.mean[codes_b][:, sel_a],
-                                          shares.cov[codes_b][:, sel_a][:, :, sel_a], nr, nc,
-                                          means.rows[codes_b] - 1)
+                                          shares.cov[codes_b][:, sel_a][:, :, sel_a], 5, len(present),
+                                          means.rows[codes_b] - 1, ["1", "2", "3", "4", "5"],
+                                          [levels[g] for g in present])
                 for (name, _), r in zip(members, results):
                     found.append(_row(name, qid, bname, r))
 
@@ -344,7 +346,8 @@ def build_tables(design: SurveyDesign, params: Params, scopes: list[str] | None 
                          "rank": ranks[k], "n_municipalities": n_mun, "n": int(n_q[k])})
             tests.append({"scope": name, "question": qid, "breakdown": "kommune_vs_others", "test": "t",
                           "statistic": t[k], "df1": float(df), "df2": np.nan, "p_value": p[k]})
-    tests_df = pd.DataFrame(tests, columns=TEST_COLUMNS[:-1])
+    tests_df = pd.DataFrame(tests, columns=[c for c in TEST_COLUMNS if c != "p_adjusted"])
+    tests_df[["not_computable", "adjustment"]] = tests_df[["not_computable", "adjustment"]].fillna("")
     tests_df["p_adjusted"] = np.nan
     for scope, idx in tests_df.groupby("scope").groups.items():
         tests_df.loc[idx, "p_adjusted"] = adjust_pvalues(tests_df.loc[idx, "p_value"].to_numpy(), s.multiple_testing)
