@@ -9,7 +9,7 @@ Disclosure control: a group with fewer answers than ``min_cell_size`` is suppres
 second group wherever the suppressed one could be recovered by subtraction
 (:mod:`survey_lib.privacy.disclosure`): its counts, shares, mean, standard errors and intervals are
 left empty, ``suppressed`` is true, it is left out of the tests, and the suppression log says why. Multiple testing: within each scope, the p-values of all its tests are adjusted together
-(``multiple_testing`` in survey.yaml: Holm by default, via statsmodels).
+(``multiple_testing`` in survey.yaml: Holm by default; :func:`survey_lib.inference.adjust_pvalues`).
 """
 
 from __future__ import annotations

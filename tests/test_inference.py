@@ -150,3 +150,37 @@ def test_adjust_pvalues_touches_no_global_state():
 def test_adjust_pvalues_unknown_method():
     with pytest.raises(ValueError, match=r"method must be one of 'holm', 'fdr_bh', 'bonferroni'; got 'hommel'"):
         adjust_pvalues(np.array([0.1]), "hommel")
+
+
+@pytest.fixture(scope="module")
+def twin_design(twin_dir, params):
+    from survey_lib.design import build_design
+    from survey_lib.load import load_survey
+
+    return build_design(load_survey(twin_dir, params), params)
+
+
+def test_table_set_drops_and_records_like_the_single_path(twin_design, params):
+    """The table set's batched path on the pilot twin (seed 2023): where a municipality's table has
+    categories nobody chose, they are dropped and recorded, and the test equals the single-table path
+    on the municipality's own design."""
+    from survey_lib.tables import build_tables
+
+    cases = {("Faaborg-Midtfyn", "koen"): "uden vægt, udeladt: kategori 2, kategori 5",
+             ("Høje-Taastrup", "koen"): "uden vægt, udeladt: kategori 2"}
+    ts = build_tables(twin_design, params, scopes=sorted({k for k, _ in cases}))
+    assert list(ts.tests.columns[-2:]) == ["not_computable", "adjustment"]
+    assert (ts.tests["not_computable"] == "").all()
+    levels = [x.code for x in params.survey.genders]
+    v = twin_design.frame["plan_uddannelse"].to_numpy(float, na_value=np.nan)
+    y = np.where(v <= 5, v, np.nan)
+    for (kommune, breakdown), note in cases.items():
+        row = ts.tests[(ts.tests["scope"] == kommune) & (ts.tests["question"] == "plan_uddannelse")
+                       & (ts.tests["breakdown"] == breakdown) & (ts.tests["test"] == "rao_scott")].iloc[0]
+        assert row["adjustment"] == note
+        mask = (twin_design.frame["kommune"] == kommune).to_numpy()
+        g = pd.Categorical(twin_design.frame[breakdown].astype("string"), categories=levels).codes
+        single = rao_scott(twin_design.subset(mask), y[mask], np.asarray(g)[mask])
+        assert row["statistic"] == pytest.approx(single.statistic, rel=1e-9)
+        assert row["df1"] == pytest.approx(single.df1, rel=1e-9)
+        assert row["p_value"] == pytest.approx(single.p_value, rel=1e-9)
