@@ -34,6 +34,7 @@ EXCEL_HEADERS = {
     "sum_weights": "Sum af vægte", "min": "Mindste vægt", "q1": "Nedre kvartil", "median": "Median",
     "q3": "Øvre kvartil", "max": "Største vægt", "cv": "Variationskoefficient", "deff_kish": "Designeffekt (Kish)",
     "n_effective": "Effektivt antal", "reason": "Årsag", "line": "Linje i tabellen",
+    "not_computable": "Ikke beregnelig, årsag", "adjustment": "Tilpasning af tabellen",
 }
 FORMATS = {"share": "0.0%", "share_se": "0.0%", "mean": "0.00", "mean_se": "0.000", "mean_ci_low": "0.00",
            "mean_ci_high": "0.00", "weighted_n": "#,##0", "statistic": "0.00", "df1": "0.0", "df2": "0.0",

@@ -21,11 +21,16 @@ the covariance in municipality (stratum) k of n_k rows is
 and sum_{i in h} x_ia x_ib = R_h[a,b] - ebar_hb u_ha - ebar_ha u_hb + ebar_ha ebar_hb sum_{i in h} w_i^2,
 with R_h[a,b] = sum_{i in h} w_i^2 e_ia e_ib and u_ha = sum_{i in h} w_i^2 e_ia, all from per-post-stratum
 sums. This is the same estimator as :func:`survey_lib.estimate.linearized_covariance` (tested equal).
+
+Group means (``mode="means"``) whose answers in the domain are all alike have influence values
+e_ij = 0 for every row, so their variance and covariances are exactly zero; the sums above leave
+rounding noise there (about 1e-18), which is set to 0 so that a degenerate test is recognised as such.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 from scipy import sparse
@@ -33,7 +38,28 @@ from scipy import sparse
 from .design import SurveyDesign
 from .estimate import post_stratum_sums
 
-__all__ = ["ScopedCovariance", "scoped_covariance", "complement_means"]
+__all__ = ["Mode", "ScopedCovariance", "scoped_covariance", "pooled_covariance", "complement_means", "check_mode"]
+
+Mode = Literal["shares", "means"]
+"""The two outcome layouts: cell shares over one common domain, or group means over disjoint domains."""
+
+
+def check_mode(mode: str, where: str) -> None:
+    """Raise ``ValueError`` unless ``mode`` is one of :data:`Mode`'s values (``where``: the caller)."""
+    allowed = get_args(Mode)
+    if mode not in allowed:
+        raise ValueError(f"{where}: parameter 'mode' must be one of {', '.join(repr(a) for a in allowed)}; "
+                         f"got {mode!r}")
+
+
+def _alike(y: np.ndarray, ok: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group (flat index ``group`` over the rows ``ok``): True where the group has answers and
+    they are all the same value."""
+    lo = np.full(n_groups, np.inf)
+    hi = np.full(n_groups, -np.inf)
+    np.minimum.at(lo, group[ok], y[ok])
+    np.maximum.at(hi, group[ok], y[ok])
+    return lo == hi
 
 
 @dataclass(frozen=True)
@@ -47,7 +73,7 @@ class ScopedCovariance:
     rows: np.ndarray    # rows of the municipality's design (K,)
 
 
-def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_cells: int, mode: str,
+def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_cells: int, mode: Mode,
                       pooled: bool = False) -> ScopedCovariance:
     """Means and covariances of C outcomes in every municipality's own design.
 
@@ -63,14 +89,20 @@ def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
         Estimate over the whole design instead (one row: the means over all municipalities and
         their covariance summed over the strata) — the same numbers as :func:`pooled_covariance`,
         cheaper when C is small.
+
+    Raises
+    ------
+    ValueError
+        ``mode`` is not ``"shares"`` or ``"means"``.
     """
+    check_mode(mode, "scoped_covariance")
     w = design.weight
     h, H, adjust, k_of_h, n_h, A_h, B_h = post_stratum_sums(design)
     K = len(design.stratum_labels)
     ok = (cells >= 0) & ~np.isnan(y)
     C = n_cells
     idx = h[ok] * C + cells[ok]
-    yv = np.where(mode == "shares", 1.0, y[ok]) if mode == "means" else np.ones(ok.sum())
+    yv = y[ok] if mode == "means" else np.ones(ok.sum())
     wv = w[ok]
 
     def hc(weights=None):
@@ -121,6 +153,11 @@ def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
     cov = c[:, None, None] * (sum_M - S[:, :, None] * S[:, None, :] / np.maximum(n_k, 1)[:, None, None])
     if pooled:
         cov = cov.sum(axis=0, keepdims=True)
+    if mode == "means":
+        k_row = np.zeros(design.n, dtype=int) if pooled else design.stratum
+        zero = _alike(y, ok, k_row * C + np.where(ok, cells, 0), cov.shape[0] * C).reshape(-1, C)
+        cov = np.where(zero[:, :, None] | zero[:, None, :], 0.0, cov)
+    if pooled:
         n = np.asarray(to_mean @ cnt)
         return ScopedCovariance(np.asarray(mean_k), cov, np.asarray(Wd), n, np.array([n_k.sum()]))
     n = np.asarray(to_k @ cnt)
@@ -161,7 +198,7 @@ def complement_means(design: SurveyDesign, y: np.ndarray) -> tuple[np.ndarray, n
     return mu, var
 
 
-def pooled_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_cells: int, mode: str
+def pooled_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_cells: int, mode: Mode
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Means and covariance of C outcomes in the whole design, with sparse algebra.
 
@@ -175,8 +212,10 @@ def pooled_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
     ``x_i = w_i [a_i - p b_i] / W`` (shares: ``a_i = d_i I_i - cnt_h / n_h``, ``b_i = d_i - m_h / n_h``,
     a rank-one term in p) or ``x_ij = w_i [ay_ij - mu_j a1_ij] / W_j`` (group means: sparse). The
     covariance ``V = X' diag(c_s) X - F' diag(c_s / n_s) F``, ``F`` the stratum sums of X, is then
-    assembled from sparse products.
+    assembled from sparse products. Group means whose answers are all alike get exactly zero
+    variance (module notes).
     """
+    check_mode(mode, "pooled_covariance")
     w = design.weight
     n = design.n
     h, H, adjust, *_ = post_stratum_sums(design)
@@ -228,4 +267,6 @@ def pooled_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
     F = (Sind @ X).toarray()
     k = c / np.maximum(n_s, 1)
     V = (X.T @ sparse.diags(cs) @ X).toarray() - F.T @ (F * k[:, None])
+    zero = _alike(y, ok, np.where(ok, cells, 0), C)
+    V = np.where(zero[:, None] | zero[None, :], 0.0, V)
     return mu, V, Wj

@@ -51,7 +51,7 @@ TABLE_COLUMNS = ["scope", "question", "breakdown", "group", "category", "categor
                  "dont_know_n", "weighted_n", "share", "share_se", "mean", "mean_se", "mean_ci_low", "mean_ci_high",
                  "suppressed"]
 TEST_COLUMNS = ["scope", "question", "breakdown", "test", "statistic", "df1", "df2", "p_value", "family",
-                "p_adjusted"]
+                "p_adjusted", "not_computable", "adjustment"]
 COMPARISON_COLUMNS = ["scope", "question", "mean", "others_mean", "difference", "difference_ci_low",
                       "difference_ci_high", "statistic", "df", "p_value", "p_adjusted", "flag", "rank",
                       "n_municipalities", "n"]
@@ -156,7 +156,8 @@ def _in_threads(fn, items: list) -> list:
 
 def _row(scope: str, qid: str, breakdown: str, r: TestResult) -> dict:
     return {"scope": scope, "question": qid, "breakdown": breakdown, "test": r.test, "statistic": r.statistic,
-            "df1": r.df1, "df2": r.df2, "p_value": r.p_value}
+            "df1": r.df1, "df2": r.df2, "p_value": r.p_value, "not_computable": r.not_computable,
+            "adjustment": r.adjustment}
 
 
 # ---- stage 1: the 1-5 outcomes ----------------------------------------------------------------------
@@ -325,19 +326,19 @@ def _test_municipalities(inp: TableInputs, published: dict, qid: str, bname: str
         if len(present) < 2:
             continue
         if shares is not None:
-            cnt = shares.n[s_code].reshape(G, 5)[present]          # (groups, categories 1..5)
-            cats = np.flatnonzero(cnt.sum(axis=0) > 0)
-            if len(cats) >= 2:
-                sel = np.array([cat + 5 * g for g in present for cat in cats])
-                batch.setdefault((len(cats), len(present), tuple(sel)), []).append((name, s_code))
+            # categories 1..5 x the groups with answers go to the test, which drops empty
+            # categories; batches keyed by the answered categories too (keeps the row order)
+            cats = np.flatnonzero(shares.n[s_code].reshape(G, 5)[present].sum(axis=0) > 0)
+            batch.setdefault((tuple(present), tuple(cats)), []).append((name, s_code))
         r = wald_from_means(means.mean[s_code][present], means.cov[s_code][np.ix_(present, present)],
                             answered[s_code] - len(present))
         found.append(_row(name, qid, bname, r))
-    for (nr, nc, sel), members in batch.items():
-        sel_a = np.array(sel)
+    for (present, _), members in batch.items():
+        sel_a = np.array([cat + 5 * g for g in present for cat in range(5)])
         codes_b = np.array([sc for _, sc in members])
-        results = rao_scott_batch(shares.mean[codes_b][:, sel_a], shares.cov[codes_b][:, sel_a][:, :, sel_a], nr, nc,
-                                  means.rows[codes_b] - 1)
+        results = rao_scott_batch(shares.mean[codes_b][:, sel_a], shares.cov[codes_b][:, sel_a][:, :, sel_a], 5,
+                                  len(present), means.rows[codes_b] - 1, ["1", "2", "3", "4", "5"],
+                                  [levels[g] for g in present])
         found.extend(_row(name, qid, bname, r) for (name, _), r in zip(members, results))
     return found
 
@@ -419,7 +420,8 @@ def adjust(tests: list[dict], inp: TableInputs) -> pd.DataFrame:
     A subgroup test's family is the theme of its question (within its scope: the tests of one page),
     adjusted with ``multiple_testing``; the benchmark tests of a municipality are one family,
     adjusted with ``comparison_testing``."""
-    tests_df = pd.DataFrame(tests, columns=TEST_COLUMNS[:-1])
+    tests_df = pd.DataFrame(tests, columns=[c for c in TEST_COLUMNS if c != "p_adjusted"])
+    tests_df[["not_computable", "adjustment"]] = tests_df[["not_computable", "adjustment"]].fillna("")
     groups = tests_df["family"].isna()
     tests_df.loc[groups, "family"] = tests_df.loc[groups, "question"].map(inp.theme_of)
     tests_df["p_adjusted"] = np.nan
