@@ -27,7 +27,6 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from typer.testing import CliRunner
 
-from survey_lib.batch.outdir import BatchLock
 from survey_lib.batch.runner import BatchOptions, run_batch
 from survey_lib.cli import app
 from survey_lib.demo import generate, write_dataset
@@ -201,6 +200,8 @@ def test_a_failing_rerun_does_not_leave_the_earlier_page_as_if_current(killed):
 
 
 def test_a_live_lock_refuses_and_a_stale_one_is_taken_over(tmp_path):
+    from survey_lib.batch.outdir import BatchLock
+
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         time.sleep(0.2)

@@ -49,6 +49,16 @@ def test_fork_map_hands_shared_data_to_the_workers_in_the_call():
     assert not parallel._CALLS
 
 
+def _running(p) -> bool:
+    """Alive and not a zombie (a zombie has stopped; only its reaper has not collected it yet)."""
+    import psutil
+
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def test_fork_map_workers_die_with_their_parent(tmp_path):
     """kill -9 of the process that called fork_map stops its workers (they would sleep a minute)."""
     import signal
@@ -62,19 +72,28 @@ def test_fork_map_workers_die_with_their_parent(tmp_path):
               "def nap(i):\n    time.sleep(60)\n    return i\n"
               "if __name__ == '__main__':\n    fork_map(nap, range(2), jobs=2)\n")
     (tmp_path / "napper.py").write_text(script)
-    proc = subprocess.Popen([sys.executable, str(tmp_path / "napper.py")], cwd=tmp_path)
+    from pathlib import Path
+
+    from survey_lib import parallel
+
+    env = {**os.environ, "PYTHONPATH": str(Path(parallel.__file__).resolve().parents[1])}   # this survey_lib
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "napper.py")], cwd=tmp_path, env=env)
     try:
-        deadline = time.time() + 30
-        kids = []
+        deadline = time.time() + 60
+        kids: list = []
         while time.time() < deadline and len(kids) < 2:
             time.sleep(0.2)
             kids = psutil.Process(proc.pid).children(recursive=True)
         assert len(kids) == 2, "the workers did not start"
-        time.sleep(0.5)                                   # the workers' watch has started
+        time.sleep(1.0)                                   # the workers' watch has started
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        gone, alive = psutil.wait_procs(kids, timeout=10)
+        deadline = time.time() + 20
+        while time.time() < deadline and any(_running(k) for k in kids):
+            time.sleep(0.2)
+        alive = [k for k in kids if _running(k)]
         assert not alive, f"workers left running after their parent was killed: {alive}"
     finally:
-        for k in psutil.Process().children(recursive=True):
-            k.kill()
+        for k in kids:
+            if _running(k):
+                k.kill()
