@@ -277,6 +277,13 @@ def run(
         result = run_batch(opts, log=lambda m: typer.echo(m, err=True))
     except SurveyError as exc:
         _fail(exc)
+    except OSError as exc:    # e.g. the disk filled up while the batch wrote its outputs
+        from .batch.worker import is_disk_full
+
+        what = "the disk is full" if is_disk_full(exc) else (exc.strerror or type(exc).__name__)
+        typer.echo(f"The batch could not write {exc.filename or opts.out_root}: {what} (errno {exc.errno}). "
+                   "Free space or give --out another folder, then run again: finished pages are kept.", err=True)
+        raise typer.Exit(code=2)
     except KeyboardInterrupt:
         typer.echo("Afbrudt. Færdige sider og manifestet er intakte; kør igen for at fortsætte.", err=True)
         raise typer.Exit(code=130)

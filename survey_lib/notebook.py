@@ -62,15 +62,21 @@ def _tables_folder(tables_dir: str, sub: str, names: tuple[str, ...]) -> Path:
     return folder
 
 
-def _load(data_dir: str | None, params: Params):
-    """The validated data of ``data_dir``; None: the built-in demo data (generated if missing)."""
+def _data_folder(data_dir: str | None, params: Params) -> Path:
+    """``data_dir``; None: the built-in demo data's folder (the twin generated there if missing)."""
     from .demo import generate, write_dataset
-    from .load import load_survey
 
     folder = Path(data_dir) if data_dir else ProjectPaths().demo_data
     if data_dir is None and not (folder / "responses.csv").is_file():
         write_dataset(generate(params), folder)
-    return load_survey(folder, params)
+    return folder
+
+
+def _load(data_dir: str | None, params: Params):
+    """The validated data of ``data_dir``; None: the built-in demo data (generated if missing)."""
+    from .load import load_survey
+
+    return load_survey(_data_folder(data_dir, params), params)
 
 
 def open_context(kommune: str | None, data_dir: str | None, params_dir: str | None,
@@ -82,12 +88,10 @@ def open_context(kommune: str | None, data_dir: str | None, params_dir: str | No
     if tables_dir:
         folder = _tables_folder(tables_dir, ".", ("tables", "tests", "comparisons"))
         tables, tests, comp = (_read_labelled_csv(folder / f"{name}.csv") for name in ("tables", "tests", "comparisons"))
-    else:
-        from .design import build_design
-        from .tables import build_tables
+    else:   # the one table pipeline, as the CLI and the batch run it
+        from .pipeline import compute_tables
 
-        ts = build_tables(build_design(_load(data_dir, params), params), params,
-                          scopes=[kommune] if kommune else [])
+        ts = compute_tables(_data_folder(data_dir, params), params, scopes=[kommune] if kommune else []).tables
         tables, tests, comp = ts.tables, ts.tests, ts.comparisons
     keep = tables["scope"].isin({scope, "all"})
     return NotebookContext(params, scope, tables[keep].reset_index(drop=True),

@@ -144,7 +144,7 @@ def test_parameters_are_checked_against_every_notebook(setup, tmp_path):
     nbformat.write(nb, path)
     with pytest.raises(SurveyError, match=r"notebook '00_sammenfatning' .* has no parameter 'tables_dir'"):
         run_batch(options(setup, notebooks_dir=nbs, out_root=tmp_path / "out"), log=lambda m: None)
-    with pytest.raises(SurveyError, match=r"--kommune: unknown municipality \['Atlantis'\]"):
+    with pytest.raises(SurveyError, match=r"--kommune: unknown municipality 'Atlantis'; expected names from kommuner.yaml"):
         run_batch(options(setup, kommuner=("Atlantis",)), log=lambda m: None)
     with pytest.raises(SurveyError, match=r"--notebook: unknown notebook\(s\) \['99_nej'\]"):
         run_batch(options(setup, notebooks=("99_nej",)), log=lambda m: None)
@@ -252,6 +252,7 @@ def test_ctrl_c_stops_the_workers_and_leaves_a_true_manifest(first, setup, tmp_p
 def test_a_warm_kernel_gives_the_same_page_as_a_fresh_one(first, setup, tmp_path):
     """A notebook run in a kernel that has just run another notebook gives the same page, byte for
     byte up to the run's time in the footer, as one run in a fresh kernel."""
+    from survey_lib.batch.jobs import JobSpec, RunSettings
     from survey_lib.batch.warm import shutdown_warm_kernel
     from survey_lib.batch.worker import run_job
 
@@ -259,19 +260,20 @@ def test_a_warm_kernel_gives_the_same_page_as_a_fresh_one(first, setup, tmp_path
 
     def spec(name, reuse, tag):
         nb = setup / "notebooks" / f"{name}.ipynb"
-        return {"job": f"odder/{name}", "notebook": str(nb), "kernel": "survey-lib", "timeout": 300, "retries": 1,
-                "reuse": reuse, "parameters": {"kommune": "Odder", "data_dir": str(setup / "data"),
-                                               "params_dir": str(ProjectPaths().params),
-                                               "tables_dir": str(first.wave_dir / "odder" / "tabeller"), "wave": wave},
-                "html": str(tmp_path / tag / f"{name}.html"), "failed": str(tmp_path / "failed" / f"{name}.ipynb"),
-                "staging": str(tmp_path / "staging"), "cwd": str(setup / "notebooks"), "title": name,
-                "scope_label": "Odder", "wave": wave, "stylesheet": "../style.css", "index": "../index.html",
-                "provenance": [("Data", "x")]}
+        settings = RunSettings(kernel="survey-lib", timeout=300, retries=1, reuse=reuse, staging=tmp_path / "staging",
+                               log_dir=None, cwd=setup / "notebooks", wave=wave, stylesheet="../style.css",
+                               index="../index.html", provenance=(("Data", "x"),))
+        return JobSpec(job_id=f"odder/{name}", notebook=nb,
+                       parameters={"kommune": "Odder", "data_dir": str(setup / "data"),
+                                   "params_dir": str(ProjectPaths().params),
+                                   "tables_dir": str(first.wave_dir / "odder" / "tabeller"), "wave": wave},
+                       html=tmp_path / tag / f"{name}.html", failed=tmp_path / "failed" / f"{name}.ipynb",
+                       title=name, scope_label="Odder", settings=settings)
 
     try:
-        assert run_job(spec(NOTEBOOKS[0], 5, "varm"))["status"] == "ok"
-        assert run_job(spec(NOTEBOOKS[1], 5, "varm"))["status"] == "ok"      # after the other, same kernel
-        assert run_job(spec(NOTEBOOKS[1], 1, "frisk"))["status"] == "ok"     # a kernel of its own
+        assert run_job(spec(NOTEBOOKS[0], 5, "varm")).status == "ok"
+        assert run_job(spec(NOTEBOOKS[1], 5, "varm")).status == "ok"      # after the other, same kernel
+        assert run_job(spec(NOTEBOOKS[1], 1, "frisk")).status == "ok"     # a kernel of its own
     finally:
         shutdown_warm_kernel()
 

@@ -14,7 +14,9 @@ Stages
    over everything written.
 
 The manifest is rewritten (atomically) after every finished job, so an interrupted batch leaves a
-manifest that describes exactly the pages that exist.
+manifest that describes exactly the pages that exist. One batch at a time writes into an output
+root (a lock file); it first removes what an interrupted run left half-done, and before it changes
+any table it rewrites the index so that no page made from other inputs is linked as a result.
 """
 
 from __future__ import annotations
@@ -24,30 +26,24 @@ import hashlib
 import json
 import multiprocessing
 import os
-import re
 import shutil
 import signal
 import sys
 import time
-import unicodedata
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from ..atomic import atomic_write_text
 from ..errors import SurveyError
-from ..parallel import fork_map
 from ..params import Params
-from ..paths import FREE_TEXT_DIR, NONRESPONSE_DIR, TABLES_DIR, ProjectPaths, project_root, tables_present
+from ..paths import TABLES_DIR, ProjectPaths, project_root, tables_present
+from .jobs import ALL, INDEX, MANIFEST, STAGING, Job, JobResult, JobSpec, JobState, RunSettings, is_current, slug
+from .outdir import BatchLock, prepare_output, remove_leftovers
 
-__all__ = ["BatchOptions", "BatchResult", "run_batch", "default_options", "slug", "plan_jobs", "notebook_names", "MANIFEST"]
-
-MANIFEST = "manifest.json"
-INDEX = "index.html"
-ALL = "all"
-SCOPE_LABEL_ALL = "Alle kommuner"
+__all__ = ["BatchOptions", "BatchResult", "run_batch", "default_options", "slug", "plan_jobs", "notebook_names",
+           "MANIFEST"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ class BatchOptions:
     audit: bool = True
 
 
-@dataclass
+@dataclass(frozen=True)
 class BatchResult:
     """The outcome: one row per job (scope, notebook, status, kind, reason, seconds) and the audit."""
 
@@ -81,15 +77,6 @@ class BatchResult:
     @property
     def ok(self) -> bool:
         return bool((self.jobs["status"].isin(["ok", "skipped"])).all()) and not self.audit_findings
-
-
-def slug(name: str) -> str:
-    """Folder name of a scope: ``all`` -> ``alle``; 'Høje-Taastrup' -> ``hoeje-taastrup``."""
-    if name == ALL:
-        return "alle"
-    text = name.lower().replace("æ", "ae").replace("ø", "oe").replace("å", "aa")
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "kommune"
 
 
 def notebook_names(folder: Path) -> list[str]:
@@ -160,17 +147,24 @@ def _write_json(path: Path, data: dict) -> None:
     atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True, default=str) + "\n")
 
 
-def _reason(old: dict | None, parts: dict[str, str], html: Path, force: bool) -> str | None:
+def _states(manifest: dict) -> dict[str, JobState]:
+    """The manifest's job records, typed."""
+    return {k: JobState.from_json(v) for k, v in manifest.get("jobs", {}).items() if isinstance(v, dict)}
+
+
+_REASONS = {"notebook": "notebook ændret", "parameters": "parametre ændret", "data": "data ændret",
+            "survey_lib": "survey_lib ændret", "params": "params ændret", "lock": "låsefil ændret"}
+
+
+def _reason(old: JobState | None, parts: dict[str, str], html: Path, force: bool) -> str | None:
     """Why a job must run (None: it can be skipped)."""
     if force:
         return "tvunget (--force)"
     if old is None:
         return "ny"
-    if old.get("status") != "ok":
+    if old.status != "ok":
         return "fejlede sidst"
-    names = {"notebook": "notebook ændret", "parameters": "parametre ændret", "data": "data ændret",
-             "survey_lib": "survey_lib ændret", "params": "params ændret", "lock": "låsefil ændret"}
-    changed = [names[k] for k, v in parts.items() if old.get("parts", {}).get(k) != v]
+    changed = [_REASONS[k] for k, v in parts.items() if old.parts.get(k) != v]
     if changed:
         return ", ".join(changed)
     if not html.is_file():
@@ -178,22 +172,28 @@ def _reason(old: dict | None, parts: dict[str, str], html: Path, force: bool) ->
     return None
 
 
-def plan_jobs(opts: BatchOptions, params: Params, digests: dict[str, str], wave_dir: Path,
-              manifest: dict) -> list[dict]:
-    """One job dict per scope x notebook, with its key, the reason to run it (or None), and its paths."""
+def _scopes(opts: BatchOptions, params: Params) -> list[str]:
+    chosen = params.check_kommuner(opts.kommuner or [], "--kommune")
+    return [ALL] + (chosen or [k.name for k in params.kommuner])
+
+
+def _notebooks(opts: BatchOptions) -> dict[str, Path]:
     names = list(opts.notebooks) if opts.notebooks else notebook_names(opts.notebooks_dir)
     available = notebook_names(opts.notebooks_dir)
     unknown = [n for n in names if n not in available]
     if unknown:
         raise SurveyError(f"--notebook: unknown notebook(s) {unknown}; the notebooks are {available}")
-    kommuner = [k.name for k in params.kommuner]
-    if opts.kommuner:
-        bad = [k for k in opts.kommuner if k not in kommuner]
-        if bad:
-            raise SurveyError(f"--kommune: unknown municipality {bad}; expected names from kommuner.yaml: {kommuner}")
-    scopes = [ALL] + list(opts.kommuner or kommuner)
-    nb_paths = {n: opts.notebooks_dir / f"{n}.ipynb" for n in names}
+    return {n: opts.notebooks_dir / f"{n}.ipynb" for n in names}
+
+
+def plan_jobs(opts: BatchOptions, params: Params, digests: dict[str, str], wave_dir: Path,
+              manifest: dict) -> list[Job]:
+    """One :class:`Job` per scope x notebook, with its key, the reason to run it (or None), and its
+    paths."""
+    nb_paths = _notebooks(opts)
+    scopes = _scopes(opts, params)
     nb_digests = {n: _sha(p.read_bytes()) for n, p in nb_paths.items()}       # each notebook read once
+    states = _states(manifest)
     jobs = []
     for scope in scopes:
         tables_dir = wave_dir / slug(scope) / TABLES_DIR
@@ -205,162 +205,47 @@ def plan_jobs(opts: BatchOptions, params: Params, digests: dict[str, str], wave_
             parts = {"notebook": nb_digests[name], "parameters": param_digest, **digests}
             job_id = f"{slug(scope)}/{name}"
             html = wave_dir / slug(scope) / f"{name}.html"
-            old = manifest.get("jobs", {}).get(job_id)
-            jobs.append({"job": job_id, "scope": scope, "notebook_name": name, "notebook": str(path),
-                         "parameters": parameters, "parts": parts, "key": _sha(*sorted(f"{k}={v}" for k, v in parts.items())),
-                         "html": str(html), "failed": str(wave_dir / "_fejlede" / slug(scope) / f"{name}.ipynb"),
-                         "reason": _reason(old, parts, html, opts.force), "previous": old})
+            old = states.get(job_id)
+            jobs.append(Job(job_id=job_id, scope=scope, notebook_name=name, notebook=path, parameters=parameters,
+                            parts=parts, key=_sha(*sorted(f"{k}={v}" for k, v in parts.items())), html=html,
+                            failed=wave_dir / "_fejlede" / slug(scope) / f"{name}.ipynb",
+                            reason=_reason(old, parts, html, opts.force), previous=old))
+    if opts.retry_failed:
+        jobs = [replace(j, reason="genkørsel af fejlet (--retry-failed)"
+                        if j.previous is not None and j.previous.status != "ok" else None) for j in jobs]
     return jobs
 
 
 # ---- stage 1: tables and non-response, once per batch ------------------------------------------------
-_SHARED: dict = {}
-
-
-def _scope_one(scope: str) -> str:
-    """Non-response analysis and the tables of one scope, written to its folder (runs in a forked
-    worker that shares the loaded data and the table set); an error names the scope and folder."""
-    try:
-        return _scope_tables(scope)
-    except Exception as exc:
-        raise SurveyError(f"tables of {scope!r} ({_SHARED['wave_dir'] / slug(scope) / TABLES_DIR}): "
-                          f"{type(exc).__name__}: {exc}") from exc
-
-
-def _scope_tables(scope: str) -> str:
-    from ..freetext.report import free_text_report
-    from ..nonresponse import nonresponse_report
-
-    sh = _SHARED
-    report = nonresponse_report(sh["data"], sh["params"], kommune=None if scope == ALL else scope,
-                                design=sh["design"], designs=sh["method_designs"]).frames()
-    folder = sh["wave_dir"] / slug(scope) / TABLES_DIR
-    _write_scope_tables(sh["ts"], sh["diagnostics"], sh["strata"], sh["collapses"], scope, folder, sh["params"],
-                        sh["prov_tables"], report)
-    _write_free_text(free_text_report(sh["design"], sh["params"], scope, sh["corpus"]), folder)
-    _write_json(sh["wave_dir"] / slug(scope) / "provenance.json", {**sh["prov"], "scope": scope})
-    return scope
-
-
-def _write_free_text(report: dict, folder: Path) -> None:
-    """The scope's free-text tables (CSV, read by the satisfaction notebook) and the reading sample
-    (Excel, with a column for the reader's coding)."""
-    from ..atomic import atomic_folder
-    from ..export import excel_workbook, write_csvs, write_sheet
-    from ..freetext.sample import READING_COLUMNS
-
-    with atomic_folder(folder / FREE_TEXT_DIR) as stage:
-        write_csvs(stage, {name: frame for name, frame in report.items() if name != "reading_sample"})
-    with atomic_folder(folder) as stage:
-        sample = report["reading_sample"].rename(columns=READING_COLUMNS)
-        wb = excel_workbook(stage.file("kommentarer_til_laesning.xlsx"))
-        write_sheet(wb, "Kommentarer", sample, widths=dict(zip(sample.columns, (16, 22, 18, 90, 24, 30))))
-        wb.close()
-
-
-def _write_scope_tables(ts, diagnostics, strata, collapses, scope: str, folder: Path, params: Params, prov: dict,
-                        nonresponse: dict) -> None:
-    from ..atomic import atomic_folder
-    from ..export import write_csvs, write_table_set
-    from ..tables import TableSet
-
-    keep = {scope, ALL}
-    if scope == ALL:
-        rows = ts.tables["scope"] == ALL
-    else:   # its own results, and of the others only the aggregates its report shows
-        rows = (ts.tables["scope"] == scope) | ((ts.tables["scope"] == ALL)
-                                                & ts.tables["breakdown"].isin(["total", "kommune"]))
-    sub = TableSet(tables=ts.tables[rows].reset_index(drop=True),
-                   tests=ts.tests[ts.tests["scope"] == scope].reset_index(drop=True),
-                   comparisons=ts.comparisons[ts.comparisons["scope"] == scope].reset_index(drop=True),
-                   suppression_log=ts.suppression_log[ts.suppression_log["scope"].isin(keep)].reset_index(drop=True))
-    kom = diagnostics["kommune"].isin(keep)
-    if scope == ALL:
-        st, col = strata, collapses
-    else:
-        st = strata[strata["post_stratum"].astype(str).str.contains(f"/{scope}/", regex=False)] \
-            if "post_stratum" in strata.columns else strata.iloc[0:0]
-        col = collapses[collapses["cell"].astype(str).str.contains(f"/{scope}/", regex=False)] \
-            if "cell" in collapses.columns else collapses.iloc[0:0]
-    # the workbook of a municipality: its own tables and the all-municipality totals; every
-    # municipality's result (breakdown 'kommune') is in the workbook of 'alle' (the CSV, which the
-    # notebooks read, keeps them for the charts)
-    book = None if scope == ALL else ~((sub.tables["scope"] == ALL) & (sub.tables["breakdown"] == "kommune"))
-    write_table_set(sub, diagnostics[kom].reset_index(drop=True), st, col, folder, params, {**prov, "scope": scope},
-                    excel_rows=book)
-    with atomic_folder(folder / NONRESPONSE_DIR) as stage:
-        write_csvs(stage, nonresponse)
-
-
-def _headlines(ts, diagnostics: pd.DataFrame, params: Params) -> dict:
-    """Per scope: overall satisfaction and theme scores (mean, CI, n), and weighting diagnostics."""
-    t = ts.tables[(ts.tables["breakdown"] == "total")].drop_duplicates(["scope", "question"])
-    wanted = ["tilfredshed"] + [f"tema_{th.id}" for th in params.questionnaire.themes]
-    out: dict[str, dict] = {}
-    for scope, part in t[t["question"].isin(wanted)].groupby("scope"):
-        out[scope] = {"scores": {r.question: {"mean": None if pd.isna(r.mean) else round(float(r.mean), 6),
-                                              "ci": [None if pd.isna(r.mean_ci_low) else round(float(r.mean_ci_low), 6),
-                                                     None if pd.isna(r.mean_ci_high) else round(float(r.mean_ci_high), 6)],
-                                              "n": None if pd.isna(r.n) else int(r.n)}
-                                 for r in part.itertuples()}}
-    b = params.survey.batch
-    for r in diagnostics.itertuples():
-        scope = ALL if r.kommune == "all" else r.kommune
-        flags = []
-        if r.deff_kish > b.max_design_effect:
-            flags.append(f"designeffekt over {b.max_design_effect:g}")
-        if r.n_effective < b.min_effective_n:
-            flags.append(f"effektivt n under {b.min_effective_n}")
-        out.setdefault(scope, {})["weighting"] = {"respondents": int(r.respondents), "n_effective": round(float(r.n_effective), 3),
-                                                  "deff_kish": round(float(r.deff_kish), 6), "flags": flags}
-    return out
-
-
-def _tables_stage(opts: BatchOptions, params: Params, wave_dir: Path, scopes: list[str], key: str,
-                  manifest: dict, prov: dict, log) -> tuple[dict, object]:
-    """Compute (or reuse) every scope's tables; return the headline numbers and the loaded data
-    (None when reused)."""
+def _tables_reusable(opts: BatchOptions, manifest: dict, key: str, scopes: list[str], wave_dir: Path) -> bool:
     old = manifest.get("tables", {})
     present = all(tables_present(wave_dir / slug(s) / TABLES_DIR) for s in scopes)
-    if not opts.force and old.get("key") == key and present and set(scopes) <= set(old.get("scopes", [])):
+    return not opts.force and old.get("key") == key and present and set(scopes) <= set(old.get("scopes", []))
+
+
+def _run_tables(opts: BatchOptions, params: Params, wave_dir: Path, scopes: list[str], key: str,
+                manifest: dict, prov: dict, log):
+    """Compute (or reuse) every scope's tables; record them in the manifest; return the loaded data
+    (None when reused)."""
+    from .tables_stage import tables_stage
+
+    if _tables_reusable(opts, manifest, key, scopes, wave_dir):
         log("Tabeller: uændrede, genbruges")
-        return manifest.get("headlines", {}), None
-    from ..design import build_design
-    from ..load import load_survey
-    from ..tables import build_tables
-    from ..weighting import weight_summary
-
-    t0 = time.time()
-    data = load_survey(opts.data_dir, params)
-    design = build_design(data, params)
-    ts = build_tables(design, params)
-    w = design.weighting
-    diagnostics = weight_summary(pd.Series(design.weight), design.frame["kommune"])
-    log(f"Tabeller: beregnet på {time.time() - t0:.1f} s; frafaldsanalyser for {len(scopes)} omfang ...")
-    pw = {**prov, "weighting": {"method": w.method, "respondents": params.survey.weighting.respondents,
-                                "cells": list(params.survey.weighting.cells), "collapses": len(w.collapses)}}
-    from ..freetext.report import FreeTextCorpus
-    from ..nonresponse import method_designs
-
-    # computed once for all scopes, shared with the forked workers
-    _SHARED.update(data=data, params=params, ts=ts, diagnostics=diagnostics, strata=w.strata, collapses=w.collapses,
-                   wave_dir=wave_dir, prov=prov, prov_tables=pw, design=design, corpus=FreeTextCorpus(design, params),
-                   method_designs=method_designs(data, params, default=design))
-    try:
-        fork_map(_scope_one, scopes, opts.jobs)
-    finally:
-        _SHARED.clear()
-    headlines = _headlines(ts, diagnostics, params)
-    manifest["tables"] = {"key": key, "scopes": scopes, "seconds": round(time.time() - t0, 2)}
-    manifest["headlines"] = headlines      # with the tables' key, so that a batch stopped later still has them
-    log(f"Tabeller og frafald skrevet på {time.time() - t0:.1f} s")
-    return headlines, data
+        return None
+    outcome = tables_stage(opts.data_dir, params, wave_dir, scopes, opts.jobs, prov, log)
+    manifest["tables"] = {"key": key, "scopes": scopes, "seconds": outcome.seconds}
+    manifest["headlines"] = outcome.headlines   # with the tables' key, so that a batch stopped later still has them
+    return outcome.data
 
 
 # ---- stage 2: notebooks --------------------------------------------------------------------------------
 def _executor(opts: BatchOptions):
+    from .worker import start_worker
+
     if opts.executor == "local":
-        return cf.ProcessPoolExecutor(max_workers=max(1, opts.jobs), mp_context=multiprocessing.get_context("spawn")), None
+        # spawned workers (papermill changes the working directory) that die with this process
+        return cf.ProcessPoolExecutor(max_workers=max(1, opts.jobs), mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=start_worker, initargs=(os.getpid(),)), None
     if opts.executor.startswith("dask://"):
         from distributed import Client
 
@@ -370,119 +255,177 @@ def _executor(opts: BatchOptions):
     raise SurveyError(f"--executor must be 'local' or 'dask://ADDRESS'; got {opts.executor!r}")
 
 
-def run_batch(opts: BatchOptions, log=print) -> BatchResult:
-    """Run the batch described by ``opts``; see the module docstring."""
-    from ..params import load_params
-    from ..provenance import provenance
-    from .html import STYLESHEET, write_stylesheet
-    from .index import write_index
+def _kernel(params: Params) -> tuple[str, str]:
     from .worker import kernel_python
 
-    t_start = time.time()
-    params = load_params(opts.params_dir)
-    wave = params.survey.wave
-    wave_dir = Path(opts.out_root) / wave
-    wave_dir.mkdir(parents=True, exist_ok=True)
-    manifest_path = wave_dir / MANIFEST
-    manifest = _read_manifest(manifest_path, log)
+    kernel = params.survey.batch.kernel
+    try:
+        return kernel, kernel_python(kernel)
+    except Exception as exc:  # noqa: BLE001 - jupyter_client raises NoSuchKernel and OSError
+        raise SurveyError(f"the Jupyter kernel {kernel!r} (survey.yaml: batch.kernel) is not installed ({exc}); "
+                          "run `make setup`, which registers it inside .venv") from exc
+
+
+def _digests(opts: BatchOptions, params: Params) -> tuple[dict[str, str], dict[str, str]]:
+    """The job keys' parts that every job shares (data, survey_lib, params, lock file), and the
+    input files."""
     data_digest, sources = _inputs_digest(opts.data_dir)
-    root = project_root()
-    lock = root / "requirements.lock"
+    lock = project_root() / "requirements.lock"
     digests = {"data": data_digest,
                "survey_lib": _tree_digest(Path(__file__).resolve().parents[1], ("*.py", "*.j2", "*.json", "*.csv", "*.yaml")),
                "params": params.digest,
                "lock": _sha(lock.read_bytes()) if lock.is_file() else ""}
-    jobs = plan_jobs(opts, params, digests, wave_dir, manifest)
-    nb_paths = {j["notebook_name"]: Path(j["notebook"]) for j in jobs}
-    _check_parameters(nb_paths, set(jobs[0]["parameters"]) if jobs else set())
-    if opts.retry_failed:
-        for j in jobs:
-            prev = j["previous"]
-            j["reason"] = "genkørsel af fejlet (--retry-failed)" if prev and prev.get("status") != "ok" else None
-    scopes = sorted({j["scope"] for j in jobs}, key=lambda s: (s != ALL, s))
-    kernel = params.survey.batch.kernel
-    try:
-        python = kernel_python(kernel)
-    except Exception as exc:  # noqa: BLE001 - jupyter_client raises NoSuchKernel and OSError
-        raise SurveyError(f"the Jupyter kernel {kernel!r} (survey.yaml: batch.kernel) is not installed ({exc}); "
-                          "run `make setup`, which registers it inside .venv") from exc
-    prov = provenance(data_digest, params.digest, wave, sources)
-    tables_key = _sha(digests["data"], digests["survey_lib"], digests["params"], digests["lock"])
-    to_run = [j for j in jobs if j["reason"]]
-    headlines, data = manifest.get("headlines", {}), None
-    timings: dict[str, float] = {}
-    t = time.time()
-    if to_run or not manifest.get("tables") or opts.force:
-        headlines, data = _tables_stage(opts, params, wave_dir, scopes, tables_key, manifest, prov, log)
-        timings["tables"] = time.time() - t
-    write_stylesheet(wave_dir)
-    page_prov = [("Bølge", wave), ("Data (SHA-256)", data_digest),
+    return digests, sources
+
+
+def _run_settings(opts: BatchOptions, params: Params, wave_dir: Path, prov: dict, kernel: str, python: str,
+                  run_id: str) -> RunSettings:
+    from .html import STYLESHEET
+
+    b = params.survey.batch
+    page_prov = (("Bølge", params.survey.wave), ("Data (SHA-256)", prov["data_sha256"]),
                  ("Git-commit", f"{prov.get('git_commit')}{' (ændringer ikke committet)' if prov.get('git_dirty') else ''}"),
                  ("Params (SHA-256)", params.digest), ("Kerne", f"{kernel} ({python})"),
-                 ("Pakker", ", ".join(f"{k} {v}" for k, v in sorted(prov.get("packages", {}).items())))]
-    for j in jobs:
-        j.update(kernel=kernel, timeout=params.survey.batch.timeout_seconds,
-                 retries=params.survey.batch.kernel_start_retries, reuse=params.survey.batch.kernel_reuse,
-                 staging=str(wave_dir / ".staging"),
-                 log_dir=str(wave_dir / "_logs") if opts.executor == "local" else "",
-                 cwd=str(opts.notebooks_dir), wave=wave, stylesheet=f"../{STYLESHEET}", index=f"../{INDEX}",
-                 scope_label=SCOPE_LABEL_ALL if j["scope"] == ALL else j["scope"],
-                 title=f"{_title(j['notebook'])} – {SCOPE_LABEL_ALL if j['scope'] == ALL else j['scope']}",
-                 provenance=page_prov + [("Omfang", SCOPE_LABEL_ALL if j["scope"] == ALL else j["scope"])])
-    manifest.update(wave=wave, kernel=kernel, kernel_python=python, digests=digests,
+                 ("Pakker", ", ".join(f"{k} {v}" for k, v in sorted(prov.get("packages", {}).items()))))
+    return RunSettings(kernel=kernel, timeout=b.timeout_seconds, retries=b.kernel_start_retries, reuse=b.kernel_reuse,
+                       staging=wave_dir / STAGING / run_id,
+                       log_dir=wave_dir / "_logs" if opts.executor == "local" else None,
+                       cwd=opts.notebooks_dir, wave=params.survey.wave, stylesheet=f"../{STYLESHEET}",
+                       index=f"../{INDEX}", provenance=page_prov)
+
+
+def run_batch(opts: BatchOptions, log=print) -> BatchResult:
+    """Run the batch described by ``opts``; see the module docstring.
+
+    Raises
+    ------
+    SurveyError
+        Bad options or inputs, an output folder that cannot be written, or another batch writing to
+        the same ``out_root``.
+    """
+    from ..params import load_params
+
+    t_start = time.time()
+    params = load_params(opts.params_dir)
+    wave_dir = prepare_output(Path(opts.out_root), params.survey.wave)
+    with BatchLock(Path(opts.out_root), log):
+        removed = remove_leftovers(wave_dir)
+        if removed:
+            log(f"Fjernet {len(removed)} halvfærdige filer/mapper fra en afbrudt kørsel: "
+                + ", ".join(str(p.relative_to(wave_dir)) for p in removed[:5]) + (" ..." if len(removed) > 5 else ""))
+        return _run_locked(opts, params, wave_dir, t_start, log)
+
+
+def _run_locked(opts: BatchOptions, params: Params, wave_dir: Path, t_start: float, log) -> BatchResult:
+    from ..provenance import provenance
+    from .html import write_stylesheet
+    from .index import write_index
+
+    manifest_path = wave_dir / MANIFEST
+    manifest = _read_manifest(manifest_path, log)
+    digests, sources = _digests(opts, params)
+    jobs = plan_jobs(opts, params, digests, wave_dir, manifest)
+    _check_parameters({j.notebook_name: j.notebook for j in jobs}, set(jobs[0].parameters) if jobs else set())
+    scopes = sorted({j.scope for j in jobs}, key=lambda s: (s != ALL, s))
+    kernel, python = _kernel(params)
+    prov = provenance(digests["data"], params.digest, params.survey.wave, sources)
+    tables_key = _sha(digests["data"], digests["survey_lib"], digests["params"], digests["lock"])
+    to_run = [j for j in jobs if j.reason]
+    tables_stage = bool(to_run) or not manifest.get("tables") or opts.force
+    if to_run:   # before any table or page changes: link no page that is not the result of today's inputs
+        unchanged = not tables_stage or _tables_reusable(opts, manifest, tables_key, scopes, wave_dir)
+        write_index(wave_dir, params, jobs, _states(manifest), manifest.get("headlines", {}) if unchanged else {},
+                    None, manifest, tables_key)
+    timings: dict[str, float] = {}
+    data = None
+    if tables_stage:
+        t = time.time()
+        data = _run_tables(opts, params, wave_dir, scopes, tables_key, manifest, prov, log)
+        timings["tables"] = time.time() - t
+    headlines = manifest.get("headlines", {})
+    write_stylesheet(wave_dir)
+    manifest.update(wave=params.survey.wave, kernel=kernel, kernel_python=python, digests=digests,
                     provenance={k: v for k, v in prov.items() if k != "packages"}, packages=prov.get("packages", {}))
-    results = {j["job"]: {"status": "skipped", "seconds": 0.0} for j in jobs if not j["reason"]}
+    results: dict[str, JobResult] = {}
     if to_run:
+        _write_json(manifest_path, manifest)
+        write_index(wave_dir, params, jobs, _states(manifest), headlines, None, manifest, tables_key)
         log(f"Kører {len(to_run)} notebooks ({len(jobs) - len(to_run)} uændrede springes over) med "
             f"{opts.jobs} proces(ser), executor {opts.executor}")
         t = time.time()
-        _execute(opts, to_run, manifest, manifest_path, results, log)
+        settings = _run_settings(opts, params, wave_dir, prov, kernel, python, f"{os.getpid()}-{int(t_start)}")
+        _execute(opts, to_run, settings, tables_key, manifest, manifest_path, results, log)
         timings["notebooks"] = time.time() - t
     else:
         log(f"Alle {len(jobs)} notebooks er uændrede; intet at køre")
     _write_json(manifest_path, manifest)
-    findings = []
-    audit_key = _sha(json.dumps({k: v.get("key") for k, v in manifest.get("jobs", {}).items()}, sort_keys=True),
-                     manifest.get("tables", {}).get("key", ""))
-    old_audit = manifest.get("audit", {})
-    if opts.audit and not (old_audit.get("key") == audit_key and not to_run and data is None):
-        t = time.time()
-        findings = _audit(opts, params, wave_dir, data)
-        timings["audit"] = time.time() - t
-        manifest["audit"] = {"key": audit_key, "findings": [str(f) for f in findings]}
-    elif opts.audit:
-        findings = list(old_audit.get("findings", []))
-    rows = []
-    for j in jobs:
-        r = results.get(j["job"], {})
-        rows.append({"scope": j["scope"], "notebook": j["notebook_name"], "status": r.get("status", "not_run"),
-                     "kind": r.get("kind", ""), "reason": j["reason"] or "uændret", "seconds": r.get("seconds", 0.0),
-                     "message": r.get("message", "")})
-    table = pd.DataFrame(rows)
+    findings = _audit_stage(opts, params, wave_dir, manifest, data, bool(to_run), timings)
     manifest["headlines"] = headlines
     timings["total"] = time.time() - t_start
     # this run's wall time per stage, in seconds (a stage that had nothing to do is left out)
     manifest["timings"] = {k: round(v, 2) for k, v in timings.items()}
-    write_index(wave_dir, params, jobs, manifest, headlines, findings)
+    states = _states(manifest)
+    write_index(wave_dir, params, jobs, states, headlines, findings, manifest, tables_key)
     _write_json(manifest_path, manifest)
-    return BatchResult(wave_dir=wave_dir, jobs=table, audit_findings=findings, seconds=time.time() - t_start)
+    return BatchResult(wave_dir=wave_dir, jobs=_summary(jobs, results, states, tables_key), audit_findings=findings,
+                       seconds=time.time() - t_start)
 
 
-@lru_cache(maxsize=256)
-def _title(notebook: str) -> str:
-    """The notebook's first '# ' heading (read once per notebook, not once per scope)."""
-    import nbformat
+def _summary(jobs: list[Job], results: dict[str, JobResult], states: dict[str, JobState],
+             tables_key: str) -> pd.DataFrame:
+    """One row per job: what this run did with it."""
+    rows = []
+    for j in jobs:
+        r = results.get(j.job_id)
+        if r is not None:
+            status = r.status
+        elif j.reason:
+            status = "not_run"
+        else:     # not run now: unchanged, or (--retry-failed) left as it was, which may be out of date
+            status = "skipped" if is_current(j, states.get(j.job_id), tables_key) else "stale"
+        rows.append({"scope": j.scope, "notebook": j.notebook_name, "status": status,
+                     "kind": r.kind if r else "", "reason": j.reason or "uændret",
+                     "seconds": r.seconds if r else 0.0, "message": r.message if r else ""})
+    return pd.DataFrame(rows)
 
-    nb = nbformat.read(notebook, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return Path(notebook).stem
+
+def _audit_stage(opts: BatchOptions, params: Params, wave_dir: Path, manifest: dict, data, ran: bool,
+                 timings: dict) -> list:
+    """The leak audit over everything written, unless nothing it looks at changed since its last run."""
+    if not opts.audit:
+        return []
+    audit_key = _sha(json.dumps({k: v.get("key") for k, v in manifest.get("jobs", {}).items()}, sort_keys=True),
+                     manifest.get("tables", {}).get("key", ""))
+    old = manifest.get("audit", {})
+    if old.get("key") == audit_key and not ran and data is None:
+        return list(old.get("findings", []))
+    t = time.time()
+    findings = _audit(opts, params, wave_dir, data)
+    timings["audit"] = time.time() - t
+    manifest["audit"] = {"key": audit_key, "findings": [str(f) for f in findings]}
+    return findings
 
 
-def _execute(opts: BatchOptions, to_run: list[dict], manifest: dict, manifest_path: Path, results: dict, log) -> None:
+def _state(job: Job, r: JobResult, tables_key: str, wave_dir: Path) -> JobState:
+    ok = r.status == "ok"
+    return JobState(scope=job.scope, notebook=job.notebook_name, status=r.status, kind=r.kind, message=r.message,
+                    seconds=r.seconds, started=r.started, attempts=r.attempts, reason=job.reason,
+                    parts=dict(job.parts) if ok else {}, key=job.key if ok else "", tables_key=tables_key if ok else "",
+                    html=os.path.relpath(job.html, wave_dir), key_numbers=tuple(r.key_numbers),
+                    failed_notebook="" if ok else os.path.relpath(job.failed, wave_dir))
+
+
+def _died(job: Job, exc: BaseException, staging: Path) -> JobResult:
+    """The result of a job whose worker process died (or could not return its result)."""
+    from .worker import is_disk_full, no_space_at
+
+    full = is_disk_full(exc) or no_space_at(staging.parent)
+    return JobResult(job_id=job.job_id, status="failed", kind="disk_full" if full else "dead_kernel",
+                     message=f"worker died: {type(exc).__name__}: {exc}"[:500])
+
+
+def _execute(opts: BatchOptions, to_run: list[Job], settings: RunSettings, tables_key: str, manifest: dict,
+             manifest_path: Path, results: dict[str, JobResult], log) -> None:
     from tqdm import tqdm
 
     from .worker import run_job
@@ -499,25 +442,17 @@ def _execute(opts: BatchOptions, to_run: list[dict], manifest: dict, manifest_pa
     signal.signal(signal.SIGTERM, _sigterm)
     try:
         for j in to_run:
-            spec = {k: v for k, v in j.items() if k not in ("previous",)}
-            futures[executor.submit(run_job, spec)] = j
+            futures[executor.submit(run_job, JobSpec.of(j, settings))] = j
         counts = {"ok": 0, "failed": 0}
         for fut in cf.as_completed(futures):
             j = futures[fut]
             try:
                 r = fut.result()
             except Exception as exc:  # noqa: BLE001 - a worker process that died
-                r = {"status": "failed", "kind": "dead_kernel", "message": f"worker died: {exc}", "seconds": 0.0,
-                     "key_numbers": []}
-            results[j["job"]] = r
-            counts["ok" if r["status"] == "ok" else "failed"] += 1
-            manifest.setdefault("jobs", {})[j["job"]] = {
-                "scope": j["scope"], "notebook": j["notebook_name"], "status": r["status"], "kind": r.get("kind", ""),
-                "message": r.get("message", ""), "seconds": r.get("seconds"), "started": r.get("started"),
-                "attempts": r.get("attempts"), "reason": j["reason"], "parts": j["parts"] if r["status"] == "ok" else {},
-                "key": j["key"] if r["status"] == "ok" else "", "html": os.path.relpath(j["html"], manifest_path.parent),
-                "key_numbers": r.get("key_numbers", []),
-                "failed_notebook": os.path.relpath(j["failed"], manifest_path.parent) if r["status"] != "ok" else ""}
+                r = _died(j, exc, Path(settings.staging))
+            results[j.job_id] = r
+            counts["ok" if r.status == "ok" else "failed"] += 1
+            manifest.setdefault("jobs", {})[j.job_id] = _state(j, r, tables_key, manifest_path.parent).to_json()
             _write_json(manifest_path, manifest)
             bar.set_postfix(ok=counts["ok"], fejl=counts["failed"])
             bar.update(1)
@@ -535,7 +470,11 @@ def _execute(opts: BatchOptions, to_run: list[dict], manifest: dict, manifest_pa
         executor.shutdown(wait=True)
         if client is not None:
             client.close()
-        shutil.rmtree(Path(to_run[0]["staging"]), ignore_errors=True)
+        shutil.rmtree(Path(settings.staging), ignore_errors=True)
+        try:
+            Path(settings.staging).parent.rmdir()     # .staging, when no other run's folder is left
+        except OSError:
+            pass
 
 
 def _kill_workers(executor: cf.ProcessPoolExecutor) -> None:
