@@ -157,6 +157,40 @@ def _variance(design: SurveyDesign, sums: PostStratumSums, ybar: np.ndarray, W: 
     return per_stratum if by_stratum else per_stratum.sum(axis=0)
 
 
+class _Layout:
+    """Sums per (block, group[, category]) and their totals per domain: per group, or with
+    ``by_stratum`` per stratum x group (blocks are nested in strata)."""
+
+    def __init__(self, idx: np.ndarray, n_blocks: int, n_groups: int, n_strata: int, stratum_of_block: np.ndarray,
+                 by_stratum: bool):
+        self.idx, self.H, self.G, self.S = idx, n_blocks, n_groups, n_strata
+        self.s_of_h, self.by_stratum = stratum_of_block, by_stratum
+        self.to_strata = sparse.csr_matrix((np.ones(n_blocks), (stratum_of_block, np.arange(n_blocks))),
+                                           shape=(n_strata, n_blocks))
+
+    def sums(self, weights: np.ndarray | None = None, category: np.ndarray | None = None, K: int = 0,
+             rows: np.ndarray | None = None) -> np.ndarray:
+        """(H, G) sums of ``weights`` (counts when None), or (H, G, K) by ``category`` of ``rows``."""
+        if category is None:
+            return np.bincount(self.idx, weights=weights, minlength=self.H * self.G).reshape(self.H, self.G)
+        idx = self.idx[rows] * K + category
+        return np.bincount(idx, weights=weights, minlength=self.H * self.G * K).reshape(self.H, self.G, K)
+
+    def total(self, a: np.ndarray) -> np.ndarray:
+        """Sum over blocks: per group, or per stratum x group."""
+        if self.by_stratum:
+            return np.asarray(self.to_strata @ a.reshape(self.H, -1)).reshape((self.S,) + a.shape[1:])
+        return a.sum(axis=0)
+
+    def per_block(self, a: np.ndarray) -> np.ndarray:
+        """Broadcast a per-domain quantity to the blocks."""
+        return a[self.s_of_h] if self.by_stratum else a[None]
+
+    def rows(self, a: np.ndarray) -> np.ndarray:
+        """A per-domain result with stratum x group flattened into rows ``s * G + g`` (by stratum)."""
+        return a.reshape((self.S * self.G,) + a.shape[2:]) if self.by_stratum else a
+
+
 def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_groups: int,
                      categories: tuple[int, ...] = (5, 4, 3, 2, 1), by_stratum: bool = False,
                      shares: bool = True) -> DomainEstimates:
@@ -196,40 +230,19 @@ def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_g
         return domain_estimates(design, y, cross, len(design.stratum_labels) * n_groups, categories,
                                 shares=shares)
     valid = ~np.isnan(y) & (group >= 0)
-    w = design.weight
     sums = design.calibration_sums
-    h, H, s_of_h = sums.block, sums.n_blocks, sums.stratum_of_block
-    n_s = design.stratum_sizes.astype(float)
-    S = len(n_s)
-
-    G = n_groups
-    idx = h[valid] * G + group[valid]
-    yv, wv = y[valid], w[valid]
-
-    def hg(weights=None) -> np.ndarray:
-        return np.bincount(idx, weights=weights, minlength=H * G).reshape(H, G)
-
-    to_strata = sparse.csr_matrix((np.ones(H), (s_of_h, np.arange(H))), shape=(S, H))
-
-    def total(a: np.ndarray) -> np.ndarray:
-        """Sum over post-strata: per group, or per stratum x group."""
-        if by_stratum:
-            return np.asarray(to_strata @ a.reshape(H, -1)).reshape((S,) + a.shape[1:])
-        return a.sum(axis=0)
-
-    def per_h(a: np.ndarray) -> np.ndarray:
-        """Broadcast a per-domain quantity to the post-strata."""
-        return a[s_of_h] if by_stratum else a[None]
-
-    m = hg()
-    S1 = hg(yv)
-    P0, P1 = hg(wv), hg(wv * yv)
-    Q0, Q1, Q2 = hg(wv ** 2), hg(wv ** 2 * yv), hg(wv ** 2 * yv ** 2)
-    W = total(P0)
+    lay = _Layout(sums.block[valid] * n_groups + group[valid], sums.n_blocks, n_groups,
+                  len(design.stratum_labels), sums.stratum_of_block, by_stratum)
+    yv, wv = y[valid], design.weight[valid]
+    m = lay.sums()
+    S1 = lay.sums(yv)
+    P0, P1 = lay.sums(wv), lay.sums(wv * yv)
+    Q0, Q1, Q2 = lay.sums(wv ** 2), lay.sums(wv ** 2 * yv), lay.sums(wv ** 2 * yv ** 2)
+    W = lay.total(P0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total(P1) / W
-    var_mean = _variance(design, sums, per_h(np.nan_to_num(mean)), per_h(W), m, S1, P0, P1, Q0, Q1, Q2,
-                         by_stratum)
+        mean = lay.total(P1) / W
+    var_mean = _variance(design, sums, lay.per_block(np.nan_to_num(mean)), lay.per_block(W), m, S1, P0, P1, Q0, Q1,
+                         Q2, by_stratum)
     # shares: indicator outcomes, one per category (H, G, K)
     categories = categories if shares else ()
     K = len(categories)
@@ -237,26 +250,15 @@ def domain_estimates(design: SurveyDesign, y: np.ndarray, group: np.ndarray, n_g
     for k, value in enumerate(categories):
         cat_index[yv == value] = k
     ok = cat_index >= 0
-    idx3 = idx[ok] * K + cat_index[ok]
-
-    def hgk(weights=None) -> np.ndarray:
-        return np.bincount(idx3, weights=weights, minlength=H * G * K).reshape(H, G, K)
-
-    c_cnt = hgk()
-    c_w, c_w2 = hgk(wv[ok]), hgk(wv[ok] ** 2)
+    c_cnt, c_w, c_w2 = (lay.sums(wts, cat_index[ok], K, ok) for wts in (None, wv[ok], wv[ok] ** 2))
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = total(c_w) / W[..., None]
-    var_share = _variance(design, sums, per_h(np.nan_to_num(share)), per_h(W)[..., None], m[:, :, None], c_cnt,
-                          P0[:, :, None], c_w, Q0[:, :, None], c_w2, c_w2, by_stratum) if K \
+        share = lay.total(c_w) / W[..., None]
+        scale = lay.total(Q0) / np.where(W > 0, W, np.inf) ** 2      # sum of squared weights / W^2
+    var_share = _variance(design, sums, lay.per_block(np.nan_to_num(share)), lay.per_block(W)[..., None],
+                          m[:, :, None], c_cnt, P0[:, :, None], c_w, Q0[:, :, None], c_w2, c_w2, by_stratum) if K \
         else np.zeros(share.shape)
-    n = total(m)
-    counts = total(c_cnt)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = total(Q0) / np.where(W > 0, W, np.inf) ** 2      # sum of squared weights / W^2
-    if by_stratum:   # flatten stratum x group into rows
-        W, mean, var_mean, share, var_share, scale = (a.reshape((S * G,) + a.shape[2:])
-                                                      for a in (W, mean, var_mean, share, var_share, scale))
-        n, counts = n.reshape(S * G), counts.reshape(S * G, K)
+    W, mean, var_mean, share, var_share, scale, n, counts = (
+        lay.rows(a) for a in (W, mean, var_mean, share, var_share, scale, lay.total(m), lay.total(c_cnt)))
     y_max = float(np.max(np.abs(yv), initial=0.0))
     empty = W <= 0
     mean_se = np.where(empty, np.nan, np.sqrt(clip_rounding(var_mean, y_max ** 2 * scale)))
