@@ -35,7 +35,7 @@ from typing import Literal, get_args
 import numpy as np
 from scipy import sparse
 
-from .design import SurveyDesign
+from .design import SurveyDesign, stratum_factor
 from .estimate import post_stratum_sums
 
 __all__ = ["Mode", "ScopedCovariance", "scoped_covariance", "pooled_covariance", "complement_means", "check_mode"]
@@ -149,7 +149,7 @@ def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
     sum_M = np.asarray(to_k @ M.reshape(H, C * C)).reshape(K, C, C)
     S = np.asarray(to_k @ x1)
     n_k = design.stratum_sizes.astype(float)
-    c = np.where(n_k > 1, n_k / np.maximum(n_k - 1, 1), 0.0)
+    c = stratum_factor(n_k)
     cov = c[:, None, None] * (sum_M - S[:, :, None] * S[:, None, :] / np.maximum(n_k, 1)[:, None, None])
     if pooled:
         cov = cov.sum(axis=0, keepdims=True)
@@ -189,7 +189,7 @@ def complement_means(design: SurveyDesign, y: np.ndarray) -> tuple[np.ndarray, n
     W = W_k.sum() - W_k
     mu = (P1_k.sum() - P1_k) / np.where(W > 0, W, np.inf)
     n_s = design.stratum_sizes.astype(float)
-    c = np.where(n_s > 1, n_s / np.maximum(n_s - 1, 1), 0.0)
+    c = stratum_factor(n_s)
     A0, A1, A2, D0, D1 = (per_k[:, j][None, :] for j in range(5))          # (1, S)
     mu_c = mu[:, None]                                                       # (K, 1)
     contrib = c[None, :] * (A0 + A1 * mu_c + A2 * mu_c ** 2 - (D0 + D1 * mu_c) ** 2 / np.maximum(n_s, 1)[None, :])
@@ -225,7 +225,7 @@ def pooled_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
     n_h = np.bincount(h, minlength=H).astype(float)
     Ph = sparse.csr_matrix((np.ones(n), (np.arange(n), h)), shape=(n, H))
     n_s = design.stratum_sizes.astype(float)
-    c = np.where(n_s > 1, n_s / np.maximum(n_s - 1, 1), 0.0)
+    c = stratum_factor(n_s)
     cs = c[design.stratum]
     Sind = design.stratum_indicator
     if mode == "shares":

@@ -8,6 +8,11 @@ its categories c, by N_{v=c} / sum_{i: v_i=c} w_i, until every margin is met to 
 variables is too sparse (small municipalities): only the margins need respondents. Within each
 municipality raking runs on the other margins when ``kommune`` is among the cells (margins are then
 municipality-specific), so municipal totals are always exact.
+
+Standard errors of estimates from raked weights are linearised on the margins, as R ``survey`` does
+for ``rake(d0, list(~kommune + alder_band, ~kommune + koen, ...), ...)``: the margins (in
+:func:`rake_margins`'s order, the order raking cycles through) travel with the design
+(:class:`survey_lib.design.RakingMargins`).
 """
 
 from __future__ import annotations
@@ -18,15 +23,28 @@ import pandas as pd
 from .base import WeightingError, WeightResult
 from .settings import WeightingSettings
 
-__all__ = ["rake"]
+__all__ = ["rake", "rake_margins"]
+
+
+def _split(cells: list[str]) -> tuple[list[str], list[str]]:
+    """The variables raking runs within (``kommune`` when it is a cell) and the margins it fits."""
+    by = ["kommune"] if "kommune" in cells else []
+    return by, [c for c in cells if c not in by]
+
+
+def rake_margins(cells: tuple[str, ...] | list[str]) -> tuple[tuple[str, ...], ...]:
+    """The margins raking fits, as the variables each one crosses, in the order it fits them:
+    ``(kommune, v)`` for every other cell variable v when ``kommune`` is a cell (raking within each
+    municipality), else ``(v,)`` for every cell variable."""
+    by, margins = _split(list(cells))
+    return tuple(tuple(by) + (v,) for v in margins)
 
 
 def rake(respondents: pd.DataFrame, population: pd.DataFrame, settings: WeightingSettings) -> WeightResult:
     """Rake respondents' weights to the population margins of ``settings.cells``."""
     cells = list(settings.cells)
     mask = (respondents["status"] == "complete").to_numpy() if settings.respondents == "complete" else None
-    by = ["kommune"] if "kommune" in cells else []
-    margins = [c for c in cells if c not in by]
+    by, margins = _split(cells)
     w = pd.Series(np.nan, index=respondents.index, name="weight")
     rows = []
     groups = respondents.groupby(by) if by else [((), respondents)]
