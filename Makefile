@@ -1,10 +1,27 @@
-# Two commands matter (see README): `make report` and `make test`. Both set up .venv from the lock
-# file first. Nothing here needs more than Python 3.11 and network access to PyPI.
+# Two commands matter (see README): `make report` and `make test`. Both set up the venv from the lock
+# file first. They need Python 3.11, 3.12 or 3.13 and access to a package index (PyPI or a mirror).
+#
+# Interpreter: PYTHON=... if given (make PYTHON=/usr/bin/python3.12 test); otherwise the first of
+# python3.13, python3.12, python3.11, python3 on PATH that runs and is 3.11-3.13 (the newest, which is
+# supported longest). A command that exists but does not run, such as a version manager's shim for a
+# version not selected, is skipped. The venv remembers its Python: another version rebuilds it.
+# VENV=... puts it elsewhere (CI builds a second one for a second Python next to .venv).
+#
+# One lock for all three versions: requirements.lock is compiled with `uv pip compile --universal`, so
+# every package has the same version on 3.11, 3.12 and 3.13, and the few needed on some only carry an
+# environment marker (papermill wants aiohttp on 3.12; importlib-metadata is for 3.11). One set of
+# versions means a number cannot differ by Python version; it works because every pinned version has
+# wheels for all three. pyproject.toml (requires-python) and environment.yml say the same range.
 
-PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
-VENV   := .venv
+SUPPORTED := 3.11 3.12 3.13
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
+  $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+endif
+PYVER  := $(if $(PYTHON),$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null))
+VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+STAMP  := $(VENV)/.installed-py$(PYVER)
 KERNEL := survey-lib
 DEMO   := data/demo
 
@@ -12,14 +29,26 @@ DEMO   := data/demo
 
 setup: $(STAMP)
 
-# The venv is rebuilt when the lock file or the package metadata changes.
+# The venv is rebuilt when the lock file, the package metadata or the Python version changes.
 $(STAMP): requirements.lock pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "No Python 3.11, 3.12 or 3.13 found: tried python3.13, python3.12, python3.11 and python3 on PATH." >&2; \
+	  echo "Install one (e.g. 'apt install python3.12 python3.12-venv') or name it: make PYTHON=/path/to/python3.12 $(MAKECMDGOALS)" >&2; \
+	  exit 1; fi
+	@if [ -z "$(PYVER)" ]; then echo "PYTHON=$(PYTHON) does not run; give a working Python 3.11, 3.12 or 3.13." >&2; exit 1; fi
+	@case " $(SUPPORTED) " in *" $(PYVER) "*) ;; *) \
+	  echo "PYTHON=$(PYTHON) is Python $(PYVER); survey_lib supports $(SUPPORTED). Give another: make PYTHON=python3.12 ..." >&2; \
+	  exit 1;; esac
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+	  echo "$(PYTHON) cannot make a venv (no ensurepip); on Debian/Ubuntu: apt install python$(PYVER)-venv" >&2; exit 1; }
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "$(PYVER)" ]; then \
+	  echo "$(VENV) was made with another Python; rebuilding it with $(PYTHON) ($(PYVER))"; rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	# A kernel inside the venv, named explicitly, so papermill never picks up a system Python.
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "survey_lib (.venv)"
+	rm -f $(VENV)/.installed*
 	touch $(STAMP)
 
 # The main job on the built-in demo data: the synthetic twin, its validation, and the batch --
@@ -33,9 +62,10 @@ report: setup
 test: setup
 	$(BIN)/python -m pytest -n 2 -q
 
-# Re-pin all dependencies (needs uv: pip install uv) and regenerate environment.yml from the lock.
+# Re-pin all dependencies for 3.11-3.13 at once (needs uv: pip install uv; the versions already in
+# the lock are kept unless they no longer fit) and regenerate environment.yml from the lock.
 lock:
-	uv pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header
+	uv pip compile requirements.in -o requirements.lock --universal --python-version 3.11 --no-header
 	$(PYTHON) scripts/sync_environment.py
 
 clean-venv:

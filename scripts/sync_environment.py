@@ -3,7 +3,8 @@
 Usage: python scripts/sync_environment.py [--check]
 With --check, exit 1 (listing the differences) instead of writing when the two disagree.
 The direct dependencies are those named in requirements.in; conda gets them from conda-forge at the
-lock's exact versions, and the project itself is installed with pip (-e .).
+lock's exact versions, and the project itself is installed with pip (-e .). Python gets the range of
+pyproject.toml's requires-python (the lock is universal: the same versions on every supported Python).
 """
 
 from __future__ import annotations
@@ -27,12 +28,24 @@ def direct_requirements() -> list[str]:
 
 
 def locked_versions() -> dict[str, str]:
-    pins = {}
+    pins: dict[str, str] = {}
     for line in (ROOT / "requirements.lock").read_text().splitlines():
         m = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s;\\]+)", line)
         if m:
-            pins[m.group(1).lower().replace("_", "-")] = m.group(2)
+            name = m.group(1).lower().replace("_", "-")
+            if name in pins and pins[name] != m.group(2):
+                raise SystemExit(f"requirements.lock pins {name} at {pins[name]} and {m.group(2)} (by marker); "
+                                 "environment.yml can hold one version: pin it in requirements.in")
+            pins[name] = m.group(2)
     return pins
+
+
+def python_spec() -> str:
+    """conda's spelling of pyproject.toml's requires-python, e.g. '>=3.11,<3.14'."""
+    m = re.search(r'^requires-python\s*=\s*"([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    if not m:
+        raise SystemExit("pyproject.toml has no requires-python")
+    return m.group(1).replace(" ", "")
 
 
 def render() -> str:
@@ -44,7 +57,7 @@ def render() -> str:
         "channels:",
         "  - conda-forge",
         "dependencies:",
-        "  - python=3.11",
+        f"  - python{python_spec()}",
         "  - pip",
     ]
     for name in direct_requirements():

@@ -4,8 +4,10 @@ Rule (documented in docs/methods.md): a cell (age band x gender x municipality x
 default) with population but fewer respondents than ``min_respondents`` is merged, within the same
 municipality and målgruppe,
 
-1. with the neighbouring age band (the younger neighbour for the oldest band, otherwise the older
-   one; the first that has respondents after earlier merges), then
+1. with a neighbouring age band of the same gender: of the two neighbours of the cell's age range
+   (the older first, then the younger; the oldest band has only the younger), the first whose
+   current post-stratum has respondents after earlier merges; if neither has any, the first
+   neighbour, and the merged cell is merged again, then
 2. with the other gender (the whole age range of the municipality x målgruppe), then
 3. with the other målgruppe(s) of the municipality (the cell with most respondents).
 
@@ -96,8 +98,16 @@ def _collapse_one(table: pd.DataFrame, cells: list[str], min_respondents: int,
                     ages = sorted({age_order.index(a) for a in table.loc[members, age_col]})
                     lo, hi = ages[0], ages[-1]
                     order = [hi + 1, lo - 1] if hi + 1 < len(age_order) else [lo - 1]
-                    candidates = [labels[same & (table[age_col] == age_order[j])] for j in order if 0 <= j < len(age_order)]
-                    target = next((cand.iloc[0] for cand in candidates if len(cand) and cand.iloc[0] != ps), None)
+                    neighbours = []   # post-stratum of each existing neighbour band, older first
+                    for j in order:
+                        if 0 <= j < len(age_order):
+                            cand = labels[same & (table[age_col] == age_order[j])]
+                            if len(cand) and cand.iloc[0] != ps:
+                                neighbours.append(cand.iloc[0])
+                    # a neighbour that has respondents first: merging into an empty one only moves the
+                    # problem and can join bands that a merge with the respondents' band keeps apart
+                    target = next((t for t in neighbours if c.at[t, "respondents"] > 0),
+                                  neighbours[0] if neighbours else None)
                 else:
                     others = labels[same & (labels != ps)]
                     if others.empty:
