@@ -78,21 +78,21 @@ def open_context(kommune: str | None, data_dir: str | None, params_dir: str | No
 
 
 def _show(chart) -> None:
-    """Display a chart as SVG with its alt text (independent of the notebook's matplotlib backend).
+    """Display a chart as SVG with its alt text, caption and data table (independent of the
+    notebook's matplotlib backend).
 
-    The SVG keeps its text as text (:data:`survey_lib.plots.STYLE`); the HTML form, an ``<img>`` with
-    the SVG as a data URI, carries the alt text into exported reports (nbconvert does not read it
-    from output metadata) and keeps the chart's markup out of the page.
+    The SVG keeps its text as text (:data:`survey_lib.plots.STYLE`); the HTML form
+    (:func:`survey_lib.plots.chart_html`: an ``<img>`` with the SVG as a data URI, the caption, and the
+    chart's numbers in a table that opens under it) carries the alt text into exported reports
+    (nbconvert does not read it from output metadata) and keeps the chart's markup out of the page.
     """
-    import base64
-    import html
     import io
 
     import matplotlib
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    from .plots import STYLE
+    from .plots import STYLE, chart_html
 
     buf = io.StringIO()
     # the figures are laid out when made (fixed margins); no second 'tight' pass; no date in the file
@@ -100,9 +100,8 @@ def _show(chart) -> None:
         chart.figure.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(chart.figure)
     svg = buf.getvalue()
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    tag = f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(chart.alt_text, quote=True)}"/>'
-    display({"image/svg+xml": svg, "text/html": tag}, raw=True, metadata={"image/svg+xml": {"alt": chart.alt_text}})
+    display({"image/svg+xml": svg, "text/html": chart_html(chart, svg)}, raw=True,
+            metadata={"image/svg+xml": {"alt": chart.alt_text}})
 
 
 def _int_or_none(v) -> int | None:
@@ -376,6 +375,15 @@ def show_weighting(params: Params, report: dict) -> dict:
     from .plots import weight_histogram
 
     strata, collapses = report["strata"], report["collapses"]
+    labels = _labels_all(params)
+
+    def cell_label(code) -> str:      # 'under_30/M/Odder/sygedagpenge' -> 'Under 30 år / Mænd / Odder / ...'
+        return " / ".join(labels.get(part, part) for part in str(code).split("/"))
+
+    strata = strata.assign(post_stratum=strata["post_stratum"].map(cell_label))
+    if len(collapses):
+        collapses = collapses.assign(**{c: collapses[c].map(cell_label) for c in ("cell", "merged_into")
+                                        if c in collapses.columns})
     display(Markdown(f"## Vægtningsceller\n\n{fmt_int(len(strata))} celler (alder × køn × kommune × målgruppe); "
                      f"{fmt_int(len(collapses))} celle(r) uden nok respondenter er lagt sammen med en nabocelle."
                      + ("\n\n" + _md_table(collapses.rename(columns={"cell": "Celle", "merged_into": "Lagt sammen med",
@@ -402,7 +410,6 @@ def show_weighting(params: Params, report: dict) -> dict:
             "cv": "CV", "deff_kish": "Designeffekt", "n_effective": "Effektivt n"}),
         {"Respondenter": fmt_int, "Mindst": fmt_number, "Median": fmt_number, "Størst": fmt_number, "CV": fmt_number,
          "Designeffekt": fmt_number, "Effektivt n": fmt_int})))
-    labels = _labels_all(params)
     heading = {q.id: q.heading for q in params.questionnaire.questions}
     bal = report["balance"].assign(variable=lambda d: d["variable"].map(VARIABLE_TEXT).fillna(d["variable"]),
                                    category=lambda d: d["category"].map(lambda c: labels.get(c, c)))
@@ -446,7 +453,7 @@ def show_summary(ctx: NotebookContext) -> dict:
     from IPython.display import Markdown, display
 
     from .narrative import fmt_p
-    from .plots import category_bars
+    from .plots import score_chart
 
     qn = ctx.params.questionnaire
     heading = {q.id: q.heading for q in qn.questions} | {f"tema_{t.id}": t.label for t in qn.themes}
@@ -459,8 +466,9 @@ def show_summary(ctx: NotebookContext) -> dict:
                          "95 %-KI": [f"{fmt_number(lo)}–{fmt_number(hi)}" for lo, hi in
                                      zip(themes["mean_ci_low"], themes["mean_ci_high"])],
                          "Svar": themes["n"]}), {"Score": fmt_number, "Svar": fmt_int})))
-    bars = pd.DataFrame({"category": [heading[q] for q in themes.index], "mean": themes["mean"].to_numpy()})
-    _show(category_bars(bars, "mean", "Temascorer (gennemsnitlig score 1–5)", percent=False))
+    bars = pd.DataFrame({"category": [heading[q] for q in themes.index], "mean": themes["mean"].to_numpy(),
+                         "ci_low": themes["mean_ci_low"].to_numpy(), "ci_high": themes["mean_ci_high"].to_numpy()})
+    _show(score_chart(bars, "Temascorer (gennemsnitlig score 1–5)"))
     likert = firsts[~firsts.index.str.startswith("tema_") & firsts["mean"].notna()].sort_values("mean")
     def listing(rows):
         return "\n".join(f"- {esc(heading[q])}: {fmt_number(r['mean'])} (n = {fmt_int(r['n'])})"
