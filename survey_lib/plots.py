@@ -232,6 +232,12 @@ def _label_margin(labels: list[str]) -> float:
     return 0.25 + _CHAR * longest
 
 
+def _xlabel(ax: plt.Axes, text: str) -> None:
+    """An x-axis label wrapped to the axes' width (call after :func:`_layout`)."""
+    width = ax.get_position().width * ax.figure.get_size_inches()[0]
+    ax.set_xlabel(_wrap(text, max(16, int(width / _CHAR))))
+
+
 def _frame(ax: plt.Axes, grid_axis: str = "x") -> None:
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis=grid_axis, color="#dddddd", lw=0.6)       # decorative: the numbers are on the marks
@@ -399,11 +405,11 @@ def municipality_means(rows: pd.DataFrame, highlight: str | None = None, show_na
         if is_own:
             tick.set_fontweight("bold")
     _score_axis(ax)
-    ax.set_xlabel("Gennemsnitlig score (1–5) med 95 %-konfidensinterval")
     ax.set_ylim(-0.6, len(data) - 0.4)
     _frame(ax)
     _title(ax, title)
-    _layout(fig, _label_margin(ticks) if any(ticks) else 0.3, 0.3, top, 0.75)
+    _layout(fig, _label_margin(ticks) if any(ticks) else 0.3, 0.3, top, 0.85)
+    _xlabel(ax, "Gennemsnitlig score (1–5) med 95 %-konfidensinterval")
     if highlight is not None and highlight in set(data["group"]):
         r = data.set_index("group").loc[highlight]
         rank = len(data) - int(data.index[data["group"] == highlight][0])
@@ -441,16 +447,16 @@ def score_chart(rows: pd.DataFrame, title: str = "") -> Chart:
                     fontsize=FONT)
     ax.set_yticks(y, ticks)
     _score_axis(ax)
-    ax.set_xlabel("Gennemsnitlig score (1–5) med 95 %-konfidensinterval")
     ax.set_ylim(-0.6, len(data) - 0.4)
     _frame(ax)
     _title(ax, title)
-    _layout(fig, _label_margin(ticks), 0.3, top, 0.75)
+    _layout(fig, _label_margin(ticks), 0.3, top, 0.85)
+    _xlabel(ax, "Gennemsnitlig score (1–5) med 95 %-konfidensinterval")
     best, worst = data.loc[data["mean"].idxmax()], data.loc[data["mean"].idxmin()]
     message = (f"Højest: {best['category']} ({fmt_number(best['mean'])}); lavest: {worst['category']} "
                f"({fmt_number(worst['mean'])})." if len(data) > 1 else "")
     caption = "Gennemsnitlig score på skalaen 1–5, hvor 5 er mest positiv, med 95 %-konfidensinterval."
-    table = pd.DataFrame({"": list(data["category"]), "Score": [fmt_number(v) for v in data["mean"]],
+    table = pd.DataFrame({"Område": list(data["category"]), "Score": [fmt_number(v) for v in data["mean"]],
                           "95 %-KI": [f"{fmt_number(lo)}–{fmt_number(hi)}"
                                       for lo, hi in zip(data["ci_low"], data["ci_high"])]})
     return Chart(fig, _alt("Prikdiagram", title, message), caption, table, title)
@@ -507,8 +513,8 @@ def category_bars(rows: pd.DataFrame, value: str, title: str = "", percent: bool
     else:
         message = "Ingen værdier."
     head = "Andel" if percent else "Værdi"
-    table = pd.DataFrame({"": names, head: [fmt_pct(v) if percent else fmt_number(v, 3) for v in vals]})
-    caption = ("Værdien står ved hver søjle." + (" Negative værdier peger mod venstre og er skraverede."
+    table = pd.DataFrame({"Kategori": names, head: [fmt_pct(v) if percent else fmt_number(v, 3) for v in vals]})
+    caption = ("Værdien står ved hver søjle" + ("; aksen går fra 0 til 100 %." if percent else ".") + (" Negative værdier peger mod venstre og er skraverede."
                                                  if (not percent and neg.any()) else ""))
     return Chart(fig, _alt("Søjlediagram", title, message), caption, table, title)
 
@@ -546,7 +552,7 @@ def sample_vs_respondents_chart(rows: pd.DataFrame, title: str = "", labels: dic
                "respondenterne." if len(gap) else "")
     caption = ("Andel af den udtrukne stikprøve (skraveret) og af respondenterne (ensfarvet) i hver kategori, "
                "vægtet med designvægtene.")
-    table = pd.DataFrame({"": names, "Stikprøve": [fmt_pct(v) for v in sample],
+    table = pd.DataFrame({"Kategori": names, "Stikprøve": [fmt_pct(v) for v in sample],
                           "Respondenter": [fmt_pct(v) for v in resp]})
     return Chart(fig, _alt("Søjlediagram", title, message), caption, table, title)
 
@@ -603,7 +609,7 @@ def response_curve_chart(curve: pd.DataFrame, reminders: list, title: str = "",
     message += f" Påmindelser {reminder_text}." if reminders else ""
     caption = ("Andelen af de udtrukne borgere, der har svaret, dag for dag"
                + ("; de stiplede lodrette linjer er påmindelserne." if reminders else "."))
-    table = pd.DataFrame({"": [names[g] for g in last.index], "Svarprocent ved afslutning": [fmt_pct(v) for v in last]})
+    table = pd.DataFrame({"Gruppe": [names[g] for g in last.index], "Svarprocent ved afslutning": [fmt_pct(v) for v in last]})
     return Chart(fig, _alt("Linjediagram", title, message), caption, table, title)
 
 
@@ -614,17 +620,17 @@ def weight_histogram(weights: np.ndarray, title: str = "") -> Chart:
     top = 0.25 + 0.26 * title_lines
     fig, ax = plt.subplots(figsize=(WIDTH, 3.4))
     counts, edges, _ = ax.hist(weights, bins=40, color=DIVERGING[0], edgecolor="white", lw=0.5)
-    ax.set_xlabel("Vægt (antal borgere i populationen, som en respondent repræsenterer)")
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_number(v, 0)))
     ax.set_ylabel("Respondenter")
     _frame(ax, "y")
     _title(ax, title)
-    _layout(fig, 0.85, 0.3, top, 0.75)
+    _layout(fig, 0.85, 0.3, top, 0.8)
+    _xlabel(ax, "Vægt (antal borgere i populationen, som en respondent repræsenterer)")
     q = np.quantile(weights, [0, 0.25, 0.5, 0.75, 1])
     message = (f"{fmt_int(len(weights))} vægte fra {fmt_number(q[0])} til {fmt_number(q[4])}, median "
                f"{fmt_number(q[2])}.")
     caption = "Antal respondenter for hver størrelse af vægten (40 lige brede intervaller)."
-    table = pd.DataFrame({"": ["Mindst", "Nedre kvartil", "Median", "Øvre kvartil", "Størst"],
+    table = pd.DataFrame({"Fordelingsmål": ["Mindst", "Nedre kvartil", "Median", "Øvre kvartil", "Størst"],
                           "Vægt": [fmt_number(v) for v in q]})
     return Chart(fig, _alt("Histogram", title, message), caption, table, title)
 

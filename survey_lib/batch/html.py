@@ -223,7 +223,7 @@ def accessible_markup(page: str) -> str:
       higher level: the notebooks' Markdown goes from '#' straight to '###' where a section has no '##');
     - every table not already in one inside a scrollable, labelled region (``role="region"``,
       ``aria-label`` from its heading, focusable so that a keyboard can scroll it), with ``scope`` on
-      its header cells;
+      its header cells, and every region's name unique;
     - a no-break space between a number and its '%';
     - no ``tabindex`` on any other element that is not interactive.
     """
@@ -252,6 +252,13 @@ def accessible_markup(page: str) -> str:
         head = table.find("thead")
         for th in (head.find_all("th") if head else []):
             th["scope"] = "col"
+    # every region's name unique on the page (two tables under one heading: 'Tabel: X (2)')
+    seen: dict[str, int] = {}
+    for region in main.select(".table-scroll[aria-label]"):
+        name = region["aria-label"]
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            region["aria-label"] = f"{name} ({seen[name]})"
     # Danish typography: a number and its '%' stay on one line ('100 %' never breaks before the %)
     for text in main.find_all(string=_SPACE_PERCENT):
         if text.find_parent(["pre", "code", "style", "script"]) is None:
