@@ -100,21 +100,21 @@ def open_context(kommune: str | None, data_dir: str | None, params_dir: str | No
 
 
 def _show(chart) -> None:
-    """Display a chart as SVG with its alt text (independent of the notebook's matplotlib backend).
+    """Display a chart as SVG with its alt text, caption and data table (independent of the
+    notebook's matplotlib backend).
 
-    The SVG keeps its text as text (:data:`survey_lib.plots.STYLE`); the HTML form, an ``<img>`` with
-    the SVG as a data URI, carries the alt text into exported reports (nbconvert does not read it
-    from output metadata) and keeps the chart's markup out of the page.
+    The SVG keeps its text as text (:data:`survey_lib.plots.STYLE`); the HTML form
+    (:func:`survey_lib.plots.chart_html`: an ``<img>`` with the SVG as a data URI, the caption, and the
+    chart's numbers in a table that opens under it) carries the alt text into exported reports
+    (nbconvert does not read it from output metadata) and keeps the chart's markup out of the page.
     """
-    import base64
-    import html
     import io
 
     import matplotlib
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    from .plots import STYLE
+    from .plots import STYLE, chart_html
 
     buf = io.StringIO()
     # the figures are laid out when made (fixed margins); no second 'tight' pass; no date in the file
@@ -122,9 +122,8 @@ def _show(chart) -> None:
         chart.figure.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(chart.figure)
     svg = buf.getvalue()
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    tag = f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(chart.alt_text, quote=True)}"/>'
-    display({"image/svg+xml": svg, "text/html": tag}, raw=True, metadata={"image/svg+xml": {"alt": chart.alt_text}})
+    display({"image/svg+xml": svg, "text/html": chart_html(chart, svg)}, raw=True,
+            metadata={"image/svg+xml": {"alt": chart.alt_text}})
 
 
 def _int_or_none(v) -> int | None:
@@ -430,6 +429,15 @@ def show_weighting(params: Params, report: NonresponseReport) -> dict:
     from .plots import weight_histogram
 
     strata, collapses = report.strata, report.collapses
+    labels = SurveyVocabulary.from_params(params).labels
+
+    def cell_label(code) -> str:      # 'under_30/M/Odder/sygedagpenge' -> 'Under 30 / Mænd / Odder / ...'
+        return " / ".join(labels.get(part, part) for part in str(code).split("/"))
+
+    strata = strata.assign(post_stratum=strata["post_stratum"].map(cell_label))
+    if len(collapses):
+        collapses = collapses.assign(**{c: collapses[c].map(lambda v: "; ".join(cell_label(x) for x in str(v).split("; ")))
+                                        for c in ("cell", "merged_into") if c in collapses.columns})
     cells = params.survey.weighting.cells
     cells_text = " × ".join(REGISTER_TITLES.get(c, c).lower() for c in cells)
     display(Markdown(weighting_intro(params.survey.weighting.method, cells)))
@@ -461,7 +469,6 @@ def show_weighting(params: Params, report: NonresponseReport) -> dict:
             "cv": "CV", "deff_kish": "Designeffekt", "n_effective": "Effektivt n"}),
         {"Respondenter": fmt_int, "Mindst": fmt_number, "Median": fmt_number, "Størst": fmt_number, "CV": fmt_number,
          "Designeffekt": fmt_number, "Effektivt n": fmt_int})))
-    labels = SurveyVocabulary.from_params(params).labels
     heading = {q.id: q.heading for q in params.questionnaire.questions}
     bal = report.balance.assign(variable=lambda d: d["variable"].map(REGISTER_TITLES).fillna(d["variable"]),
                                    category=lambda d: d["category"].map(lambda c: labels.get(c, c)))
@@ -505,7 +512,7 @@ def show_summary(ctx: NotebookContext) -> dict:
     from IPython.display import Markdown, display
 
     from .narrative import flag_explanation, glossary
-    from .plots import category_bars
+    from .plots import score_chart
     from .scores import theme_score_ids
 
     qn, s = ctx.params.questionnaire, ctx.params.survey
@@ -523,8 +530,9 @@ def show_summary(ctx: NotebookContext) -> dict:
                          "95 %-KI": [f"{fmt_number(lo)}–{fmt_number(hi)}" for lo, hi in
                                      zip(themes["mean_ci_low"], themes["mean_ci_high"])],
                          "Svar": themes["n"]}), {"Score": fmt_number, "Svar": fmt_int})))
-    bars = pd.DataFrame({"category": [ids[q] for q in themes.index], "mean": themes["mean"].to_numpy()})
-    _show(category_bars(bars, "mean", "Temascorer (gennemsnitlig score 1–5)", percent=False))
+    bars = pd.DataFrame({"category": [ids[q] for q in themes.index], "mean": themes["mean"].to_numpy(),
+                         "ci_low": themes["mean_ci_low"].to_numpy(), "ci_high": themes["mean_ci_high"].to_numpy()})
+    _show(score_chart(bars, "Temascorer (gennemsnitlig score 1–5)"))
     # the highest and lowest: only questions with at least the reporting minimum of answers
     likert = firsts[~firsts.index.map(is_theme).to_numpy(bool) & firsts["mean"].notna()
                     & (firsts["n"].astype(float) >= s.reporting_minimum)].sort_values("mean")

@@ -50,20 +50,21 @@ def test_every_page_index_and_manifest(first, setup):
     for scope in ("alle", "odder"):
         for n in NOTEBOOKS:
             page = (wave / scope / f"{n}.html").read_text()
-            # self-contained: no request leaves the page but the shared stylesheet (relative link)
+            # self-contained: no request leaves the page (the only relative link is to the index)
             refs = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', page)
-            assert all(r.startswith(("data:", "#", "../")) for r in refs), refs
+            assert all(r.startswith(("data:", "#")) or r == "../index.html" for r in refs), refs
             assert "<script" not in page.lower() and "@import" not in page
             assert page.count('<details class="survey-code">') >= 2                 # code folded
-            # the shared stylesheet is linked, no CSS is copied into the page
-            assert '<link href="../style.css" rel="stylesheet"/>' in page and "<style" not in page
+            # the page carries its few CSS rules; no stylesheet is linked
+            assert "<link" not in page and page.count("<style>") == 1
+            assert len(page.split("<style>")[1].split("</style>")[0]) < 16_000
             assert "Data (SHA-256)" in page and "Git-commit" in page and "Kerne" in page and "Parametre" in page
         assert (wave / scope / "tabeller" / "tables.csv").is_file()
         assert (wave / scope / "tabeller" / "tabeller.xlsx").is_file()
         assert (wave / scope / "tabeller" / "frafald" / "response_rates.csv").is_file()
         assert json.loads((wave / scope / "provenance.json").read_text())["scope"] == {"alle": "all", "odder": "Odder"}[scope]
-    # one shared stylesheet with JupyterLab's theme in it (nbconvert's lab index.css alone is ~200 kB)
-    assert "--jp-layout-color0" in (wave / "style.css").read_text(encoding="utf-8")
+    # no shared stylesheet (JupyterLab's theme was 262 kB)
+    assert not (wave / "style.css").exists()
     manifest = json.loads((wave / "manifest.json").read_text())
     assert manifest["kernel"] == "survey-lib" and ".venv" in manifest["kernel_python"]
     assert set(manifest["jobs"]) == {f"{s}/{n}" for s in ("alle", "odder") for n in NOTEBOOKS}

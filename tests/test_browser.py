@@ -94,7 +94,7 @@ def test_report_pages_run_nothing_from_the_data(site, driver):
     assert "[klik her](javascript:window.__xss=3) **fed**" in text
     assert EVIL_KOMMUNE in text
     _offline_and_charts(driver)
-    # the stylesheet is shared and applied
+    # the page's own CSS is applied (no stylesheet is linked)
     assert driver.execute_script("return getComputedStyle(document.querySelector('.survey-nav')).borderBottomStyle") \
         == "solid"
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from survey_lib import narrative as nv
-from survey_lib.plots import DIVERGING, municipality_means, stacked_distribution
+from survey_lib.plots import DIVERGING, HATCHES, SCORE_LIMITS, municipality_means, stacked_distribution
 
 
 @pytest.mark.parametrize("value,decimals,expected", [(3.853, 2, "3,85"), (12345.6, 2, "12.345,60"),
@@ -85,21 +85,32 @@ def _rows():
 
 
 def test_stacked_bars_match_table_values():
+    """Each group's bar segments have the table's shares, the category's colour and pattern; the
+    numbers are in the chart's table, the alt text is short."""
     rows = _rows()
     chart = stacked_distribution(rows, "Samlet tilfredshed", {"K": "Kvinder", "M": "Mænd", "X": "Andet"})
     ax = chart.figure.axes[0]
-    bars = [p for p in ax.patches]
-    # 3 groups x 5 categories, drawn category by category
-    assert len(bars) == 15
-    for k, cat in enumerate("54321"):
-        for j, g in enumerate(["K", "M", "X"]):
-            bar = bars[k * 3 + j]
+    bars = list(ax.patches)
+    # 2 groups x 5 categories, drawn group by group; the suppressed group has no bars
+    assert len(bars) == 10
+    for j, g in enumerate(["K", "M"]):
+        for k, cat in enumerate("54321"):
+            bar = bars[j * 5 + k]
             want = rows[(rows["group"] == g) & (rows["category"] == cat)]["share"].iloc[0]
-            assert bar.get_width() == pytest.approx(0 if np.isnan(want) else want)
+            assert bar.get_width() == pytest.approx(want)
             assert bar.get_facecolor()[:3] == pytest.approx(tuple(int(DIVERGING[k][i:i + 2], 16) / 255 for i in (1, 3, 5)))
-    ticks = [t.get_text() for t in ax.get_yticklabels()]
-    assert ticks == ["Kvinder (n=5.219)", "Mænd (n=3.394)", "Andet – undertrykt (for få svar)"]   # no count shown
-    assert "Kvinder: Meget tilfreds 25,5 %" in chart.alt_text and "Andet: undertrykt" in chart.alt_text
+            assert (bar.get_hatch() or "") == HATCHES[k]
+    labels = [t.get_text() for t in ax.texts if "(n = " in t.get_text() or "undertrykt" in t.get_text()]
+    assert labels == ["Kvinder (n = 5.219)", "Mænd (n = 3.394)", "Andet – undertrykt (for få svar)"]   # no count shown
+    # segment labels: Danish percent with a space
+    assert "26 %" in [t.get_text() for t in ax.texts] and not any(t.get_text().endswith("%") and " %" not in
+                                                                     t.get_text() for t in ax.texts)
+    table = chart.table.set_index("Gruppe")
+    assert table.loc["Kvinder", "Meget tilfreds"] == "25,5 %" and table.loc["Mænd", "Antal svar"] == "3.394"
+    assert table.loc["Andet", "Meget tilfreds"] == "undertrykt"
+    assert chart.alt_text.startswith("Vandret søjlediagram: Samlet tilfredshed.") and len(chart.alt_text) < 300
+    assert "Kvinder: 60 % " not in chart.alt_text                      # a caption, not a data dump
+    assert chart.caption
 
 
 def test_municipality_means_highlight():
@@ -107,10 +118,15 @@ def test_municipality_means_highlight():
                          "mean_ci_high": [3.3, 3.9, 3.6], "suppressed": [False, False, False]})
     chart = municipality_means(rows, highlight="C")
     ax = chart.figure.axes[0]
-    offsets = ax.collections[-1].get_offsets()
-    assert list(offsets[:, 0]) == [3.2, 3.5, 3.8]                       # sorted means
+    others, own = (c.get_offsets() for c in ax.collections if c.get_offsets().shape[1:] == (2,) and
+                   len(c.get_offsets()) and c.__class__.__name__ == "PathCollection")
+    assert sorted([*others[:, 0], *own[:, 0]]) == [3.2, 3.5, 3.8] and list(own[:, 0]) == [3.5]
+    assert list(own[:, 1]) == [1.0]                                      # sorted: C is in the middle
     assert [t.get_text() for t in ax.get_yticklabels()] == ["", "C", ""]  # others unnamed
+    assert ax.get_xlim() == SCORE_LIMITS                                # the score scale, every chart alike
     assert "C har 3,50 og er nr. 2 af 3" in chart.alt_text
+    assert list(chart.table["Kommune"]) == ["Kommune nr. 1", "C", "Kommune nr. 3"]
+    assert list(chart.table["95 %-KI"]) == ["3,70–3,90", "3,40–3,60", "3,10–3,30"]
 
 
 def test_category_bars_signed():
@@ -120,7 +136,8 @@ def test_category_bars_signed():
     bars = chart.figure.axes[0].patches
     assert [b.get_width() for b in bars] == pytest.approx([-0.05, 0.01, 0.04])
     assert bars[0].get_facecolor()[:3] == pytest.approx(tuple(int(DIVERGING[4][i:i + 2], 16) / 255 for i in (1, 3, 5)))
-    assert "Under 30 -0,050" in chart.alt_text
+    assert bars[0].get_hatch() and not bars[1].get_hatch()      # negative: hatched, not colour alone
+    assert list(chart.table["Værdi"]) == ["-0,050", "0,010", "0,040"] and "lavest: Under 30 (-0,050)" in chart.alt_text
 
 
 def test_sample_vs_respondents_chart():
@@ -130,7 +147,8 @@ def test_sample_vs_respondents_chart():
     chart = sample_vs_respondents_chart(rows, labels={"K": "Kvinder", "M": "Mænd"})
     widths = [b.get_width() for b in chart.figure.axes[0].patches]
     assert widths == pytest.approx([0.52, 0.48, 0.6, 0.4])
-    assert "Kvinder: stikprøve 52,0 %, respondenter 60,0 %" in chart.alt_text
+    assert chart.table.iloc[0].tolist() == ["Kvinder", "52,0 %", "60,0 %"]
+    assert "Kvinder, 52 % af stikprøven og 60 % af respondenterne" in chart.alt_text
 
 
 def test_response_curve_chart_marks_reminders():
@@ -150,7 +168,7 @@ def test_weight_histogram_counts():
     w = np.array([1.0, 2.0, 2.0, 3.0, 10.0])
     chart = weight_histogram(w)
     assert sum(p.get_height() for p in chart.figure.axes[0].patches) == 5
-    assert "størst 10,00" in chart.alt_text
+    assert "fra 1,00 til 10,00" in chart.alt_text and chart.table.iloc[-1].tolist() == ["Størst", "10,00"]
 
 
 @pytest.mark.parametrize("text", [
@@ -195,6 +213,6 @@ def test_labels_from_data_are_text_not_mathtext_and_the_chart_is_svg_text():
         return buf.getvalue()
 
     first = svg()
-    assert "$x^2$ &amp; &lt;b&gt; (n=5.219)" in first and "Pris i $ og kr." in first
+    assert "$x^2$ &amp; &lt;b&gt; (n = 5.219)" in first and "Pris i $ og kr." in first
     assert first == svg()
     assert matplotlib.rcParams["text.parse_math"] is True and matplotlib.rcParams["svg.fonttype"] == "path"

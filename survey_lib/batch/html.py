@@ -1,69 +1,280 @@
-"""HTML export of executed notebooks: self-contained pages without any external request.
+"""HTML export of executed notebooks: pages that stand alone and that every reader can use.
 
 The pages use nbconvert's ``lab`` template through the project's own ``survey`` template
-(``templates/survey``): no script is loaded (no require.js, MathJax, Mermaid or widgets), a
-Content-Security-Policy forbids scripts and every request other than embedded images, code cells are
-folded into ``<details>`` for methodologists, the stylesheet is one shared file per batch
-(:func:`write_stylesheet`) instead of 250 kB of CSS in every page, and a provenance table closes
-every page. Text from data is escaped where it is produced (:func:`survey_lib.narrative.escape_markdown`)
-and again by the template for the page's own fields.
+(``templates/survey``):
+
+- no script is loaded (no require.js, MathJax, Mermaid or widgets), and a Content-Security-Policy
+  forbids scripts and every request other than embedded images;
+- the page carries its own few CSS rules (:data:`PAGE_CSS`, a few kB) instead of linking JupyterLab's
+  262 kB stylesheet, so a page e-mailed alone keeps its look; one sans-serif font stack, no web font;
+- a print stylesheet: A4, a header with the scope, wave and date on every page, page numbers, no chart
+  or table split across pages;
+- a layout that works at a phone's width: charts scale, wide tables scroll sideways inside a labelled,
+  focusable region whose shadows show that there is more;
+- keyboard and screen readers: a skip link to the ``<main>`` content, visible focus, code cells folded
+  into ``<details>`` whose summary says what the cell does ('Vis koden: indlæs tabellerne'), no
+  ``tabindex`` on cells or outputs (nbconvert adds one to every cell of a page whose body has the class
+  ``jp-Notebook``; these pages do not), headings without jumps (:func:`accessible_markup`);
+- a provenance table closes every page.
+
+Text from data is escaped where it is produced (:func:`survey_lib.narrative.escape_markdown`) and
+again by the template for the page's own fields. WCAG 2.1 AA is checked by axe-core in the tests
+(``tests/test_accessibility.py``; see docs/accessibility.md).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["export_html", "write_stylesheet", "TEMPLATES", "STYLESHEET"]
+__all__ = ["export_html", "write_stylesheet", "page_css", "accessible_markup", "code_label", "danish_date",
+           "TEMPLATES", "STYLESHEET", "FONT_STACK", "PAGE_CSS"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: The shared stylesheet older versions wrote next to the pages (removed by :func:`write_stylesheet`).
 STYLESHEET = "style.css"
 
-_OWN_CSS = """
-/* survey_lib: reader-first layout */
-body.survey-report { max-width: 1100px; margin: 0 auto; padding: 0 1.5rem 3rem; font-size: 15px; }
-.survey-nav { padding: .8rem 0; border-bottom: 1px solid #ddd; margin-bottom: 1rem; color: #555; }
-.survey-nav a { color: #2166ac; }
-details.survey-code > summary { cursor: pointer; color: #777; font-size: 12px; margin: .2rem 0; }
-details.survey-code[open] > summary { color: #2166ac; }
-.jp-InputPrompt, .jp-OutputPrompt { display: none; }
-.survey-provenance { margin-top: 3rem; border-top: 1px solid #ddd; padding-top: .8rem; font-size: 12px; color: #555; }
-.survey-provenance th { text-align: left; padding-right: 1rem; vertical-align: top; }
-.survey-provenance td { word-break: break-all; }
-img { max-width: 100%; height: auto; }
+#: One sans-serif stack for everything (system fonts only: nothing is fetched).
+FONT_STACK = ('system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", '
+              '"DejaVu Sans", sans-serif')
+_MONO_STACK = 'ui-monospace, "SFMono-Regular", Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace'
+
+#: Colours of the pages (contrast on white: ink 17:1, muted 7:1, accent 8.3:1, danger 6.7:1).
+INK, MUTED, ACCENT, DANGER, RULE, SOFT = "#1a1a1a", "#595959", "#1c4f8a", "#a8322a", "#c4c4c4", "#f4f6f9"
+
+#: The rules every page uses (report pages and the index).
+PAGE_CSS = f"""
+:root {{ color-scheme: light; }}
+*, *::before, *::after {{ box-sizing: border-box; }}
+html {{ -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }}
+body {{ margin: 0 auto; max-width: 62rem; padding: 0 1rem 3rem; font-family: {FONT_STACK}; font-size: 1rem;
+  line-height: 1.5; color: {INK}; background: #fff; overflow-wrap: break-word; }}
+h1, h2, h3, h4 {{ line-height: 1.25; margin: 1.6em 0 .5em; }}
+h1 {{ font-size: 1.8rem; margin-top: .8em; }} h2 {{ font-size: 1.4rem; }} h3 {{ font-size: 1.15rem; }}
+h4, h5, h6 {{ font-size: 1rem; }}
+p, li, blockquote {{ max-width: 46rem; }}
+a {{ color: {ACCENT}; text-decoration: underline; text-underline-offset: .15em; }}
+a:hover {{ text-decoration-thickness: .15em; }}
+:focus-visible {{ outline: 3px solid {ACCENT}; outline-offset: 2px; }}
+summary:focus-visible {{ outline-offset: 1px; }}
+.skip-link {{ position: absolute; left: .5rem; top: -4rem; z-index: 10; background: #fff; color: {ACCENT};
+  padding: .5rem .9rem; border: 2px solid {ACCENT}; }}
+.skip-link:focus {{ top: .5rem; }}
+.survey-nav {{ padding: .8rem 0; border-bottom: 1px solid {RULE}; margin-bottom: 1rem; }}
+.survey-print-header {{ display: none; }}
+blockquote {{ margin: .8rem 0; padding: .1rem 1rem; border-left: 4px solid {RULE}; }}
+small, .muted {{ color: {MUTED}; }}
+table {{ border-collapse: collapse; font-variant-numeric: tabular-nums; }}
+th, td {{ border-bottom: 1px solid {RULE}; padding: .35rem .6rem; text-align: left; vertical-align: top; }}
+thead th {{ border-bottom: 2px solid {INK}; }}
+.table-scroll {{ overflow-x: auto; max-width: 100%; margin: .6rem 0 1.2rem;
+  background: linear-gradient(to right, #fff 30%, rgba(255,255,255,0)),
+    linear-gradient(to left, #fff 30%, rgba(255,255,255,0)) 100% 0,
+    radial-gradient(farthest-side at 0 50%, rgba(0,0,0,.28), rgba(0,0,0,0)),
+    radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.28), rgba(0,0,0,0)) 100% 0;
+  background-repeat: no-repeat; background-size: 2.5rem 100%, 2.5rem 100%, .9rem 100%, .9rem 100%;
+  background-attachment: local, local, scroll, scroll; }}
+.table-scroll > table {{ margin: 0; }}
+figure.survey-chart {{ margin: 1.2rem 0 1.8rem; max-width: 42rem; }}
+figure.survey-chart img {{ display: block; width: 100%; height: auto; }}
+figure.survey-chart figcaption {{ color: {MUTED}; font-size: .9rem; margin-top: .3rem; }}
+details > summary {{ cursor: pointer; }}
+details.survey-data > summary {{ font-size: .9rem; color: {ACCENT}; text-decoration: underline; margin-top: .3rem; }}
+details.survey-code {{ margin: .3rem 0; }}
+details.survey-code > summary {{ color: {MUTED}; font-size: .875rem; }}
+.highlight {{ background: {SOFT}; padding: .5rem .75rem; border-radius: 4px; }}
+.highlight pre, pre {{ margin: 0; white-space: pre-wrap; font-family: {_MONO_STACK}; font-size: .85rem; line-height: 1.45; }}
+.jp-InputPrompt, .jp-OutputPrompt, .jp-Collapser, a.anchor-link {{ display: none; }}
+.jp-RenderedText pre {{ background: {SOFT}; padding: .4rem .6rem; }}
+img {{ max-width: 100%; height: auto; }}
+.survey-provenance {{ margin-top: 3rem; border-top: 1px solid {RULE}; padding-top: .8rem; font-size: .875rem;
+  color: {MUTED}; }}
+.survey-provenance th {{ padding-right: 1rem; }}
+.survey-provenance td {{ word-break: break-all; }}
+.ok {{ color: {ACCENT}; }} .fejl {{ color: {DANGER}; }}
+@media (max-width: 40rem) {{
+  body {{ padding: 0 .75rem 2rem; }}
+  h1 {{ font-size: 1.5rem; }} h2 {{ font-size: 1.25rem; }}
+  th, td {{ padding: .3rem .45rem; }}
+}}
+"""
+
+_PRINT_CSS = """
+@page { size: A4; margin: 20mm 16mm 18mm 16mm;
+  @top-left { content: "HEADER"; font: 8.5pt FONTS; color: #595959; }
+  @bottom-right { content: "Side " counter(page) " af " counter(pages); font: 8.5pt FONTS; color: #595959; } }
+@media print {
+  body { max-width: none; padding: 0; font-size: 10.5pt; }
+  .skip-link, .survey-nav, details.survey-code, details.survey-data { display: none !important; }
+  .survey-print-header { display: block; font-size: 9pt; color: #1a1a1a; border-bottom: 1px solid #1a1a1a;
+    padding-bottom: 2mm; margin-bottom: 5mm; }
+  figure.survey-chart, .table-scroll, table, tr, blockquote, img { break-inside: avoid; page-break-inside: avoid; }
+  h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+  figure.survey-chart { max-width: 100%; }
+  figure.survey-chart img { width: auto; max-width: 100%; max-height: 230mm; }
+  .table-scroll { overflow: visible; background: none; }
+  a { color: #1a1a1a; }
+  .survey-provenance details > summary { display: none; }
+}
 """
 
 
+def _css_string(text: str) -> str:
+    """Text as a CSS string literal's content: quotes, backslashes and line breaks escaped, and '<'
+    too, so that nothing from data can close the ``<style>`` element."""
+    out = []
+    for ch in str(text):
+        if ch in '"\\<>' or ord(ch) < 0x20:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def page_css(print_header: str = "") -> str:
+    """The CSS of a page: :data:`PAGE_CSS`, the code colours and the print rules with ``print_header``
+    in the top margin of every printed page."""
+    return (PAGE_CSS + _code_css() + _PRINT_CSS.replace("HEADER", _css_string(print_header))
+            .replace("FONTS", FONT_STACK)).strip() + "\n"
+
+
 @lru_cache(maxsize=1)
-def stylesheet_text() -> str:
-    """The shared stylesheet: JupyterLab's light theme as nbconvert ships it, Pygments' code
-    colours, and the project's own layout rules."""
-    import nbconvert
+def _code_css() -> str:
+    """Pygments' default colours for the folded code, each darkened until it has 4.5:1 contrast on the
+    code's background (several of the defaults have less)."""
     from pygments.formatters import HtmlFormatter
 
-    base = Path(nbconvert.__file__).resolve()
-    candidates = [Path(p) / "nbconvert" / "templates" / "lab" / "static" for p in _jupyter_data_dirs()]
-    static = next((c for c in candidates if (c / "index.css").is_file()), None)
-    if static is None:       # pragma: no cover - a broken nbconvert install
-        raise FileNotFoundError(f"nbconvert's lab template CSS not found (looked in {candidates}; nbconvert at {base})")
-    parts = [(static / "index.css").read_text(encoding="utf-8"), (static / "theme-light.css").read_text(encoding="utf-8"),
-             HtmlFormatter(style="default").get_style_defs(".highlight"), _OWN_CSS]
-    return "\n".join(parts)
+    from ..plots import contrast_ratio
+
+    css = HtmlFormatter(style="default").get_style_defs(".highlight")
+    lines = [line for line in css.splitlines() if not line.startswith(("pre ", "td.linenos", "span.linenos",
+                                                                        ".highlight .hll", ".highlight  {"))]
+
+    def darken(match: re.Match) -> str:
+        colour = match.group(1)
+        if len(colour) == 4:
+            colour = "#" + "".join(c * 2 for c in colour[1:])
+        rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+        while contrast_ratio("#" + "".join(f"{c:02x}" for c in rgb), SOFT) < 4.5:
+            rgb = [int(c * 0.92) for c in rgb]
+        return "color: #" + "".join(f"{c:02x}" for c in rgb)
+
+    lines = [re.sub(r"(?<![-\w])color: (#[0-9a-fA-F]{3,6})\b", darken, line) for line in lines]
+    # backgrounds of error tokens and the like: dropped (the text colour carries the token)
+    lines = [re.sub(r"background-color: #[0-9a-fA-F]{3,6};?\s*", "", line) for line in lines]
+    lines = [re.sub(r"border: 1px solid #[0-9a-fA-F]{3,6};?\s*", "", line) for line in lines]
+    return "\n".join(line for line in lines if not re.search(r"\{\s*\}", line)) + "\n"
 
 
-def _jupyter_data_dirs() -> list[str]:
-    from jupyter_core.paths import jupyter_path
+_MONTHS = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
+           "november", "december"]
 
-    return jupyter_path()
+
+def danish_date(day: dt.date) -> str:
+    """1 December 2026 -> '1. december 2026'."""
+    return f"{day.day}. {_MONTHS[day.month - 1]} {day.year}"
+
+
+#: What a code cell does, by the survey_lib function it calls (the summary of its folded code).
+CODE_LABELS = {
+    "open_context": "indlæs parametre og tabeller",
+    "open_nonresponse": "indlæs tabellerne over frafald og vægte",
+    "open_free_text": "indlæs fritekstens tabeller",
+    "show_summary": "vis sammenfatningen",
+    "show_theme": "vis temaets spørgsmål",
+    "show_question": "vis spørgsmålet",
+    "show_multi_select": "vis spørgsmålet med flere svarmuligheder",
+    "show_nonresponse": "vis frafaldsanalysen",
+    "show_weighting": "vis vægtningen",
+    "show_free_text": "vis kommentarerne",
+}
+
+
+def code_label(cell) -> str:
+    """'Vis koden: <what the cell does>' for a code cell: from its tags (parameters), the survey_lib
+    function it calls (:data:`CODE_LABELS`), its first comment, or its first call."""
+    tags = set(cell.get("metadata", {}).get("tags", []) or [])
+    source = cell.get("source", "")
+    if "injected-parameters" in tags:
+        what = "parametrene for denne kørsel"
+    elif "parameters" in tags:
+        what = "parametrene og deres standardværdier"
+    else:
+        code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("import ", "from ")))
+        calls = re.findall(r"\b([A-Za-z_]\w*)\s*\(", code)
+        known = [CODE_LABELS[c] for c in calls if c in CODE_LABELS]
+        comment = next((line.strip().lstrip("#").strip() for line in source.splitlines()
+                        if line.strip().startswith("#") and line.strip().lstrip("#").strip()), "")
+        what = known[0] if known else comment or (f"kald af {calls[0]}" if calls else "en kodecelle")
+    return f"Vis koden: {what}"
+
+
+_HEADING = re.compile(r"^h([1-6])$")
+_INTERACTIVE = {"a", "button", "input", "select", "textarea", "summary"}
+_SPACE_PERCENT = re.compile(r"(\d) %")
+
+
+def accessible_markup(page: str) -> str:
+    """Repairs on an exported page that the template cannot make:
+
+    - heading levels without jumps (each heading one level below the nearest earlier heading of a
+      higher level: the notebooks' Markdown goes from '#' straight to '###' where a section has no '##');
+    - every table not already in one inside a scrollable, labelled region (``role="region"``,
+      ``aria-label`` from its heading, focusable so that a keyboard can scroll it), with ``scope`` on
+      its header cells, and every region's name unique;
+    - a no-break space between a number and its '%';
+    - no ``tabindex`` on any other element that is not interactive.
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, features="html.parser")
+    main = soup.find("main") or soup
+    # a heading's new level: one below the nearest earlier heading of a higher original level
+    stack: list[tuple[int, int]] = []          # (original level, new level) of the open sections
+    for h in main.find_all(_HEADING):
+        original = int(h.name[1])
+        while stack and stack[-1][0] >= original:
+            stack.pop()
+        level = stack[-1][1] + 1 if stack else 1
+        h.name = f"h{level}"
+        stack.append((original, level))
+    for table in main.find_all("table"):
+        parent = table.parent
+        if parent is not None and "table-scroll" in (parent.get("class") or []):
+            continue
+        heading = table.find_previous(_HEADING)
+        last_heading = heading.get_text(" ", strip=True) if heading else ""
+        wrapper = soup.new_tag("div", attrs={"class": "table-scroll", "role": "region", "tabindex": "0",
+                                             "aria-label": f"Tabel: {last_heading}" if last_heading else "Tabel"})
+        table.wrap(wrapper)
+        head = table.find("thead")
+        for th in (head.find_all("th") if head else []):
+            th["scope"] = "col"
+    # every region's name unique on the page (two tables under one heading: 'Tabel: X (2)')
+    seen: dict[str, int] = {}
+    for region in main.select(".table-scroll[aria-label]"):
+        name = region["aria-label"]
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            region["aria-label"] = f"{name} ({seen[name]})"
+    # Danish typography: a number and its '%' stay on one line ('100 %' never breaks before the %)
+    for text in main.find_all(string=_SPACE_PERCENT):
+        if text.find_parent(["pre", "code", "style", "script"]) is None:
+            text.replace_with(_SPACE_PERCENT.sub("\\1\u00a0%", str(text)))
+    for el in soup.find_all(attrs={"tabindex": True}):
+        if el.name not in _INTERACTIVE and "table-scroll" not in (el.get("class") or []):
+            del el["tabindex"]
+    return str(soup)
 
 
 def write_stylesheet(folder: Path) -> Path:
-    """Write the shared stylesheet into ``folder`` (atomically) and return its path."""
-    from ..atomic import atomic_folder
-
-    with atomic_folder(folder) as stage:
-        stage.file(STYLESHEET).write_text(stylesheet_text(), encoding="utf-8")
-    return folder / STYLESHEET
+    """Remove the shared stylesheet that older versions wrote into ``folder``: the pages carry their
+    own CSS now. Returns the path it removed (or would have). Kept so that callers need no change."""
+    path = Path(folder) / STYLESHEET
+    path.unlink(missing_ok=True)
+    return path
 
 
 @lru_cache(maxsize=1)
@@ -73,11 +284,13 @@ def _exporter():
     exporter = HTMLExporter(template_name="survey", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
+    exporter.exclude_anchor_links = True
+    exporter.register_filter("code_label", code_label)
     return exporter
 
 
-def export_html(nb, title: str, stylesheet: str, index: str, scope_label: str, wave: str,
-                provenance: list[tuple[str, str]]) -> str:
+def export_html(nb, title: str, stylesheet: str | None, index: str, scope_label: str, wave: str,
+                provenance: list[tuple[str, str]], date: dt.date | None = None) -> str:
     """The page of one executed notebook.
 
     Parameters
@@ -85,18 +298,27 @@ def export_html(nb, title: str, stylesheet: str, index: str, scope_label: str, w
     nb
         The executed notebook (``nbformat.NotebookNode``).
     title, scope_label, wave
-        Shown in the page's title and navigation (escaped).
-    stylesheet, index
-        Relative links to the shared stylesheet and the batch's index page.
+        Shown in the page's title, navigation and print header (escaped).
+    stylesheet
+        Ignored: the page carries its CSS (the argument stays for callers of the earlier version,
+        which linked a shared stylesheet).
+    index
+        Relative link to the batch's index page.
     provenance
         (label, value) pairs shown in the page's footer.
+    date
+        The page's date in the print header (default: today).
     """
-    resources = {"survey": {"title": title, "stylesheet": stylesheet, "index": index, "scope_label": scope_label,
-                            "wave": wave, "provenance": [(str(k), str(v)) for k, v in provenance]}}
+    day = danish_date(date or dt.date.today())
+    header = f"{scope_label} · bølge {wave} · {day}"
+    resources = {"survey": {"title": title, "index": index, "scope_label": scope_label, "wave": wave,
+                            "date": day, "css": page_css(f"{title} · bølge {wave} · {day}"),
+                            "print_header": header,
+                            "provenance": [(str(k), str(v)) for k, v in provenance]}}
     import warnings
 
     with warnings.catch_warnings():
         # the key numbers (application/json) are for machines; the page leaves them out on purpose
         warnings.filterwarnings("ignore", message=".*application/json.*is not able to be represented")
         body, _ = _exporter().from_notebook_node(nb, resources=resources)
-    return body
+    return accessible_markup(body)

@@ -1,10 +1,12 @@
 """The batch's index page: a municipality x notebook matrix, headline numbers and weighting flags.
 
-Everything on the page is escaped; the page loads nothing but the shared stylesheet.
+Everything on the page is escaped; the page loads nothing and carries its own CSS
+(:func:`survey_lib.batch.html.page_css`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import os
 from pathlib import Path
@@ -14,6 +16,7 @@ from ..atomic import atomic_write_text
 from ..narrative import fmt_int, fmt_number
 from ..scores import theme_score_ids
 from ..params import Params
+from .html import danish_date, page_css
 from .jobs import INDEX, Job, JobState, is_current, notebook_title, scope_label
 
 __all__ = ["write_index", "STATUS_DA", "KIND_DA"]
@@ -54,12 +57,13 @@ def _matrix(jobs: list[Job], states: Mapping[str, JobState], wave_dir: Path, tab
     scopes, notebooks = _unique(j.scope for j in jobs), _unique(j.notebook_name for j in jobs)
     titles = {j.notebook_name: notebook_title(str(j.notebook)) for j in jobs}
     by_cell = {(j.scope, j.notebook_name): j for j in jobs}
-    head = "<tr><th>Omfang</th>" + "".join(f"<th>{_e(titles[n])}</th>" for n in notebooks) + "</tr>"
+    head = ('<tr><th scope="col">Omfang</th>' + "".join(f'<th scope="col">{_e(titles[n])}</th>' for n in notebooks)
+            + "</tr>")
     rows = []
     for s in scopes:
         cells = "".join(_cell(by_cell[(s, n)], states.get(by_cell[(s, n)].job_id), wave_dir, tables_key)
                         for n in notebooks)
-        rows.append(f"<tr><th>{_e(scope_label(s))}</th>{cells}</tr>")
+        rows.append(f'<tr><th scope="row">{_e(scope_label(s))}</th>{cells}</tr>')
     return head + "".join(rows)
 
 
@@ -80,8 +84,9 @@ def _score_cell(v: dict) -> str:
 
 
 def _headline_table(scopes: list[str], themes: list[tuple[str, str]], headlines: dict) -> str:
-    head = "<tr><th>Omfang</th>" + "".join(f"<th>{_e(t)}</th>" for _, t in themes) + \
-        "<th>Respondenter</th><th>Effektivt n</th><th>Designeffekt</th><th>Bemærkninger</th></tr>"
+    head = '<tr><th scope="col">Omfang</th>' + "".join(f'<th scope="col">{_e(t)}</th>' for _, t in themes) + \
+        "".join(f'<th scope="col">{c}</th>' for c in ("Respondenter", "Effektivt n", "Designeffekt", "Bemærkninger")) \
+        + "</tr>"
     rows = []
     for s in scopes:
         h = headlines.get(s, {})
@@ -92,7 +97,7 @@ def _headline_table(scopes: list[str], themes: list[tuple[str, str]], headlines:
                   f"<td>{_e(fmt_int(w['n_effective']) if w else '–')}</td>",
                   f"<td>{_e(fmt_number(w['deff_kish']) if w else '–')}</td>",
                   f'<td class="{"fejl" if flags else ""}">{_e("; ".join(flags))}</td>']
-        rows.append(f"<tr><th>{_e(scope_label(s))}</th>{''.join(cells)}</tr>")
+        rows.append(f'<tr><th scope="row">{_e(scope_label(s))}</th>{"".join(cells)}</tr>')
     return head + "".join(rows)
 
 
@@ -108,21 +113,14 @@ def _audit_section(findings: list | None) -> str:
 def _provenance_table(manifest: dict) -> str:
     prov = manifest.get("provenance", {})
     return f"""<table id="provenance">
-<tr><th>Data (SHA-256)</th><td>{_e(prov.get('data_sha256'))}</td></tr>
-<tr><th>Git-commit</th><td>{_e(prov.get('git_commit'))}{' (ændringer ikke committet)' if prov.get('git_dirty') else ''}</td></tr>
-<tr><th>Params (SHA-256)</th><td>{_e(prov.get('params_sha256'))}</td></tr>
-<tr><th>Kerne</th><td>{_e(manifest.get('kernel'))} ({_e(manifest.get('kernel_python'))})</td></tr>
-<tr><th>Pakker</th><td>{_e(', '.join(f'{k} {v}' for k, v in sorted(manifest.get('packages', {}).items())))}</td></tr>
+<tr><th scope="row">Data (SHA-256)</th><td>{_e(prov.get('data_sha256'))}</td></tr>
+<tr><th scope="row">Git-commit</th><td>{_e(prov.get('git_commit'))}{' (ændringer ikke committet)' if prov.get('git_dirty') else ''}</td></tr>
+<tr><th scope="row">Params (SHA-256)</th><td>{_e(prov.get('params_sha256'))}</td></tr>
+<tr><th scope="row">Kerne</th><td>{_e(manifest.get('kernel'))} ({_e(manifest.get('kernel_python'))})</td></tr>
+<tr><th scope="row">Pakker</th><td>{_e(', '.join(f'{k} {v}' for k, v in sorted(manifest.get('packages', {}).items())))}</td></tr>
 </table>"""
 
 
-_STYLE = """<style>
-body.survey-index { max-width: 1400px; margin: 0 auto; padding: 1rem 1.5rem 3rem; font-family: sans-serif; font-size: 14px; }
-.survey-index table { border-collapse: collapse; margin: .5rem 0 1.5rem; }
-.survey-index th, .survey-index td { border: 1px solid #ddd; padding: .3rem .5rem; text-align: left; vertical-align: top; }
-.survey-index td.ok a { color: #2166ac; } .survey-index .fejl { color: #b2182b; } .survey-index p.ok { color: #2166ac; }
-.survey-index small { color: #777; }
-</style>"""
 
 
 def write_index(wave_dir: Path, params: Params, jobs: list[Job], states: Mapping[str, JobState], headlines: dict,
@@ -136,30 +134,44 @@ def write_index(wave_dir: Path, params: Params, jobs: list[Job], states: Mapping
     scopes, notebooks = _unique(j.scope for j in jobs), _unique(j.notebook_name for j in jobs)
     n_failed = sum(1 for j in jobs if states.get(j.job_id) is not None and states[j.job_id].status not in ("ok",))
     title, wave = _e(params.survey.title), _e(params.survey.wave)
+    css = page_css(f"{params.survey.title} · bølge {params.survey.wave} · {danish_date(dt.date.today())}")
     page = f"""<!DOCTYPE html>
 <html lang="da">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'self' 'unsafe-inline' file:; base-uri 'none'; form-action 'none'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
 <title>{title} – {wave}</title>
-<link rel="stylesheet" href="style.css">
-{_STYLE}
+<style>
+{css}
+body.survey-index {{ max-width: 90rem; }}
+.survey-index td small {{ white-space: nowrap; }}
+</style>
 </head>
 <body class="survey-index">
+<a class="skip-link" href="#indhold">Gå til indholdet</a>
+<div class="survey-print-header">{title} · bølge {wave} · {_e(danish_date(dt.date.today()))}</div>
+<main id="indhold">
 <h1>{title}</h1>
 <p>Bølge {wave} · {len(scopes)} omfang × {len(notebooks)} notebooks · {n_failed} fejlet</p>
-<h2>Rapporter</h2>
+<h2 id="rapporter">Rapporter</h2>
+<div class="table-scroll" role="region" aria-labelledby="rapporter" tabindex="0">
 <table id="matrix">{_matrix(jobs, states, wave_dir, tables_key)}</table>
-<h2>Nøgletal</h2>
+</div>
+<h2 id="noegletal">Nøgletal</h2>
 <p>Gennemsnitlig score (1–5, vægtet) med 95 %-konfidensinterval, og vægtenes diagnostik. Grupper med under
 {_e(params.survey.min_cell_size)} svar vises ikke.</p>
+<div class="table-scroll" role="region" aria-labelledby="noegletal" tabindex="0">
 <table id="headlines">{_headline_table(scopes, _themes(params, headlines), headlines)}</table>
+</div>
 <h2>Lækagekontrol</h2>
 {_audit_section(findings)}
-<h2>Proveniens</h2>
+<h2 id="proveniens">Proveniens</h2>
+<div class="table-scroll" role="region" aria-labelledby="proveniens" tabindex="0">
 {_provenance_table(manifest)}
+</div>
 <p>Maskinlæsbar version: <a href="manifest.json">manifest.json</a>.</p>
+</main>
 </body>
 </html>
 """
