@@ -13,11 +13,12 @@ and no 'serious' or 'critical' violation of a best-practice rule.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from browser import apt_install
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -39,29 +40,13 @@ def _installed_version() -> str | None:
     return json.loads(meta.read_text(encoding="utf-8")).get("version")
 
 
-def _apt_install(packages: list[str]) -> str:
-    if not shutil.which("apt-get"):
-        return "no apt-get on this machine"
-    prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
-    if prefix is None:
-        return "not root and no sudo"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        subprocess.run(prefix + ["apt-get", "update", "-qq"], check=False, capture_output=True, timeout=600, env=env)
-        done = subprocess.run(prefix + ["apt-get", "install", "-y", "-qq", *packages], capture_output=True, text=True,
-                              timeout=900, env=env)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"apt-get failed: {exc}"
-    return "" if done.returncode == 0 else f"apt-get install failed: {done.stderr[-300:]}"
-
-
 def ensure_axe() -> tuple[str | None, str]:
     """The source of axe.min.js at the pinned version (``npm ci`` when missing or at another
     version), or (None, why not)."""
     want = pinned_version()
     if _installed_version() != want:
         if not shutil.which("npm"):
-            why = _apt_install(NODE_PACKAGES)
+            why = apt_install(NODE_PACKAGES)
             if not shutil.which("npm"):
                 return None, f"npm is missing: install Debian's {' and '.join(NODE_PACKAGES)} ({why})"
         try:

@@ -24,7 +24,8 @@ def _binaries() -> tuple[str | None, str | None]:
     return browser, driver
 
 
-def _install() -> str:
+def apt_install(packages: list[str]) -> str:
+    """Install Debian packages (as root, or with sudo -n); '' when done, else why not."""
     if not shutil.which("apt-get"):
         return "no apt-get on this machine"
     prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
@@ -33,7 +34,7 @@ def _install() -> str:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     try:
         subprocess.run(prefix + ["apt-get", "update", "-qq"], check=False, capture_output=True, timeout=600, env=env)
-        done = subprocess.run(prefix + ["apt-get", "install", "-y", "-qq", *PACKAGES], capture_output=True, text=True,
+        done = subprocess.run(prefix + ["apt-get", "install", "-y", "-qq", *packages], capture_output=True, text=True,
                               timeout=900, env=env)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"apt-get failed: {exc}"
@@ -49,7 +50,7 @@ def browser_or_skip():
         pytest.skip("selenium is not installed (pip install -r requirements.lock)")
     browser, driver = _binaries()
     if not (browser and driver):
-        why = _install()
+        why = apt_install(PACKAGES)
         browser, driver = _binaries()
         if not (browser and driver):
             pytest.skip(f"no headless browser: install Debian's {' and '.join(PACKAGES)} ({why})")

@@ -72,7 +72,7 @@ def test_every_page_index_and_manifest(first, setup):
     assert manifest["audit"]["findings"] == []
     index = (wave / "index.html").read_text()
     assert 'href="odder/10_moedet_med_jobcentret.html"' in index and "Lækagekontrollen fandt intet" in index
-    assert "Samlet tilfredshed" in index and "Designeffekt" in index
+    assert "Overordnet tilfredshed" in index and "Samlet tilfredshed" not in index and "Designeffekt" in index
 
 
 def test_the_municipality_folder_holds_only_its_own_and_aggregates(first):
