@@ -198,18 +198,24 @@ def check_ages(pop: pd.DataFrame, limits: AgeLimits, reference: pd.Timestamp, fi
     return faults
 
 
+def _membership_faults(frame: pd.DataFrame, ids: pd.Series | None, file: str, kind: str, message: str) -> list[Fault]:
+    """A fault (file, row, column person_id, value) for every id of ``frame`` not among ``ids``
+    (none when ``ids`` is None: the other file could not be read)."""
+    if "person_id" not in frame.columns or ids is None:
+        return []
+    missing = frame["person_id"].notna() & ~frame["person_id"].isin(set(ids.dropna()))
+    return [Fault(file, kind, message, int(idx) + 1, "person_id", str(frame.at[idx, "person_id"]))
+            for idx in frame.index[missing]]
+
+
 def check_sample(sample: pd.DataFrame, population_ids: pd.Series | None, params: Params, file: str) -> list[Fault]:
     """Sample: unique ids that are all in the population (skipped when ``population_ids`` is None,
     i.e. the population file could not be read), invitation dates, reachability flags."""
     schema = pa.DataFrameSchema({"person_id": pa.Column(nullable=True, unique=True, report_duplicates="all", required=False)})
     faults = _id_faults(sample, file) + _run_schema(sample, schema, file)
     faults += _required_values(sample, ("invitation_date", "digital_post_exempt", "sms_reachable"), file)
-    if "person_id" in sample.columns and population_ids is not None:
-        known = set(population_ids.dropna())
-        missing = sample["person_id"].notna() & ~sample["person_id"].isin(known)
-        for idx in sample.index[missing]:
-            faults.append(Fault(file, "not_in_population", "this sampled person is not in the population file",
-                                int(idx) + 1, "person_id", str(sample.at[idx, "person_id"])))
+    faults += _membership_faults(sample, population_ids, file, "not_in_population",
+                                 "this sampled person is not in the population file")
     faults += _after(sample, "invitation_date", pd.Timestamp(params.survey.closing_date), file, "the invitation date")
     return faults
 
@@ -355,12 +361,7 @@ def check_responses(resp: pd.DataFrame, sample_ids: pd.Series | None, register: 
     qn = params.questionnaire
     faults = _id_faults(resp, file) + _run_schema(resp, _responses_schema(qn), file)
     faults += _required_values(resp, ("status", "started_at"), file)
-    if "person_id" in resp.columns and sample_ids is not None:
-        known = set(sample_ids.dropna())
-        missing = resp["person_id"].notna() & ~resp["person_id"].isin(known)
-        for idx in resp.index[missing]:
-            faults.append(Fault(file, "not_in_sample", "this respondent is not in the sample file",
-                                int(idx) + 1, "person_id", str(resp.at[idx, "person_id"])))
+    faults += _membership_faults(resp, sample_ids, file, "not_in_sample", "this respondent is not in the sample file")
     faults += _response_time_faults(resp, params.survey.closing_date, file)
     faults += _filter_faults(resp, register, qn, file)
     faults += _exclusive_option_faults(resp, qn, file)
