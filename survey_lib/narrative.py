@@ -177,7 +177,7 @@ def reading_guide(min_cell_size: int, weighting_cells: "tuple[str, ...] | list[s
             "blå) til den mest negative (til højre, rød), og antallet af svar (n) står ved hver gruppe. Andele og "
             "gennemsnitlige scorer (1–5, hvor 5 er mest positiv) er vægtede efter "
             f"{register_nouns(weighting_cells)}; 'Ved ikke/ikke relevant' indgår ikke. Grupper med under "
-            f"{number_word(min_cell_size)} svar vises ikke. En forskel kaldes *statistisk signifikant*, når den "
+            f"{number_word(min_cell_size)} svar vises ikke. En forskel kaldes *statistisk sikker*, når den "
             f"justerede p-værdi ({ADJUSTMENT_NAMES.get(multiple_testing, multiple_testing)}) er under "
             f"signifikansniveauet på {level} %.")
 
