@@ -233,10 +233,10 @@ def _suppressed(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _cells(frame: pd.DataFrame, kind: str, scored: set[str]) -> pd.DataFrame:
-    """The cells of one wave: for ``mean`` one row per (scope, question, breakdown, group) of the
-    questions in ``scored`` (those with a mean in either wave; multi-select questions have none),
-    suppressed cells included; for ``share`` one row per category that has a share or is suppressed
-    (multi-select options included)."""
+    """The cells of one wave, of the questions in ``scored`` (those with a value of this kind in
+    either wave), suppressed cells included: for ``mean`` one row per (scope, question, breakdown,
+    group) (multi-select questions have no mean); for ``share`` one row per answer category or
+    multi-select option (theme scores have no shares)."""
     f = pd.DataFrame({k: frame[k].astype(str) for k in KEYS + ["category", "category_label"]})
     f["n"] = pd.to_numeric(frame["n"], errors="coerce").to_numpy(float)
     f["suppressed"] = _suppressed(frame)
@@ -249,7 +249,8 @@ def _cells(frame: pd.DataFrame, kind: str, scored: set[str]) -> pd.DataFrame:
     else:
         f["value"] = pd.to_numeric(frame["share"], errors="coerce").to_numpy(float)
         f["se"] = pd.to_numeric(frame["share_se"], errors="coerce").to_numpy(float)
-        f = f[f["value"].notna().to_numpy() | f["suppressed"].to_numpy()].copy()
+        f = f[(f["value"].notna().to_numpy() | f["suppressed"].to_numpy()) & f["question"].isin(scored).to_numpy()
+              & (f["category"] != "").to_numpy()].copy()
     return f.reset_index(drop=True)
 
 
@@ -322,9 +323,11 @@ class WaveChange:
         _check_table(earlier, "earlier")
         _check_table(later, "later")
         kinds = ["mean", "share"] if self.shares else ["mean"]
-        scored = {str(q) for t in (earlier, later)
-                  for q in t.loc[pd.to_numeric(t["mean"], errors="coerce").notna(), "question"].unique()}
-        parts = [self._compare(_cells(earlier, kind, scored), _cells(later, kind, scored), kind) for kind in kinds]
+        with_value = {kind: {str(q) for t in (earlier, later)
+                             for q in t.loc[pd.to_numeric(t[kind], errors="coerce").notna(), "question"].unique()}
+                      for kind in ("mean", "share")}
+        parts = [self._compare(_cells(earlier, kind, with_value[kind]), _cells(later, kind, with_value[kind]), kind)
+                 for kind in kinds]
         out = pd.concat(parts, ignore_index=True)
         out["earlier_wave"] = str(earlier_wave)
         out["later_wave"] = str(later_wave)
@@ -335,7 +338,9 @@ class WaveChange:
 
     def _compare(self, e: pd.DataFrame, l: pd.DataFrame, kind: str) -> pd.DataFrame:
         keys = KEYS + ["category"]
-        m = l.merge(e, on=keys, how="outer", suffixes=("_l", "_e"), indicator=True, sort=False)
+        m = l.assign(_order_l=np.arange(len(l))).merge(e.assign(_order_e=np.arange(len(e))), on=keys, how="outer",
+                                                        suffixes=("_l", "_e"), indicator=True, sort=False)
+        m = m.sort_values(["_order_l", "_order_e"], na_position="last", kind="stable").reset_index(drop=True)
         in_e = (m["_merge"] != "left_only").to_numpy()
         in_l = (m["_merge"] != "right_only").to_numpy()
         n_e, n_l = m["n_e"].to_numpy(float), m["n_l"].to_numpy(float)
@@ -787,10 +792,10 @@ class RankMovement:
                 return set(t.loc[np.isfinite(t["estimate"]) & np.isfinite(t["se"]) & (t["n"] >= self.ranker.min_n),
                                  "kommune"])
             panel = rankable(eq) & rankable(lq)
+            names = list(dict.fromkeys(list(lq["kommune"]) + list(eq["kommune"])))
             if self.panel_only:
                 eq, lq = eq[eq["kommune"].isin(panel)], lq[lq["kommune"].isin(panel)]
             re, rl = (self.ranker(t.reset_index(drop=True), unit="kommune") if len(t) else None for t in (eq, lq))
-            names = list(dict.fromkeys(list(lq["kommune"]) + list(eq["kommune"])))
             row = pd.DataFrame({"question": qid, "kommune": names, "panel": [k in panel for k in names]})
             for prefix, r in (("earlier", re), ("later", rl)):
                 cols = ["rank", "of", "lower", "upper", "label"]
@@ -801,7 +806,8 @@ class RankMovement:
                 r = r.set_index("kommune").reindex(names)
                 for c in cols:
                     row[f"{prefix}_{c}"] = r[c].to_numpy()
-                row[f"{prefix}_label"] = row[f"{prefix}_label"].fillna("ikke med i runden")
+                row[f"{prefix}_label"] = row[f"{prefix}_label"].fillna(
+                    "ikke med i begge runder" if self.panel_only else "ikke med i runden")
             for c in ("earlier_rank", "earlier_of", "earlier_lower", "earlier_upper", "later_rank", "later_of",
                       "later_lower", "later_upper"):
                 row[c] = pd.array(row[c], dtype="Int64")
