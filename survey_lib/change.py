@@ -168,6 +168,12 @@ def change_family(breakdown: str, kind: str) -> str:
     return "change" if breakdown == TOTAL else f"change:{breakdown}"
 
 
+def _families(breakdowns: np.ndarray, kind: str) -> np.ndarray:
+    """:func:`change_family` of every row (computed once per breakdown)."""
+    names = {b: change_family(b, kind) for b in pd.unique(breakdowns)}
+    return np.array([names[b] for b in breakdowns], dtype=object)
+
+
 def _check_settings(alpha: float, adjustment: str, min_cell_size: int, where: str) -> None:
     if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
         raise ValueError(f"{where}: alpha must be a probability strictly between 0 and 1 (e.g. 0.05); got {alpha!r}")
@@ -199,9 +205,50 @@ def _adjust(frame: pd.DataFrame, method: str) -> np.ndarray:
 
 
 KEYS = ["scope", "question", "breakdown", "group"]
+NUMBERS = ("n", "mean", "mean_se", "share", "share_se")
 
 
-def _check_table(frame: pd.DataFrame, name: str) -> None:
+def _text(s: pd.Series) -> np.ndarray:
+    """A key column as an object array of str ('' for missing; 5.0 read from a CSV file as '5')."""
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype(str).to_numpy(dtype=object)
+    if pd.api.types.is_numeric_dtype(s):
+        v = s.to_numpy(float)
+        finite = np.isfinite(v)
+        out = np.full(len(v), "", dtype=object)
+        whole = finite & (v == np.round(v))
+        out[whole] = v[whole].astype(np.int64).astype(str)
+        out[finite & ~whole] = v[finite & ~whole].astype(str)
+        return out
+    arr = s.to_numpy(dtype=object, na_value="")
+    if isinstance(s.dtype, pd.StringDtype) or pd.api.types.infer_dtype(arr, skipna=False) == "string":
+        return arr
+    odd = np.fromiter((type(x) is not str for x in arr), bool, len(arr))
+    if odd.any():
+        arr = arr.copy()
+        arr[odd] = [str(x) for x in arr[odd]]
+    return arr
+
+
+def _suppressed(frame: pd.DataFrame) -> np.ndarray:
+    s = frame["suppressed"]
+    if pd.api.types.is_bool_dtype(s):
+        return s.fillna(False).to_numpy(bool)
+    return np.isin(np.char.lower(np.char.strip(_text(s).astype(str))), ["true", "1", "yes"])
+
+
+@dataclass(frozen=True)
+class _Wave:
+    """One wave's table as arrays: key text, numbers, suppression."""
+
+    keys: dict[str, np.ndarray]
+    numbers: dict[str, np.ndarray]
+    suppressed: np.ndarray
+    label: np.ndarray
+
+
+def _read_table(frame: pd.DataFrame, name: str) -> _Wave:
+    """Check a tables.csv frame (columns, one row per cell and category, numbers) and take its arrays."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"WaveChange: {name} must be a pandas DataFrame shaped like tables.csv; got "
                         f"{type(frame).__name__}")
@@ -209,49 +256,56 @@ def _check_table(frame: pd.DataFrame, name: str) -> None:
     if missing:
         raise ValueError(f"WaveChange: the {name} table lacks column(s) {missing}; expected the columns of "
                          f"tables.csv ({', '.join(TABLE_COLUMNS)})")
-    dup = frame.duplicated(KEYS + ["category"])
-    if dup.any():
-        row = frame.loc[dup].iloc[0]
-        raise ValueError(f"WaveChange: the {name} table has row {int(np.flatnonzero(dup.to_numpy())[0])} twice for "
-                         f"scope={row['scope']!r}, question={row['question']!r}, breakdown={row['breakdown']!r}, "
-                         f"group={row['group']!r}, category={row['category']!r}; each cell and category must occur "
-                         "once (key the questions by their stable id before comparing)")
-    for col in ("n", "mean", "mean_se", "share", "share_se"):
-        vals = pd.to_numeric(frame[col], errors="coerce")
-        bad = vals.isna() & frame[col].notna() & (frame[col].astype(str).str.strip() != "")
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueError(f"WaveChange: the {name} table, row {i}, column {col!r}: expected a number or empty, "
-                             f"got {frame[col].iloc[i]!r}")
+    keys = {k: _text(frame[k]) for k in KEYS + ["category"]}
+    code = _key_codes([keys[k] for k in KEYS + ["category"]])
+    if len(code):
+        first = np.unique(code, return_index=True)[1]
+        if len(first) < len(code):
+            dup = np.ones(len(code), bool)
+            dup[first] = False
+            i = int(np.flatnonzero(dup)[0])
+            raise ValueError(f"WaveChange: the {name} table has row {i} twice for scope={keys['scope'][i]!r}, "
+                             f"question={keys['question'][i]!r}, breakdown={keys['breakdown'][i]!r}, "
+                             f"group={keys['group'][i]!r}, category={keys['category'][i]!r}; each cell and "
+                             "category must occur once (key the questions by their stable id before comparing)")
+    numbers = {}
+    for col in NUMBERS:
+        raw = frame[col]
+        vals = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+        lost = np.isnan(vals) & raw.notna().to_numpy()
+        if lost.any():
+            text = np.char.strip(_text(raw[lost]).astype(str))
+            if (text != "").any():
+                i = int(np.flatnonzero(lost)[np.flatnonzero(text != "")[0]])
+                raise ValueError(f"WaveChange: the {name} table, row {i}, column {col!r}: expected a number or "
+                                 f"empty, got {raw.iloc[i]!r}")
+        numbers[col] = vals
+    return _Wave(keys, numbers, _suppressed(frame), _text(frame["category_label"]))
 
 
-def _suppressed(frame: pd.DataFrame) -> np.ndarray:
-    s = frame["suppressed"]
-    if s.dtype == bool:
-        return s.to_numpy()
-    return s.astype(str).str.strip().str.lower().isin(["true", "1", "yes"]).to_numpy()
+def _key_codes(columns: list[np.ndarray]) -> np.ndarray:
+    """One integer code per row for the combination of the key columns (equal rows, equal codes)."""
+    if not columns or not len(columns[0]):
+        return np.zeros(len(columns[0]) if columns else 0, dtype=np.int64)
+    code = np.zeros(len(columns[0]), dtype=np.int64)
+    for col in columns:
+        c, uniques = pd.factorize(col)
+        code = pd.factorize(code * (len(uniques) + 1) + c)[0].astype(np.int64)
+    return code
 
 
-def _cells(frame: pd.DataFrame, kind: str, scored: set[str]) -> pd.DataFrame:
-    """The cells of one wave, of the questions in ``scored`` (those with a value of this kind in
-    either wave), suppressed cells included: for ``mean`` one row per (scope, question, breakdown,
-    group) (multi-select questions have no mean); for ``share`` one row per answer category or
-    multi-select option (theme scores have no shares)."""
-    f = pd.DataFrame({k: frame[k].astype(str) for k in KEYS + ["category", "category_label"]})
-    f["n"] = pd.to_numeric(frame["n"], errors="coerce").to_numpy(float)
-    f["suppressed"] = _suppressed(frame)
+def _cells(w: _Wave, kind: str, scored: set[str]) -> np.ndarray:
+    """Row indices of one wave's cells, of the questions in ``scored`` (those with a value of this
+    kind in either wave), suppressed cells included: for ``mean`` the first row of every (scope,
+    question, breakdown, group) (multi-select questions have no mean); for ``share`` every answer
+    category or multi-select option that has a share or is suppressed (theme scores have none)."""
+    in_q = pd.Series(w.keys["question"]).isin(scored).to_numpy()
     if kind == "mean":
-        f["value"] = pd.to_numeric(frame["mean"], errors="coerce").to_numpy(float)
-        f["se"] = pd.to_numeric(frame["mean_se"], errors="coerce").to_numpy(float)
-        f = f[f["question"].isin(scored).to_numpy()].drop_duplicates(KEYS).copy()
-        f["category"] = ""
-        f["category_label"] = ""
-    else:
-        f["value"] = pd.to_numeric(frame["share"], errors="coerce").to_numpy(float)
-        f["se"] = pd.to_numeric(frame["share_se"], errors="coerce").to_numpy(float)
-        f = f[(f["value"].notna().to_numpy() | f["suppressed"].to_numpy()) & f["question"].isin(scored).to_numpy()
-              & (f["category"] != "").to_numpy()].copy()
-    return f.reset_index(drop=True)
+        rows = np.flatnonzero(in_q)
+        code = _key_codes([w.keys[k][rows] for k in KEYS])
+        return rows[np.sort(np.unique(code, return_index=True)[1])]
+    value = w.numbers["share"]
+    return np.flatnonzero(in_q & (~np.isnan(value) | w.suppressed) & (w.keys["category"] != ""))
 
 
 @dataclass(frozen=True)
@@ -320,13 +374,12 @@ class WaveChange:
             A table lacks a column of tables.csv, has a cell twice, or holds a non-number where a
             number belongs (the message names the table, row and column).
         """
-        _check_table(earlier, "earlier")
-        _check_table(later, "later")
+        e, l = _read_table(earlier, "earlier"), _read_table(later, "later")
         kinds = ["mean", "share"] if self.shares else ["mean"]
-        with_value = {kind: {str(q) for t in (earlier, later)
-                             for q in t.loc[pd.to_numeric(t[kind], errors="coerce").notna(), "question"].unique()}
+        with_value = {kind: {str(q) for w in (e, l)
+                             for q in pd.unique(w.keys["question"][~np.isnan(w.numbers[kind])])}
                       for kind in ("mean", "share")}
-        parts = [self._compare(_cells(earlier, kind, with_value[kind]), _cells(later, kind, with_value[kind]), kind)
+        parts = [self._compare(e, _cells(e, kind, with_value[kind]), l, _cells(l, kind, with_value[kind]), kind)
                  for kind in kinds]
         out = pd.concat(parts, ignore_index=True)
         out["earlier_wave"] = str(earlier_wave)
@@ -336,22 +389,37 @@ class WaveChange:
                              out["suppressed"].to_numpy(bool), out["not_computable"].to_numpy(object))
         return out[CHANGE_COLUMNS]
 
-    def _compare(self, e: pd.DataFrame, l: pd.DataFrame, kind: str) -> pd.DataFrame:
-        keys = KEYS + ["category"]
-        m = l.assign(_order_l=np.arange(len(l))).merge(e.assign(_order_e=np.arange(len(e))), on=keys, how="outer",
-                                                        suffixes=("_l", "_e"), indicator=True, sort=False)
-        m = m.sort_values(["_order_l", "_order_e"], na_position="last", kind="stable").reset_index(drop=True)
-        in_e = (m["_merge"] != "left_only").to_numpy()
-        in_l = (m["_merge"] != "right_only").to_numpy()
-        n_e, n_l = m["n_e"].to_numpy(float), m["n_l"].to_numpy(float)
-        sup = ((in_e & (m["suppressed_e"].fillna(False).astype(bool).to_numpy() | ~(n_e >= self.min_cell_size)))
-               | (in_l & (m["suppressed_l"].fillna(False).astype(bool).to_numpy() | ~(n_l >= self.min_cell_size))))
+    def _compare(self, e: _Wave, e_rows: np.ndarray, l: _Wave, l_rows: np.ndarray, kind: str) -> pd.DataFrame:
+        keys = KEYS + (["category"] if kind == "share" else [])
+        code = _key_codes([np.concatenate([l.keys[k][l_rows], e.keys[k][e_rows]]) for k in keys])
+        code_l, code_e = code[:len(l_rows)], code[len(l_rows):]
+        at_e = pd.Index(code_e).get_indexer(code_l)                     # earlier row of each later cell
+        e_only = np.flatnonzero(~np.isin(code_e, code_l))
+        # the later table's cells in its order, then the cells of the earlier table only
+        rows_l = np.concatenate([l_rows, np.full(len(e_only), -1)])
+        rows_e = np.concatenate([np.where(at_e >= 0, e_rows[np.maximum(at_e, 0)], -1), e_rows[e_only]])
+        in_l, in_e = rows_l >= 0, rows_e >= 0
+
+        def take(w: _Wave, rows: np.ndarray, values: np.ndarray, fill):
+            out = values[np.maximum(rows, 0)]
+            return np.where(rows >= 0, out, fill)
+
+        key = {k: np.where(in_l, take(l, rows_l, l.keys[k], ""), take(e, rows_e, e.keys[k], "")) for k in KEYS}
+        category = (np.where(in_l, take(l, rows_l, l.keys["category"], ""), take(e, rows_e, e.keys["category"], ""))
+                    if kind == "share" else np.full(len(rows_l), "", dtype=object))
+        label = (np.where(in_l, take(l, rows_l, l.label, ""), take(e, rows_e, e.label, ""))
+                 if kind == "share" else np.full(len(rows_l), "", dtype=object))
+        value_col, se_col = ("mean", "mean_se") if kind == "mean" else ("share", "share_se")
+        n_e, n_l = take(e, rows_e, e.numbers["n"], np.nan), take(l, rows_l, l.numbers["n"], np.nan)
+        sup = ((in_e & (take(e, rows_e, e.suppressed, False) | ~(n_e >= self.min_cell_size)))
+               | (in_l & (take(l, rows_l, l.suppressed, False) | ~(n_l >= self.min_cell_size))))
         both = in_e & in_l
-        v_e, v_l = m["value_e"].to_numpy(float), m["value_l"].to_numpy(float)
-        s_e, s_l = m["se_e"].to_numpy(float), m["se_l"].to_numpy(float)
+        v_e, v_l = take(e, rows_e, e.numbers[value_col], np.nan), take(l, rows_l, l.numbers[value_col], np.nan)
+        s_e, s_l = take(e, rows_e, e.numbers[se_col], np.nan), take(l, rows_l, l.numbers[se_col], np.nan)
         show = both & ~sup
         change = np.where(show, v_l - v_e, np.nan)
         se = np.where(show, np.sqrt(s_e ** 2 + s_l ** 2), np.nan)
+        m = rows_l
         reason = np.full(len(m), "", dtype=object)
         reason[~in_e] = ChangeNotComputable.NOT_EARLIER
         reason[~in_l] = ChangeNotComputable.NOT_LATER
@@ -361,16 +429,13 @@ class WaveChange:
         with np.errstate(invalid="ignore", divide="ignore"):
             z = np.where(tested, change / se, np.nan)
         p = np.where(tested, 2 * special.ndtr(-np.abs(z)), np.nan)
-        label = m["category_label_l"].where(m["category_label_l"].notna(), m["category_label_e"]).fillna("")
 
         def shown(v, ok):
             return np.where(ok & ~sup, v, np.nan)
 
         out = pd.DataFrame({
-            "scope": m["scope"].to_numpy(), "question": m["question"].to_numpy(),
-            "breakdown": m["breakdown"].to_numpy(), "group": m["group"].to_numpy(),
-            "category": m["category"].to_numpy() if kind == "share" else "",
-            "category_label": label.to_numpy() if kind == "share" else "", "kind": kind,
+            "scope": key["scope"], "question": key["question"], "breakdown": key["breakdown"], "group": key["group"],
+            "category": category, "category_label": label, "kind": kind,
             "earlier_n": pd.array(np.where(in_e & ~sup, n_e, np.nan), dtype="Float64").round().astype("Int64"),
             "later_n": pd.array(np.where(in_l & ~sup, n_l, np.nan), dtype="Float64").round().astype("Int64"),
             "earlier": shown(v_e, in_e), "earlier_se": shown(s_e, in_e),
@@ -379,7 +444,7 @@ class WaveChange:
             "later_ci_low": shown(v_l - Z975 * s_l, in_l), "later_ci_high": shown(v_l + Z975 * s_l, in_l),
             "change": change, "change_se": se, "ci_low": change - Z975 * se, "ci_high": change + Z975 * se,
             "statistic": z, "p_value": p,
-            "family": [change_family(b, kind) for b in m["breakdown"]],
+            "family": _families(key["breakdown"], kind),
             "suppressed": sup, "not_computable": np.where(sup, "", reason),
         })
         return out
@@ -603,10 +668,11 @@ def trend_cells(stacked: StackedDesign, y: np.ndarray, cell: np.ndarray, n_cells
 def _published_flags(tables: Mapping[str, pd.DataFrame] | None) -> dict[tuple, bool]:
     """(scope, question, breakdown, group) -> suppressed in some wave's table."""
     out: dict[tuple, bool] = {}
-    for frame in (tables or {}).values():
-        cells = frame.drop_duplicates(KEYS)
-        for key, sup in zip(zip(*(cells[k].astype(str) for k in KEYS)), _suppressed(cells)):
-            out[key] = out.get(key, False) or bool(sup)
+    for name, frame in (tables or {}).items():
+        w = _read_table(frame, f"{name!r} wave's")
+        rows = np.flatnonzero(w.suppressed)
+        for key in zip(*(w.keys[k][rows] for k in KEYS)):
+            out[key] = True
     return out
 
 
@@ -737,15 +803,16 @@ class LinearTrend:
 
 # ---- rank movement -------------------------------------------------------------------------------------
 def _municipality_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    _check_table(frame, name)
-    t = frame[(frame["scope"].astype(str) == "all") & (frame["breakdown"].astype(str) == "kommune")]
-    t = t.drop_duplicates(["question", "group"])
-    sup = _suppressed(t)
-    mean = pd.to_numeric(t["mean"], errors="coerce").to_numpy(float)
-    return pd.DataFrame({"question": t["question"].astype(str).to_numpy(), "kommune": t["group"].astype(str).to_numpy(),
-                         "estimate": np.where(sup, np.nan, mean),
-                         "se": np.where(sup, np.nan, pd.to_numeric(t["mean_se"], errors="coerce").to_numpy(float)),
-                         "n": np.where(sup, 0, pd.to_numeric(t["n"], errors="coerce").fillna(0).to_numpy(float))})
+    """The municipality breakdown of scope ``all``: one row per question and municipality."""
+    w = _read_table(frame, name)
+    rows = np.flatnonzero((w.keys["scope"] == "all") & (w.keys["breakdown"] == "kommune"))
+    rows = rows[np.sort(np.unique(_key_codes([w.keys["question"][rows], w.keys["group"][rows]]),
+                                  return_index=True)[1])]
+    sup = w.suppressed[rows]
+    return pd.DataFrame({"question": w.keys["question"][rows], "kommune": w.keys["group"][rows],
+                         "estimate": np.where(sup, np.nan, w.numbers["mean"][rows]),
+                         "se": np.where(sup, np.nan, w.numbers["mean_se"][rows]),
+                         "n": np.where(sup, 0, np.nan_to_num(w.numbers["n"][rows]))})
 
 
 @dataclass(frozen=True)
