@@ -376,3 +376,44 @@ def test_rank_movement_by_hand():
     assert panel.loc["A", "earlier_rank"] == 1 and panel.loc["A", "later_rank"] == 3   # among A, B, D
     assert panel.loc["A", "later_of"] == 3 and pd.isna(panel.loc["E", "later_rank"])
     assert panel.loc["E", "later_label"] == "ikke med i begge runder"
+
+
+def test_stacked_raked_waves_keep_their_own_estimates(designs):
+    raked = {}
+    for w, d in designs.items():
+        f = d.frame
+        margins = [f["kommune"] + "/" + f["koen"], f["kommune"] + "/" + f["alder_band"]]
+        raked[w] = design_from_arrays(f, d.weight, f["kommune"], margins=margins)
+    st = stack_designs(raked)
+    assert st.design.raking is not None
+    for w, d in raked.items():
+        y = d.frame["q2"].to_numpy(float)
+        codes = pd.Categorical(d.frame["maalgruppe"], categories=["m1", "m2"]).codes.astype(int)
+        own = domain_estimates(d, y, codes, 2)
+        ys = st.stack([y if u == w else None for u in WAVES])
+        cs = st.stack([codes if u == w else np.full(raked[u].n, -1) for u in WAVES])
+        both = domain_estimates(st.design, ys, cs, 2)
+        np.testing.assert_allclose(both.mean, own.mean, atol=1e-12)
+        np.testing.assert_allclose(both.mean_se, own.mean_se, rtol=1e-10)
+
+
+def test_trend_leaves_out_cells_suppressed_in_a_waves_table(stacked, tables):
+    outcomes = {"q1": stacked.stack([wave_design(w).frame["q1"].to_numpy(float) for w in WAVES])}
+    tot = {"total": (np.zeros(stacked.design.n, int), [""])}
+    w2 = tables["w2"].copy()
+    w2.loc[(w2["scope"] == "A") & (w2["question"] == "q1") & (w2["breakdown"] == "total"), "suppressed"] = True
+    out = LinearTrend(min_cell_size=1)(stacked, outcomes, tot, scopes=["A", "B"],
+                                       tables={"w1": tables["w1"], "w2": w2}).set_index("scope")
+    assert out.loc["A", "suppressed"] and np.isnan(out.loc["A", "slope"])
+    assert not out.loc["B", "suppressed"] and np.isfinite(out.loc["B", "p_value"])
+    assert out.loc["B", "p_adjusted"] == out.loc["B", "p_value"]        # A is not in the family
+
+
+def test_settings_from_params():
+    from survey_lib.params import load_params
+    params = load_params(Path(__file__).resolve().parents[1] / "params")
+    wc, lt = WaveChange.from_params(params), LinearTrend.from_params(params)
+    assert (wc.alpha, wc.adjustment, wc.min_cell_size) == (params.survey.significance_level,
+                                                           params.survey.comparison_testing,
+                                                           params.survey.min_cell_size)
+    assert lt.adjustment == params.survey.comparison_testing
