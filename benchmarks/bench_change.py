@@ -25,7 +25,8 @@ municipalities together and in each, and the municipality breakdown in all.
    ``--r-questions`` questions, and its time per domain times the number of domains of the whole
    job (two per mean change) is R's time for the whole job (the whole job in R would take hours).
 
-The ratio is R's extrapolated time for the whole job (means only) over ours (means and shares). Prints JSON; agreement of the change and its SE
+The ratio is R's extrapolated time for the whole job (means only) over ours (means and shares).
+Prints JSON; agreement of the change and its SE
 with R on the R questions is reported too.
 """
 
@@ -211,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         "mean_changes_shown": int((~means["suppressed"] & means["change"].notna()).sum()),
         "ours_seconds": {"designs": t1 - t0, "tables_both_waves": t2 - t1, "wave_change": t3 - t2, "total": t3 - t0},
     }
+    print(json.dumps({"ours_seconds": report["ours_seconds"]}), file=sys.stderr, flush=True)
     if not args.skip_r:
         r_questions = questions[:args.r_questions]
         with tempfile.TemporaryDirectory() as tmp:
@@ -237,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
                            "rows_compared": int(ok.sum()), "rows_r": int(len(theirs)),
                            "max_abs_diff_change": float(np.max(np.abs(m["change"].to_numpy()[ok]
                                                                       - t["change"].to_numpy(float)[ok]))),
-                           "max_rel_diff_se": _max_rel(m["change_se"].to_numpy()[ok], t["change_se"].to_numpy(float)[ok])}
+                           "max_rel_diff_se": _max_rel(m["change_se"].to_numpy()[ok],
+                                                       t["change_se"].to_numpy(float)[ok])}
             report["ratio_r_over_ours"] = r_all / report["ours_seconds"]["total"]
     print(json.dumps(report, indent=2))
     return 0

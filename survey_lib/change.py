@@ -105,9 +105,9 @@ from .vocabulary import TOTAL
 if TYPE_CHECKING:
     from .params import Params
 
-__all__ = ["WaveChange", "LinearTrend", "RankMovement", "StackedDesign", "stack_designs", "CHANGE_COLUMNS",
-           "TREND_COLUMNS", "RANK_MOVEMENT_COLUMNS", "TrendCells", "trend_cells", "ChangeFlag", "ChangeNotComputable", "ADJUSTMENTS",
-           "change_family"]
+__all__ = ["WaveChange", "LinearTrend", "RankMovement", "StackedDesign", "stack_designs", "TrendCells",
+           "trend_cells", "CHANGE_COLUMNS", "TREND_COLUMNS", "RANK_MOVEMENT_COLUMNS", "ChangeFlag",
+           "ChangeNotComputable", "ADJUSTMENTS", "change_family"]
 
 #: The multiple-testing methods (:func:`survey_lib.inference.adjust_pvalues`).
 ADJUSTMENTS = ("holm", "fdr_bh", "bonferroni")
@@ -557,18 +557,14 @@ def stack_designs(designs: Mapping[str, SurveyDesign], wave_numbers: Sequence[fl
             raise ValueError(f"stack_designs: the raked waves have different numbers of margins {sorted(n_margins)}")
         margins = [np.concatenate([np.char.add(f"{name}/", d.raking.cell_of_block[j][d.raking.block].astype(str))
                                    for name, d in zip(names, ds)]) for j in range(n_margins.pop())]
-        stacked = _design_from_labels(frame, weight, stratum, None, margins)
+        stacked = design_from_arrays(frame, weight, stratum, margins=margins)
     elif all(post):
         ps = np.concatenate([np.char.add(f"{name}/", d.post_stratum_labels.astype(str)[d.post_stratum])
                              for name, d in zip(names, ds)])
-        stacked = _design_from_labels(frame, weight, stratum, ps, None)
+        stacked = design_from_arrays(frame, weight, stratum, ps)
     else:
-        stacked = _design_from_labels(frame, weight, stratum, None, None)
+        stacked = design_from_arrays(frame, weight, stratum)
     return StackedDesign(stacked, tuple(names), numbers, wave, offsets)
-
-
-def _design_from_labels(frame, weight, stratum, post_stratum, margins) -> SurveyDesign:
-    return design_from_arrays(frame, weight, stratum, post_stratum, None, margins)
 
 
 @dataclass(frozen=True)

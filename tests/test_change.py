@@ -291,7 +291,8 @@ def test_bad_tables_are_clear_errors(make, message):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"alpha": 1.5}, r"alpha must be a probability"),
-    ({"adjustment": "bh"}, r"adjustment must be one of 'holm', 'fdr_bh', 'bonferroni' \(survey\.yaml's comparison_testing\); got 'bh'"),
+    ({"adjustment": "bh"},
+     r"adjustment must be one of 'holm', 'fdr_bh', 'bonferroni' \(survey\.yaml's comparison_testing\); got 'bh'"),
     ({"min_cell_size": 0}, r"min_cell_size must be a whole number >= 1"),
 ])
 def test_bad_settings(kwargs, message):
