@@ -578,8 +578,9 @@ class TrendCells:
     wave_n: np.ndarray
 
 
-def trend_cells(stacked: StackedDesign, y: np.ndarray, cell: np.ndarray, n_cells: int) -> TrendCells:
-    """The design-based slope of ``y`` on the wave number in every cell (domain) at once.
+def trend_cells(stacked: StackedDesign, y: np.ndarray, group: np.ndarray, n_groups: int,
+                scope: np.ndarray | None = None, n_scopes: int = 1) -> TrendCells:
+    """The design-based slope of ``y`` on the wave number in every scope × group (domain) at once.
 
     Parameters
     ----------
@@ -587,47 +588,75 @@ def trend_cells(stacked: StackedDesign, y: np.ndarray, cell: np.ndarray, n_cells
         The stacked design.
     y
         Score per stacked row (NaN: no answer).
-    cell
-        Cell (domain) index per row, 0..n_cells-1, or -1 outside every cell.
-    n_cells
-        Number of cells C.
+    group
+        Group index per row, 0..n_groups-1, or -1 outside every group.
+    n_groups
+        Number of groups G.
+    scope, n_scopes
+        Scope index per row, 0..n_scopes-1 or -1 (a municipality: constant within every stratum);
+        default one scope of all rows.
+
+    Returns
+    -------
+    TrendCells
+        Arrays over the n_scopes × G cells, scope-major (cell ``k * G + g``).
 
     Notes
     -----
     The weighted least-squares slope and its linearized variance of the module notes, from sums per
-    (calibration block, cell): with m, S1 the count and sum of y, P0, P1 the sums of w and w y, and
-    Q0, Q1, Q2 those of w², w² y, w² y² over a block's answers in the cell, and per block the wave's
-    :math:`c_t` and fitted value :math:`f_t`, the influence values sum to
-    :math:`c (S1 - f m)` over the block (whose mean :math:`\\bar e_h` the calibration removes),
+    (calibration block, group): with m, S1 the count and sum of y, P0, P1 the sums of w and w y, and
+    Q0, Q1, Q2 those of w², w² y, w² y² over a block's answers in the group, and per block the
+    wave's :math:`c_t` and fitted value :math:`f_t` of the block's scope, the influence values sum
+    to :math:`c (S1 - f m)` over the block (whose mean :math:`\\bar e_h` the calibration removes),
     :math:`\\sum z^2 = c^2 (Q2 - 2 f Q1 + f^2 Q0) - 2 \\bar e_h c (Q1 - f Q0) + \\bar e_h^2 A_h` and
     :math:`\\sum z = c (P1 - f P0) - \\bar e_h B_h` (A_h, B_h the sums of w² and w over all the block's
-    rows); then the stratified variance. A variance that is rounding noise is 0
-    (:func:`survey_lib.estimate.clip_rounding`, scale :math:`y_{max}^2 \\sum c_t^2 w_i^2`).
+    rows); then the stratified variance, summed over the scope's strata. A block lies in one
+    stratum and so in one scope; raking margins that cross strata (national margins) spread the
+    calibration over scopes, and the cells are then computed as plain domains of the whole design.
+    A variance that is rounding noise is 0 (:func:`survey_lib.estimate.clip_rounding`, scale
+    :math:`y_{max}^2 \\sum c_t^2 w_i^2`).
     """
     design = stacked.design
     y = np.asarray(y, float)
-    cell = np.asarray(cell)
-    if len(y) != design.n or len(cell) != design.n:
-        raise ValueError(f"trend_cells: y and cell need one value per stacked row ({design.n}); got {len(y)} "
-                         f"and {len(cell)}")
-    C, T = n_cells, len(stacked.waves)
+    group = np.asarray(group)
+    if len(y) != design.n or len(group) != design.n:
+        raise ValueError(f"trend_cells: y and group need one value per stacked row ({design.n}); got {len(y)} "
+                         f"and {len(group)}")
+    G, K, T = int(n_groups), int(n_scopes), len(stacked.waves)
+    scope = np.zeros(design.n, dtype=int) if scope is None else np.asarray(scope)
+    if K > 1 and not design.margins_nested:
+        cell = np.where((group >= 0) & (scope >= 0), scope * G + group, -1)
+        return trend_cells(stacked, y, cell, K * G)
     sums = design.calibration_sums
-    H = sums.n_blocks
-    ok = ~np.isnan(y) & (cell >= 0) & (design.weight > 0)
-    idx = sums.block[ok] * C + cell[ok]
+    H, S = sums.n_blocks, len(design.stratum_labels)
+    k_lo, k_hi = np.full(S, np.iinfo(np.int64).max), np.full(S, -2)
+    np.minimum.at(k_lo, design.stratum, scope)
+    np.maximum.at(k_hi, design.stratum, scope)
+    if (k_lo != k_hi).any():
+        bad = str(design.stratum_labels[np.flatnonzero(k_lo != k_hi)[0]])
+        raise ValueError(f"trend_cells: the scope must be the same for every row of a stratum; stratum {bad!r} "
+                         "has rows of two scopes (scopes are municipalities, strata are wave × municipality)")
+    k_of_s = k_hi
+    k_of_h = k_of_s[sums.stratum_of_block]
+    in_scope_h = k_of_h >= 0
+    ok = ~np.isnan(y) & (group >= 0) & (scope >= 0) & (design.weight > 0)
+    idx = sums.block[ok] * G + group[ok]
     yv, wv = y[ok], design.weight[ok]
 
-    def hc(weights=None):
-        return np.bincount(idx, weights=weights, minlength=H * C).reshape(H, C)
+    def hg(weights=None):
+        return np.bincount(idx, weights=weights, minlength=H * G).reshape(H, G)
 
-    m, S1 = hc(), hc(yv)
-    P0, P1 = hc(wv), hc(wv * yv)
-    Q0, Q1, Q2 = hc(wv ** 2), hc(wv ** 2 * yv), hc(wv ** 2 * yv ** 2)
+    m, S1 = hg(), hg(yv)
+    P0, P1 = hg(wv), hg(wv * yv)
+    Q0, Q1, Q2 = hg(wv ** 2), hg(wv ** 2 * yv), hg(wv ** 2 * yv ** 2)
     wave_of_h = stacked.stratum_wave[sums.stratum_of_block]
-    to_wave = sparse.csr_matrix((np.ones(H), (wave_of_h, np.arange(H))), shape=(T, H))
-    W_t = np.asarray(to_wave @ P0)             # (T, C)
-    Y_t = np.asarray(to_wave @ P1)
-    n_t = np.asarray(to_wave @ m)
+    hs = np.flatnonzero(in_scope_h)
+    to_tk = sparse.csr_matrix((np.ones(len(hs)), (wave_of_h[hs] * K + k_of_h[hs], hs)), shape=(T * K, H))
+
+    def per_wave(a):                                   # (H, G) -> (T, K*G)
+        return np.asarray(to_tk @ a).reshape(T, K * G)
+
+    W_t, Y_t, n_t = per_wave(P0), per_wave(P1), per_wave(m)
     x = stacked.wave_number[:, None]
     W, Sx, Sxx = W_t.sum(axis=0), (W_t * x).sum(axis=0), (W_t * x ** 2).sum(axis=0)
     Sy, Sxy = Y_t.sum(axis=0), (Y_t * x).sum(axis=0)
@@ -636,28 +665,28 @@ def trend_cells(stacked: StackedDesign, y: np.ndarray, cell: np.ndarray, n_cells
     det_ = np.where(good, det, np.inf)
     slope = np.where(good, (W * Sxy - Sx * Sy) / det_, np.nan)
     intercept = np.where(good, (Sy - np.nan_to_num(slope) * Sx) / np.where(W > 0, W, np.inf), np.nan)
-    c_t = np.where(good, (W * x - Sx) / det_, 0.0)                     # (T, C)
-    f_t = np.nan_to_num(intercept + slope * x)                          # (T, C)
-    c, f = c_t[wave_of_h], f_t[wave_of_h]                               # (H, C)
-    if sums.adjust:
-        ebar = design.block_means(c * (S1 - f * m))
-    else:
-        ebar = np.zeros((H, C))
+    c_t = np.where(good, (W * x - Sx) / det_, 0.0).reshape(T, K, G)
+    f_t = np.nan_to_num(intercept + slope * x).reshape(T, K, G)
+    k_h = np.maximum(k_of_h, 0)
+    c = np.where(in_scope_h[:, None], c_t[wave_of_h, k_h], 0.0)            # (H, G)
+    f = np.where(in_scope_h[:, None], f_t[wave_of_h, k_h], 0.0)
+    ebar = design.block_means(c * (S1 - f * m)) if sums.adjust else np.zeros((H, G))
     A_h, B_h = sums.sum_w2[:, None], sums.sum_w[:, None]
     z2 = c ** 2 * (Q2 - 2 * f * Q1 + f ** 2 * Q0) - 2 * ebar * c * (Q1 - f * Q0) + ebar ** 2 * A_h
     z1 = c * (P1 - f * P0) - ebar * B_h
-    S = len(design.stratum_labels)
     to_strata = sparse.csr_matrix((np.ones(H), (sums.stratum_of_block, np.arange(H))), shape=(S, H))
     n_s = design.stratum_sizes.astype(float)
-    fac = stratum_factor(n_s)[:, None]
-    var = (fac * (np.asarray(to_strata @ z2) - np.asarray(to_strata @ z1) ** 2 / np.maximum(n_s, 1)[:, None])
-           ).sum(axis=0)
+    var_s = stratum_factor(n_s)[:, None] * (np.asarray(to_strata @ z2)
+                                            - np.asarray(to_strata @ z1) ** 2 / np.maximum(n_s, 1)[:, None])
+    ss = np.flatnonzero(k_of_s >= 0)
+    to_k = sparse.csr_matrix((np.ones(len(ss)), (k_of_s[ss], ss)), shape=(K, S))
+    var = np.asarray(to_k @ var_s).reshape(-1)
     y_max = float(np.max(np.abs(yv), initial=0.0))
-    var = clip_rounding(var, y_max ** 2 * (c ** 2 * Q0).sum(axis=0))
-    se = np.where(good, np.sqrt(var), np.nan)
-    answered_strata = np.bincount(design.stratum[ok] * C + cell[ok], minlength=S * C).reshape(S, C) > 0
-    n = m.sum(axis=0)
-    df = n - answered_strata.sum(axis=0) - 1
+    scale = np.asarray(to_k @ (to_strata @ (c ** 2 * Q0))).reshape(-1)
+    se = np.where(good, np.sqrt(clip_rounding(var, y_max ** 2 * scale)), np.nan)
+    answered = (np.bincount(design.stratum[ok] * G + group[ok], minlength=S * G).reshape(S, G) > 0).astype(float)
+    n = n_t.sum(axis=0)
+    df = n - np.asarray(to_k @ answered).reshape(-1) - 1
     return TrendCells(slope, se, df.astype(float), n.astype(int), n_t.T.astype(int))
 
 
@@ -750,8 +779,7 @@ class LinearTrend:
                 parts.append(self._rows(stacked, ["all"], qid, bname, list(levels), res, flags))
                 if bname == "kommune" or not scopes:
                     continue
-                cell = np.where((codes >= 0) & (k_code >= 0), k_code * G + codes, -1)
-                res = trend_cells(stacked, y, cell, len(scopes) * G)
+                res = trend_cells(stacked, y, codes, G, k_code, len(scopes))
                 parts.append(self._rows(stacked, scopes, qid, bname, list(levels), res, flags))
         if not parts:
             return pd.DataFrame(columns=TREND_COLUMNS)

@@ -418,3 +418,27 @@ def test_settings_from_params():
                                                            params.survey.comparison_testing,
                                                            params.survey.min_cell_size)
     assert lt.adjustment == params.survey.comparison_testing
+
+
+@pytest.mark.parametrize("raked", [False, True])
+def test_trend_by_scope_equals_the_plain_domains(designs, raked):
+    from survey_lib.change import trend_cells
+    if raked:
+        ds = {w: design_from_arrays(d.frame, d.weight, d.frame["kommune"],
+                                    margins=[d.frame["kommune"] + "/" + d.frame["koen"],
+                                             d.frame["kommune"] + "/" + d.frame["alder_band"]])
+              for w, d in designs.items()}
+    else:
+        ds = designs
+    st = stack_designs(ds, wave_numbers=NUMBERS)
+    y = st.stack([d.frame["q1"].to_numpy(float) for d in ds.values()])
+    full = st.design.frame
+    codes = pd.Categorical(st.stack([d.frame["maalgruppe"].to_numpy(object) for d in ds.values()]),
+                           categories=["m1", "m2"]).codes.astype(int)
+    k = pd.Categorical(full["kommune"], categories=["A", "B", "C", "D"]).codes.astype(int)
+    by_scope = trend_cells(st, y, codes, 2, k, 4)
+    plain = trend_cells(st, y, np.where(codes >= 0, k * 2 + codes, -1), 8)
+    np.testing.assert_allclose(by_scope.slope, plain.slope, atol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(by_scope.se, plain.se, rtol=1e-10, equal_nan=True)
+    np.testing.assert_array_equal(by_scope.df, plain.df)
+    np.testing.assert_array_equal(by_scope.wave_n, plain.wave_n)
