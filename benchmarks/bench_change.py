@@ -26,6 +26,9 @@ municipalities together and in each, and the municipality breakdown in all.
    job (two per mean change) is R's time for the whole job (the whole job in R would take hours).
 
 The ratio is R's extrapolated time for the whole job (means only) over ours (means and shares).
+
+``--null-check`` instead measures the tests' level where nothing changed: one sample of 150,000
+split at random into three waves (docs/methods.md, 'Measured level under no change').
 Prints JSON; agreement of the change and its SE
 with R on the R questions is reported too.
 """
@@ -183,6 +186,45 @@ def _max_rel(ours: np.ndarray, theirs: np.ndarray) -> float:
     return float(max(np.max(rel, initial=0.0), np.max(small, initial=0.0)))
 
 
+def null_check(seed: int) -> dict:
+    """Rejection rates where no cell truly changes: one sample split at random into three waves,
+    each post-stratified (and once with weights constant within municipality)."""
+    from survey_lib.change import LinearTrend, stack_designs
+    rng = np.random.default_rng(seed)
+    questions = [f"q{i + 1:02d}" for i in range(10)]
+    big, pop = make_wave(rng, 150_000, 10, 0.0)
+    part = rng.integers(0, 3, len(big))
+    frames = {f"w{t + 1}": big[part == t].reset_index(drop=True) for t in range(3)}
+    post = {w: wave_design(f, pop[pop["stratum"].isin(f["stratum"])]) for w, f in frames.items()}
+    plain = {w: design_from_arrays(f, np.full(len(f), 10.0), f["kommune"]) for w, f in frames.items()}
+    bins = ((0, 20), (20, 40), (40, 100), (100, 400), (400, np.inf))
+    out: dict = {}
+    for name, designs in (("post_stratified", post), ("constant_weights", plain)):
+        tabs = {w: wave_tables(designs[w], questions) for w in ("w1", "w2")}
+        ch = WaveChange()(tabs["w1"], tabs["w2"])
+        m = ch[(ch["kind"] == "mean") & ch["p_value"].notna()]
+        sh = ch[(ch["kind"] == "share") & ch["p_value"].notna()]
+        n = np.minimum(m["earlier_n"].astype(float), m["later_n"].astype(float)).to_numpy()
+        out[name] = {"mean_changes": int(len(m)), "raw_below_005": float((m["p_value"] < 0.05).mean()),
+                     "flagged_means": float(m["flag"].isin(["up", "down"]).mean()),
+                     "flagged_shares": float(sh["flag"].isin(["up", "down"]).mean()),
+                     "raw_below_005_by_cell_size": {
+                         f"{lo}-{hi}": float((m["p_value"].to_numpy()[(n >= lo) & (n < hi)] < 0.05).mean())
+                         for lo, hi in bins}}
+    st = stack_designs(post, columns=("kommune", *BREAKDOWNS))
+    f = st.design.frame
+    breakdowns = {"total": (np.zeros(st.design.n, dtype=int), [""])}
+    for var, levels in BREAKDOWNS.items():
+        breakdowns[var] = (pd.Categorical(f[var], categories=levels).codes.astype(int), list(levels))
+    tr = LinearTrend()(st, {q: st.stack([d.frame[q].to_numpy(float) for d in post.values()]) for q in questions},
+                       breakdowns)
+    tr = tr[tr["p_value"].notna()]
+    out["trend_post_stratified"] = {"trends": int(len(tr)), "raw_below_005": float((tr["p_value"] < 0.05).mean()),
+                                    "flagged": float(tr["flag"].isin(["up", "down"]).mean())}
+    out["post_stratum_size_median"] = float(np.median(post["w1"].post_stratum_sizes))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--respondents", type=int, default=100_000)
@@ -192,7 +234,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="breakdowns R estimates (comma-separated among total,koen,alder_band,maalgruppe,kommune)")
     ap.add_argument("--skip-r", action="store_true")
     ap.add_argument("--seed", type=int, default=16)
+    ap.add_argument("--null-check", action="store_true", help="measure the tests' level where nothing changed")
     args = ap.parse_args(argv)
+    if args.null_check:
+        print(json.dumps(null_check(7), indent=2))
+        return 0
     rng = np.random.default_rng(args.seed)
     waves = {w: make_wave(rng, args.respondents, args.questions, shift) for w, shift in (("w1", 0.0), ("w2", 0.05))}
     questions = [f"q{q + 1:02d}" for q in range(args.questions)]
