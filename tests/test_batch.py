@@ -182,7 +182,7 @@ def test_the_dask_executor_gives_the_same_page_and_numbers(first, setup):
     job, page = "odder/10_moedet_med_jobcentret", first.wave_dir / "odder" / "10_moedet_med_jobcentret.html"
     local_page, local_numbers = _page_body(page), _key_numbers(first.wave_dir, job)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        result = run_batch(options(setup, notebooks=("10_moedet_med_jobcentret",), force=True,
+        result = run_batch(options(setup, notebooks=("10_moedet_med_jobcentret",), force=True, audit=True,
                                    executor=f"dask://{cluster.scheduler_address}"), log=lambda m: None)
     assert result.ok and set(result.jobs["status"]) == {"ok"}
     assert local_numbers and _key_numbers(first.wave_dir, job) == local_numbers
@@ -285,3 +285,35 @@ def test_a_warm_kernel_gives_the_same_page_as_a_fresh_one(first, setup, tmp_path
 
     warm, fresh = (_page_body(tmp_path / tag / f"{NOTEBOOKS[1]}.html") for tag in ("varm", "frisk"))
     assert warm.count("data:image/svg+xml") >= 2 and warm == fresh
+
+
+def test_the_output_comparison_finds_a_changed_table_or_page_and_nothing_else(pilot_batch, tmp_path):
+    """benchmarks/compare_outputs.py (the before/after check of a speed change): a copy of a batch
+    is the same; a changed byte in a table or in a page's body, or a missing file, is a difference;
+    run times in the manifest and the pages' footers are not."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_outputs",
+                                                  ProjectPaths().root / "benchmarks" / "compare_outputs.py")
+    cmp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cmp)
+    copy = tmp_path / "wave"
+    shutil.copytree(pilot_batch.wave_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for j in manifest["jobs"].values():
+        j["seconds"] += 1.5
+    manifest["timings"] = {"total": 1.0}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    page = copy / "odder" / "10_moedet_med_jobcentret.html"
+    text = page.read_text(encoding="utf-8")
+    body, footer = text.split('<footer class="survey-provenance">')
+    page.write_text(body + '<footer class="survey-provenance">' + footer.replace("Varighed", "Varighed "),
+                    encoding="utf-8")
+    assert cmp.compare(pilot_batch.wave_dir, copy) == []
+    page.write_text(body.replace("<h1", "<h1 ", 1) + '<footer class="survey-provenance">' + footer, encoding="utf-8")
+    tables = copy / "odder" / "tabeller" / "tables.csv"
+    tables.write_bytes(tables.read_bytes().replace(b",", b";", 1))
+    (copy / "alle" / "tabeller" / "tests.csv").unlink()
+    assert cmp.compare(pilot_batch.wave_dir, copy) == [
+        f"only in {pilot_batch.wave_dir}: alle/tabeller/tests.csv", "differs: odder/10_moedet_med_jobcentret.html",
+        "differs: odder/tabeller/tables.csv"]
