@@ -1,6 +1,7 @@
 """WCAG 2.1 AA of the HTML reports, checked by axe-core in Debian's Chromium, and the charts' house style.
 
-One batch runs every notebook on the twin for all municipalities and for one municipality; axe-core
+The suite's shared batch (``pilot_batch`` in conftest.py: every notebook on the twin for all
+municipalities and for one municipality) is checked; axe-core
 (pinned in package-lock.json, installed by ``npm ci`` into node_modules on first use) checks every
 page it wrote -- the index and every page type, whatever notebooks exist -- twice: as it opens, and
 with every folded part (code, data tables, provenance) open. A page fails on any violation of a
@@ -31,19 +32,12 @@ EXPECTED_TYPES = {"index", "00_sammenfatning", "01_frafald", "02_vaegtning", "10
 
 
 @pytest.fixture(scope="module")
-def wave_dir(tmp_path_factory, twin_dir):
+def wave_dir(request):
     given = os.environ.get("SURVEY_A11Y_WAVE")
     if given:
         return Path(given).resolve()
-    from survey_lib.batch.runner import BatchOptions, run_batch
-    from survey_lib.paths import ProjectPaths
-
-    out = tmp_path_factory.mktemp("a11y")
-    result = run_batch(BatchOptions(data_dir=twin_dir, out_root=out, params_dir=ProjectPaths().params,
-                                    notebooks_dir=ProjectPaths().notebooks, kommuner=("Odder",), jobs=2,
-                                    progress=False), log=lambda m: None)
-    assert set(result.jobs["status"]) == {"ok"}, result.jobs
-    return result.wave_dir
+    # the suite's shared batch (tests/conftest.py): every notebook for all municipalities and Odder
+    return request.getfixturevalue("pilot_batch").wave_dir
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,15 @@ import pytest
 from typer.testing import CliRunner
 
 from survey_lib.cli import app
-from survey_lib.demo import generate, write_dataset
 from survey_lib.load import load_survey
 from survey_lib.pipeline import make_tables
 from survey_lib.privacy.audit import _windows, _words, audit_data, audit_outputs, comment_index
 
 
 @pytest.fixture(scope="module")
-def twin(tmp_path_factory, params):
+def twin(tmp_path_factory, params, twin_dir):
     root = tmp_path_factory.mktemp("audit")
-    write_dataset(generate(params, seed=2023), root / "data")
+    shutil.copytree(twin_dir, root / "data")           # the suite's twin (tests/conftest.py)
     data = load_survey(root / "data", params)
     make_tables(root / "data", params, root / "clean" / "tables", scopes=["Odder"])
     # a municipality folder with its own (scrubbed) comments, as a report would show them
@@ -190,7 +189,7 @@ def test_the_second_detector_passes_dates_years_decimals_and_digests(text):
     assert digit_findings(text) == []
 
 
-def test_a_surname_the_scrubber_missed_fails_the_audit(tmp_path, params):
+def test_a_surname_the_scrubber_missed_fails_the_audit(tmp_path, params, twin_dir):
     """The red team's case: a case worker's surname in 15 comments of one municipality. Here the
     scrubber cannot know it (no title, not on the name list); the words list, the log-odds and the
     examples would publish it. The audit's proper-noun scan finds it in the published free text."""
@@ -198,7 +197,7 @@ def test_a_surname_the_scrubber_missed_fails_the_audit(tmp_path, params):
 
     sentence = " Jeg talte med Zyxwik om det hele."
     assert scrub_text(sentence).text == sentence
-    write_dataset(generate(params, seed=2023), tmp_path / "data")
+    shutil.copytree(twin_dir, tmp_path / "data")
     responses = pd.read_csv(tmp_path / "data" / "responses.csv", dtype=str, keep_default_na=False)
     population = pd.read_csv(tmp_path / "data" / "population.csv", dtype=str, keep_default_na=False)
     odder = set(population.loc[population["kommune"] == "Odder", "person_id"])

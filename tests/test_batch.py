@@ -13,7 +13,6 @@ from nbformat.v4 import new_code_cell
 
 from survey_lib.batch.diff import diff_manifests
 from survey_lib.batch.runner import BatchOptions, run_batch
-from survey_lib.demo import generate, write_dataset
 from survey_lib.errors import SurveyError
 from survey_lib.paths import ProjectPaths
 
@@ -21,9 +20,11 @@ NOTEBOOKS = ("00_sammenfatning", "10_moedet_med_jobcentret")
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, params):
+def setup(tmp_path_factory, twin_dir):
+    """A batch folder of this module's own (its tests rerun batches into it): a copy of the twin and
+    two of the notebooks."""
     root = tmp_path_factory.mktemp("batch")
-    write_dataset(generate(params, seed=2023), root / "data")
+    shutil.copytree(twin_dir, root / "data")
     nbs = root / "notebooks"
     nbs.mkdir()
     for n in NOTEBOOKS:
@@ -33,22 +34,26 @@ def setup(tmp_path_factory, params):
 
 def options(root, **over):
     base = dict(data_dir=root / "data", out_root=root / "out", params_dir=ProjectPaths().params,
-                notebooks_dir=root / "notebooks", kommuner=("Odder",), jobs=2, progress=False)
+                notebooks_dir=root / "notebooks", kommuner=("Odder",), jobs=2, progress=False, audit=False)
     base.update(over)
     return BatchOptions(**base)
 
 
 @pytest.fixture(scope="module")
 def first(setup):
+    """This module's own batch (2 scopes x 2 notebooks, no audit: the shared pilot batch shows the
+    audit), which the tests below rerun, change and break."""
     return run_batch(options(setup), log=lambda m: None)
 
 
-def test_every_page_index_and_manifest(first, setup):
-    wave = first.wave_dir
-    assert first.ok, first.jobs
-    assert set(first.jobs["status"]) == {"ok"} and len(first.jobs) == 4          # (all, Odder) x 2 notebooks
+def test_every_page_index_and_manifest(pilot_batch):
+    """The shared pilot batch (every notebook for all municipalities and Odder, with the audit)."""
+    wave = pilot_batch.wave_dir
+    every = [p.stem for p in sorted(ProjectPaths().notebooks.glob("*.ipynb"))]
+    assert not pilot_batch.audit_findings
+    assert {j["status"] for j in pilot_batch.jobs} == {"ok"} and len(pilot_batch.jobs) == 2 * len(every)
     for scope in ("alle", "odder"):
-        for n in NOTEBOOKS:
+        for n in every:
             page = (wave / scope / f"{n}.html").read_text()
             # self-contained: no request leaves the page (the only relative link is to the index)
             refs = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', page)
@@ -65,9 +70,9 @@ def test_every_page_index_and_manifest(first, setup):
         assert json.loads((wave / scope / "provenance.json").read_text())["scope"] == {"alle": "all", "odder": "Odder"}[scope]
     # no shared stylesheet (JupyterLab's theme was 262 kB)
     assert not (wave / "style.css").exists()
-    manifest = json.loads((wave / "manifest.json").read_text())
+    manifest = pilot_batch.manifest
     assert manifest["kernel"] == "survey-lib" and ".venv" in manifest["kernel_python"]
-    assert set(manifest["jobs"]) == {f"{s}/{n}" for s in ("alle", "odder") for n in NOTEBOOKS}
+    assert set(manifest["jobs"]) == {f"{s}/{n}" for s in ("alle", "odder") for n in every}
     assert manifest["headlines"]["Odder"]["weighting"]["respondents"] > 0
     assert manifest["audit"]["findings"] == []
     index = (wave / "index.html").read_text()
@@ -75,10 +80,10 @@ def test_every_page_index_and_manifest(first, setup):
     assert "Overordnet tilfredshed" in index and "Samlet tilfredshed" not in index and "Designeffekt" in index
 
 
-def test_the_municipality_folder_holds_only_its_own_and_aggregates(first):
+def test_the_municipality_folder_holds_only_its_own_and_aggregates(pilot_batch):
     import pandas as pd
 
-    t = pd.read_csv(first.wave_dir / "odder" / "tabeller" / "tables.csv", keep_default_na=False)
+    t = pd.read_csv(pilot_batch.wave_dir / "odder" / "tabeller" / "tables.csv", keep_default_na=False)
     assert set(t["scope"]) == {"Odder", "all"}
     assert set(t.loc[t["scope"] == "all", "breakdown"]) == {"total", "kommune"}
     # its workbook: its own tables and the all-municipality totals; each municipality's result is
@@ -90,10 +95,10 @@ def test_the_municipality_folder_holds_only_its_own_and_aggregates(first):
         values = list(ws.iter_rows(values_only=True))
         return [dict(zip(values[0], v)) for v in values[1:]]
 
-    own = rows(first.wave_dir / "odder" / "tabeller" / "tabeller.xlsx")
+    own = rows(pilot_batch.wave_dir / "odder" / "tabeller" / "tabeller.xlsx")
     assert {(r["Omfang"], r["Opdeling"]) for r in own if r["Omfang"] == "Alle kommuner"} == {("Alle kommuner", "I alt")}
     assert any(r["Omfang"] == "Odder" for r in own)
-    everyone = rows(first.wave_dir / "alle" / "tabeller" / "tabeller.xlsx")
+    everyone = rows(pilot_batch.wave_dir / "alle" / "tabeller" / "tabeller.xlsx")
     assert {r["Opdeling"] for r in everyone} >= {"I alt", "Kommune"}
 
 
@@ -151,14 +156,14 @@ def test_parameters_are_checked_against_every_notebook(setup, tmp_path):
         run_batch(options(setup, notebooks=("99_nej",)), log=lambda m: None)
 
 
-def test_diff_lists_changed_headline_numbers(first, tmp_path):
+def test_diff_lists_changed_headline_numbers(pilot_batch, tmp_path):
     old = tmp_path / "old.json"
-    manifest = json.loads((first.wave_dir / "manifest.json").read_text())
+    manifest = pilot_batch.manifest
     manifest["headlines"]["Odder"]["scores"]["tilfredshed"]["mean"] += 0.1
     old.write_text(json.dumps(manifest))
-    changes = diff_manifests(old, first.wave_dir)
+    changes = diff_manifests(old, pilot_batch.wave_dir)
     assert list(changes["what"]) == ["scores.tilfredshed.mean"] and list(changes["scope"]) == ["Odder"]
-    assert diff_manifests(first.wave_dir, first.wave_dir).empty
+    assert diff_manifests(pilot_batch.wave_dir, pilot_batch.wave_dir).empty
 
 
 def _page_body(path) -> str:
@@ -177,7 +182,7 @@ def test_the_dask_executor_gives_the_same_page_and_numbers(first, setup):
     job, page = "odder/10_moedet_med_jobcentret", first.wave_dir / "odder" / "10_moedet_med_jobcentret.html"
     local_page, local_numbers = _page_body(page), _key_numbers(first.wave_dir, job)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        result = run_batch(options(setup, notebooks=("10_moedet_med_jobcentret",), force=True,
+        result = run_batch(options(setup, notebooks=("10_moedet_med_jobcentret",), force=True, audit=True,
                                    executor=f"dask://{cluster.scheduler_address}"), log=lambda m: None)
     assert result.ok and set(result.jobs["status"]) == {"ok"}
     assert local_numbers and _key_numbers(first.wave_dir, job) == local_numbers
@@ -280,3 +285,35 @@ def test_a_warm_kernel_gives_the_same_page_as_a_fresh_one(first, setup, tmp_path
 
     warm, fresh = (_page_body(tmp_path / tag / f"{NOTEBOOKS[1]}.html") for tag in ("varm", "frisk"))
     assert warm.count("data:image/svg+xml") >= 2 and warm == fresh
+
+
+def test_the_output_comparison_finds_a_changed_table_or_page_and_nothing_else(pilot_batch, tmp_path):
+    """benchmarks/compare_outputs.py (the before/after check of a speed change): a copy of a batch
+    is the same; a changed byte in a table or in a page's body, or a missing file, is a difference;
+    run times in the manifest and the pages' footers are not."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_outputs",
+                                                  ProjectPaths().root / "benchmarks" / "compare_outputs.py")
+    cmp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cmp)
+    copy = tmp_path / "wave"
+    shutil.copytree(pilot_batch.wave_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for j in manifest["jobs"].values():
+        j["seconds"] += 1.5
+    manifest["timings"] = {"total": 1.0}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    page = copy / "odder" / "10_moedet_med_jobcentret.html"
+    text = page.read_text(encoding="utf-8")
+    body, footer = text.split('<footer class="survey-provenance">')
+    page.write_text(body + '<footer class="survey-provenance">' + footer.replace("Varighed", "Varighed "),
+                    encoding="utf-8")
+    assert cmp.compare(pilot_batch.wave_dir, copy) == []
+    page.write_text(body.replace("<h1", "<h1 ", 1) + '<footer class="survey-provenance">' + footer, encoding="utf-8")
+    tables = copy / "odder" / "tabeller" / "tables.csv"
+    tables.write_bytes(tables.read_bytes().replace(b",", b";", 1))
+    (copy / "alle" / "tabeller" / "tests.csv").unlink()
+    assert cmp.compare(pilot_batch.wave_dir, copy) == [
+        f"only in {pilot_batch.wave_dir}: alle/tabeller/tests.csv", "differs: odder/10_moedet_med_jobcentret.html",
+        "differs: odder/tabeller/tables.csv"]

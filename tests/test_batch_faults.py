@@ -75,11 +75,11 @@ def _linked_pages(wave: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def killed(tmp_path_factory, params):
+def killed(tmp_path_factory, params, twin_dir):
     """A batch that ran, then its data changed, then a rerun killed with kill -9 (its main process
     only) while a notebook ran, after the new tables were written; what it saw and left."""
     root = tmp_path_factory.mktemp("faults")
-    write_dataset(generate(params, seed=2023), root / "data")
+    shutil.copytree(twin_dir, root / "data")
     (root / "notebooks").mkdir()
     slow = root / "SLOW"
     _notebook(root / "notebooks" / "a_hurtig.ipynb", "x = 1")

@@ -18,7 +18,6 @@ import yaml
 
 from browser import browser_or_skip, requested_urls
 from survey_lib.batch.runner import BatchOptions, run_batch, slug
-from survey_lib.demo import generate, write_dataset
 from survey_lib.paths import ProjectPaths
 
 EVIL_KOMMUNE = "Odder<script>document.title='HACKED';window.__xss=1</script>"
@@ -29,7 +28,7 @@ NOTEBOOKS = ("00_sammenfatning", "10_moedet_med_jobcentret")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, params):
+def site(tmp_path_factory, params, twin_dir):
     root = tmp_path_factory.mktemp("site")
     src = ProjectPaths().params
     p = root / "params"
@@ -48,7 +47,7 @@ def site(tmp_path_factory, params):
     sv = yaml.safe_load((p / "survey.yaml").read_text(encoding="utf-8"))
     sv["maalgrupper"][0]["label"] = EVIL_LABEL
     (p / "survey.yaml").write_text(yaml.safe_dump(sv, allow_unicode=True), encoding="utf-8")
-    write_dataset(generate(params, seed=2023), root / "data")
+    shutil.copytree(twin_dir, root / "data")           # the suite's twin (tests/conftest.py), changed below
     pop = pd.read_csv(root / "data" / "population.csv", dtype=str, keep_default_na=False)
     pop["kommune"] = pop["kommune"].replace({"Odder": EVIL_KOMMUNE})
     pop.to_csv(root / "data" / "population.csv", index=False)

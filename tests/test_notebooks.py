@@ -12,6 +12,10 @@ from survey_lib.load import load_survey
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# papermill with the batch's warm kernel (survey_lib/batch/warm.py): one kernel per test worker,
+# reset between notebooks, instead of a kernel start and the imports for every notebook (a warm
+# kernel's page is byte for byte a fresh kernel's: tests/test_batch.py)
+WARM = {"engine_name": "survey-warm", "reuse": 40, "request_save_on_cell_execute": False}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -31,9 +35,17 @@ def test_parameters_cell(path):
     assert all(p["help"] for p in params.values()), "every parameter has a comment"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _warm_engine():
+    import survey_lib.batch.warm  # noqa: F401 - registers the engine with papermill
+    from survey_lib.batch.warm import shutdown_warm_kernel
+
+    yield
+    shutdown_warm_kernel()
+
+
 @pytest.fixture(scope="module")
-def twin_tables(tmp_path_factory, params):
-    from survey_lib.demo import generate, write_dataset
+def twin_tables(tmp_path_factory, params, twin_dir):
     from survey_lib.pipeline import make_tables
 
     import shutil
@@ -45,7 +57,7 @@ def twin_tables(tmp_path_factory, params):
     from survey_lib.paths import FREE_TEXT_DIR
 
     root = tmp_path_factory.mktemp("nb")
-    write_dataset(generate(params, seed=2023), root / "data")
+    shutil.copytree(twin_dir, root / "data")          # the suite's twin (tests/conftest.py)
     make_tables(root / "data", params, root / "tables", scopes=["Odder"], excel=False)
     # a complete tables folder per scope, as the batch writes it: the tables and the scope's free text
     design = build_design(load_survey(root / "data", params), params)
@@ -72,7 +84,7 @@ def test_theme_notebooks_run_and_match_engine(twin_tables, path, kommune, tmp_pa
     pm.execute_notebook(str(path), str(out),
                         parameters={"kommune": kommune, "tables_dir": str(twin_tables / "scopes" / (kommune or "all")),
                                     "data_dir": str(twin_tables / "data")},
-                        kernel_name="survey-lib", progress_bar=False)
+                        kernel_name="survey-lib", progress_bar=False, **WARM)
     nb = json.loads(out.read_text(encoding="utf-8"))
     outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
     recorded = [o["data"]["application/json"]["key_numbers"] for o in outputs
@@ -122,7 +134,7 @@ def test_nonresponse_and_weighting_notebooks(twin_tables, name, kommune, tmp_pat
     out = tmp_path / "out.ipynb"
     pm.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out),
                         parameters={"kommune": kommune, "data_dir": str(twin_tables / "data")},
-                        kernel_name="survey-lib", progress_bar=False)
+                        kernel_name="survey-lib", progress_bar=False, **WARM)
     nb = json.loads(out.read_text(encoding="utf-8"))
     outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
     nums = [o["data"]["application/json"]["key_numbers"] for o in outputs if "application/json" in o.get("data", {})][0]
@@ -146,7 +158,7 @@ def test_summary_notebook(twin_tables, kommune, tmp_path):
     pm.execute_notebook(str(ROOT / "notebooks" / "00_sammenfatning.ipynb"), str(out),
                         parameters={"kommune": kommune, "tables_dir": str(twin_tables / "tables"),
                                     "data_dir": str(twin_tables / "data")},
-                        kernel_name="survey-lib", progress_bar=False)
+                        kernel_name="survey-lib", progress_bar=False, **WARM)
     nb = json.loads(out.read_text(encoding="utf-8"))
     outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
     nums = [o["data"]["application/json"]["key_numbers"] for o in outputs if "application/json" in o.get("data", {})][0]

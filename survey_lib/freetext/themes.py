@@ -22,9 +22,15 @@ from .tokens import NEGATIONS, tokenize
 if TYPE_CHECKING:        # numpy and pandas only where comments are coded: params check patterns without them
     import pandas as pd
 
-__all__ = ["Pattern", "ThemeCoder", "precision_recall"]
+__all__ = ["Pattern", "ThemeCoder", "precision_recall", "token_prefixes"]
 
 WINDOW_BEFORE, WINDOW_AFTER, NEG_GAP = 3, 2, 3
+
+
+def token_prefixes(tokens) -> frozenset[str]:
+    """Every prefix of every token, the empty one included when there is a token: ``stem in
+    token_prefixes(tokens)`` is ``any(t.startswith(stem) for t in tokens)``."""
+    return frozenset(t[:k] for t in set(tokens) for k in range(len(t) + 1))
 
 
 def _word_matches(spec: str, token: str) -> bool:
@@ -44,12 +50,20 @@ class Pattern:
         words, not_negated = parse_pattern(text)
         return cls(text, words, not_negated)
 
-    def matches(self, tokens: list[str], token_set: frozenset[str] | None = None) -> bool:
+    def matches(self, tokens: list[str], token_set: frozenset[str] | None = None,
+                prefixes: frozenset[str] | None = None) -> bool:
+        """Whether the pattern occurs in ``tokens``; ``token_set`` (the tokens as a set) and
+        ``prefixes`` (every prefix of every token, :func:`token_prefixes`) make the quick rejection
+        of a text without the pattern's first word a set look-up (a coder matching many patterns
+        against one text computes them once)."""
         first = self.words[0]
         if first != "NEG":          # quick rejection: the first word must occur at all
             if first.endswith("*"):
                 stem = first[:-1]
-                if not any(t.startswith(stem) for t in (token_set or tokens)):
+                if prefixes is not None:
+                    if stem not in prefixes:
+                        return False
+                elif not any(t.startswith(stem) for t in (token_set or tokens)):
                     return False
             elif first not in (token_set if token_set is not None else set(tokens)):
                 return False
@@ -112,8 +126,8 @@ class ThemeCoder:
     def themes_of(self, text: str) -> list[str]:
         """The themes whose patterns match ``text`` (params order)."""
         tokens = tokenize(text)
-        present = frozenset(tokens)
-        return [tid for tid, pats in self.patterns.items() if any(p.matches(tokens, present) for p in pats)]
+        present, prefixes = frozenset(tokens), token_prefixes(tokens)
+        return [tid for tid, pats in self.patterns.items() if any(p.matches(tokens, present, prefixes) for p in pats)]
 
     def __call__(self, comments: pd.Series) -> pd.DataFrame:
         """One boolean column per theme, indexed like ``comments`` (missing comments: all False)."""

@@ -270,10 +270,10 @@ def audit_outputs(out_dir: Path | str, min_cell_size: int = 5, kommuner: list[st
 
         raise SurveyError(f"{out_dir}: not a folder; give the output folder of a finished batch")
     have_comments = comments is not None and len(comments) > 0
+    index, vocabulary = _comment_checks(comments, list(kommuner or [])) if have_comments else ({}, None)
     settings = AuditSettings(
-        root=root, kommuner=frozenset(kommuner or []), index=comment_index(comments) if have_comments else {},
-        ids=frozenset(str(i) for i in (person_ids or set())), min_cell_size=min_cell_size,
-        vocabulary=CommentVocabulary.from_texts(comments["text"], known=kommuner or []) if have_comments else None)
+        root=root, kommuner=frozenset(kommuner or []), index=index,
+        ids=frozenset(str(i) for i in (person_ids or set())), min_cell_size=min_cell_size, vocabulary=vocabulary)
     files = sorted(p for p in root.rglob("*") if p.is_file())
     # the settings travel with each batch of files (a few batches per worker: the comment index is
     # pickled once per batch); batches interleave the files so that each holds large and small ones
@@ -282,6 +282,28 @@ def audit_outputs(out_dir: Path | str, min_cell_size: int = 5, kommuner: list[st
     per_batch = fork_map(partial(_audit_files, settings), batches, jobs)
     by_file = {path: found for batch, results in zip(batches, per_batch) for path, found in zip(batch, results)}
     return [f for path in files for f in by_file[path]]
+
+
+# (comment index, vocabulary) of the last few distinct comment sets: an audit of the same data again
+# (a rerun's audit in the same process, the tests' many audits of one twin) does not rebuild them
+_COMMENT_CHECKS: dict[str, tuple[dict, CommentVocabulary]] = {}
+
+
+def _comment_checks(comments: pd.DataFrame, kommuner: list[str]) -> tuple[dict, CommentVocabulary]:
+    """:func:`comment_index` and the :class:`CommentVocabulary` of ``comments`` (and the
+    municipalities' names), computed once per distinct content (a SHA-256 over every municipality
+    and comment text, in order) and kept for the next four. Both are only read afterwards."""
+    import hashlib
+
+    h = hashlib.sha256(json.dumps(kommuner, ensure_ascii=False).encode())
+    for kommune, text in zip(comments["kommune"], comments["text"]):
+        h.update(f"{kommune}\0{text}\0".encode("utf-8", "surrogatepass"))
+    key = h.hexdigest()
+    if key not in _COMMENT_CHECKS:
+        if len(_COMMENT_CHECKS) >= 4:
+            _COMMENT_CHECKS.pop(next(iter(_COMMENT_CHECKS)))
+        _COMMENT_CHECKS[key] = (comment_index(comments), CommentVocabulary.from_texts(comments["text"], known=kommuner))
+    return _COMMENT_CHECKS[key]
 
 
 def _audit_files(settings: AuditSettings, paths: list[Path]) -> list[list[AuditFinding]]:
