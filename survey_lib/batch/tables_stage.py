@@ -176,5 +176,11 @@ def tables_stage(data_dir: Path, params: Params, wave_dir: Path, scopes: list[st
                           corpus=FreeTextCorpus(computed.design, params))
     fork_map(write_scope, scopes, jobs, shared=shared)
     log(f"Tabeller og frafald skrevet på {time.time() - t0:.1f} s")
-    return TablesOutcome(headlines=headlines(computed.tables, computed.diagnostics, params), data=computed.data,
-                         seconds=round(time.time() - t0, 2))
+    heads = headlines(computed.tables, computed.diagnostics, params)
+    for e in computed.excluded:     # left out of the analysis (survey_lib.exclusions): no pages, says why
+        heads.setdefault(e.kommune, {})["excluded"] = e.label_da
+    for r in computed.warnings.itertuples():   # the weighting's other warnings beside the flags
+        if r.kind not in ("design_effect", "effective_n"):
+            heads.setdefault(ALL if r.kommune == "all" else r.kommune, {}).setdefault("weighting", {}).setdefault(
+                "flags", []).append(r.text)
+    return TablesOutcome(headlines=heads, data=computed.data, seconds=round(time.time() - t0, 2))
