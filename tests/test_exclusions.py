@@ -154,3 +154,33 @@ def test_the_cli_validates_makes_tables_and_nonresponse(silent_dir, tmp_path):
 def test_the_validation_report_says_nothing_when_all_is_well(twin_dir, params):
     notes = analysis_notes(load_survey(twin_dir, params), params)
     assert not [n for n in notes if "left out" in n]
+
+
+def test_the_batch_makes_the_others_pages_and_says_why_one_has_none(silent_dir, tmp_path):
+    """Two municipalities, one notebook: 'Alle' and Odder get their page, Ishøj none, and the index and
+    the batch's summary say 'ingen svar: ikke analyseret'."""
+    from survey_lib.batch.runner import BatchOptions, run_batch
+
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    shutil.copy(ProjectPaths().notebooks / "00_sammenfatning.ipynb", nbs)
+    opts = BatchOptions(data_dir=silent_dir, out_root=tmp_path / "out", params_dir=ProjectPaths().params,
+                        notebooks_dir=nbs, kommuner=("Odder", GONE), jobs=2, progress=False, audit=False)
+    result = run_batch(opts, log=lambda m: None)
+    assert result.ok, result.jobs
+    status = dict(zip(result.jobs["scope"], result.jobs["status"]))
+    assert status == {"all": "ok", "Odder": "ok", GONE: "left_out"}
+    assert result.jobs.set_index("scope").loc[GONE, "reason"] == "ingen svar: ikke analyseret"
+    wave = result.wave_dir
+    assert (wave / "odder" / "00_sammenfatning.html").is_file()
+    assert not (wave / "ishoej" / "00_sammenfatning.html").exists()
+    index = (wave / "index.html").read_text(encoding="utf-8")
+    assert '<td class="udeladt" colspan="1">ingen svar: ikke analyseret</td>' in index
+    manifest = json.loads((wave / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["headlines"][GONE]["excluded"] == "ingen svar: ikke analyseret"
+    # its non-response tables were written: the response rates need no weights
+    assert (wave / "ishoej" / "tabeller" / "frafald" / "left_out.csv").is_file()
+    # a rerun with nothing changed reuses the tables and runs nothing (the left-out scope has no table set)
+    again = run_batch(opts, log=lambda m: None)
+    assert dict(zip(again.jobs["scope"], again.jobs["status"])) == {"all": "skipped", "Odder": "skipped",
+                                                                    GONE: "left_out"}

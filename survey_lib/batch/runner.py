@@ -76,7 +76,8 @@ class BatchResult:
 
     @property
     def ok(self) -> bool:
-        return bool((self.jobs["status"].isin(["ok", "skipped"])).all()) and not self.audit_findings
+        # a municipality left out of the analysis (survey_lib.exclusions) has no pages: not a failure
+        return bool((self.jobs["status"].isin(["ok", "skipped", "left_out"])).all()) and not self.audit_findings
 
 
 def notebook_names(folder: Path) -> list[str]:
@@ -219,7 +220,8 @@ def plan_jobs(opts: BatchOptions, params: Params, digests: dict[str, str], wave_
 # ---- stage 1: tables and non-response, once per batch ------------------------------------------------
 def _tables_reusable(opts: BatchOptions, manifest: dict, key: str, scopes: list[str], wave_dir: Path) -> bool:
     old = manifest.get("tables", {})
-    present = all(tables_present(wave_dir / slug(s) / TABLES_DIR) for s in scopes)
+    left_out = {s for s, h in manifest.get("headlines", {}).items() if h.get("excluded")}   # no tables of its own
+    present = all(tables_present(wave_dir / slug(s) / TABLES_DIR) for s in scopes if s not in left_out)
     return not opts.force and old.get("key") == key and present and set(scopes) <= set(old.get("scopes", []))
 
 

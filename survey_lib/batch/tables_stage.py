@@ -69,8 +69,14 @@ def _write_scope(sh: SharedTables, scope: str) -> str:
     report = nonresponse_report(c.data, sh.params, kommune=None if scope == ALL else scope,
                                 design=c.design, designs=sh.method_designs).frames()
     folder = sh.wave_dir / slug(scope) / TABLES_DIR
-    _write_scope_tables(c, scope, folder, sh.params, report)
-    _write_free_text(free_text_report(c.design, sh.params, scope, sh.corpus), folder)
+    if scope in {e.kommune for e in c.excluded}:    # left out (survey_lib.exclusions): what needs no weights
+        from ..export import write_csvs
+
+        with atomic_folder(folder / NONRESPONSE_DIR) as stage:
+            write_csvs(stage, report)
+    else:
+        _write_scope_tables(c, scope, folder, sh.params, report)
+        _write_free_text(free_text_report(c.design, sh.params, scope, sh.corpus), folder)
     atomic_write_text(sh.wave_dir / slug(scope) / "provenance.json",
                       json.dumps({**sh.provenance, "scope": scope}, ensure_ascii=False, indent=1, sort_keys=True,
                                  default=str) + "\n")
