@@ -525,5 +525,6 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
         left_out=left_out,
     )
     # no count of a group the tables suppress (disclosure control, survey_lib.privacy.disclosure)
+    gone = {e.kommune for e in design.excluded}    # not in these tables: no empty group of theirs to protect
     return suppress_nonresponse(report, whole, kommune or "all", params.survey.min_cell_size,
-                                [k.name for k in params.kommuner], NR_VARIABLES)
+                                [k.name for k in params.kommuner if k.name not in gone], NR_VARIABLES)

@@ -4,7 +4,7 @@ instead of reading a batch's tables) all call :func:`compute_tables`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -80,6 +80,12 @@ def compute_tables(data_dir: Path | str, params: Params, scopes: list[str] | Non
     if gone:   # a municipality left out has no scope of its own
         scopes = [k for k in (scopes if scopes is not None else [k.name for k in params.kommuner]) if k not in gone]
     ts = build_tables(design, params, scopes=scopes)
+    if gone:   # the municipality breakdown lists every municipality of kommuner.yaml: not those left out
+        def kept(frame: pd.DataFrame) -> pd.DataFrame:
+            out = (frame["breakdown"] == "kommune") & frame["group"].astype(str).isin(gone)
+            return frame[~out.to_numpy()].reset_index(drop=True)
+
+        ts = replace(ts, tables=kept(ts.tables), suppression_log=kept(ts.suppression_log))
     w = design.weighting
     diagnostics = weight_summary(pd.Series(design.weight), design.frame["kommune"])
     warnings = weight_warnings(diagnostics, w.strata, w.collapses, params.survey.weighting.cells,

@@ -94,8 +94,9 @@ def test_all_is_computed_without_the_municipality_left_out(silent_dir, twin_dir,
     key = ["scope", "question", "breakdown", "group", "category"]
     a = computed.tables.tables[computed.tables.tables["scope"] == "all"].sort_values(key, na_position="first")
     b = by_hand.tables.tables[by_hand.tables.tables["scope"] == "all"].sort_values(key, na_position="first")
-    a = a[a["group"] != GONE]          # the kommune breakdown lists the municipality of kommuner.yaml
-    b = b[b["group"] != GONE]
+    assert GONE not in set(a["group"])        # not even as an empty group of the municipality breakdown
+    assert GONE not in set(computed.tables.suppression_log["group"])
+    b = b[b["group"] != GONE]                 # kommuner.yaml lists it: an empty group without the exclusion
     pd.testing.assert_frame_equal(a.reset_index(drop=True)[["mean", "mean_se", "share", "n"]],
                                   b.reset_index(drop=True)[["mean", "mean_se", "share", "n"]])
 
@@ -131,6 +132,9 @@ def test_nonresponse_gives_the_left_out_municipality_its_response_rates_only(sil
     assert whole.left_out["kommune"].tolist() == [GONE] and whole.left_out["response_rate"].tolist() == [0.0]
     other = nonresponse_report(data, params, kommune="Odder", design=computed.design)
     assert other.left_out.empty and len(other.sample_vs_respondents)
+    # the others' rates are those of a survey that had not sampled GONE: nothing more withheld
+    rates = whole.response_rates.set_index(["variable", "category"])
+    assert not rates.loc["kommune", "response_rate"].isna().any()
 
 
 def test_the_cli_validates_makes_tables_and_nonresponse(silent_dir, tmp_path):
