@@ -421,7 +421,8 @@ def _left_out_report(data: SurveyData, params: Params, kommune: str, excluded: t
                       ignore_index=True)
     curve["reminder"] = curve["date"].isin(set(params.survey.reminder_dates))
     in_scope = data.responses["person_id"].isin(frame["person_id"])
-    empty = {f.name: pd.DataFrame() for f in fields(NonresponseReport)}
+    # empty, with a header: written as CSV and read back (the notebooks) they stay tables
+    empty = {f.name: pd.DataFrame(columns=["kommune"]) for f in fields(NonresponseReport)}
     empty["sample_vs_respondents"] = pd.DataFrame(columns=["variable", "category"])
     empty["balance"] = pd.DataFrame(columns=["variable", "category"])
     empty["weight_warnings"] = pd.DataFrame(columns=WARNING_COLUMNS)

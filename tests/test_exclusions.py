@@ -118,7 +118,8 @@ def test_a_municipality_named_in_survey_yaml_is_left_out(silent_dir, tmp_path):
     assert not {NAMED, GONE} & set(design.frame["kommune"])
 
 
-def test_nonresponse_gives_the_left_out_municipality_its_response_rates_only(silent_dir, params, computed):
+def test_nonresponse_gives_the_left_out_municipality_its_response_rates_only(silent_dir, params, computed,
+                                                                             tmp_path, monkeypatch):
     data = computed.data
     own = nonresponse_report(data, params, kommune=GONE, design=computed.design)
     total = own.response_rates[own.response_rates["variable"] == "total"].iloc[0]
@@ -127,6 +128,24 @@ def test_nonresponse_gives_the_left_out_municipality_its_response_rates_only(sil
     assert own.sample_vs_respondents.empty and own.strata.empty and own.weights.empty
     assert own.left_out[["kommune", "reason", "label"]].values.tolist() == [
         [GONE, "no_respondents", "ingen svar: ikke analyseret"]]
+    # written and read back as the batch and the notebooks do, and shown: rates, and why nothing else
+    import IPython.display
+
+    from survey_lib.atomic import atomic_folder
+    from survey_lib.export import write_csvs
+    from survey_lib.nonresponse import NonresponseReport
+    from survey_lib.notebook import read_csv_folder, show_nonresponse, show_weighting
+
+    with atomic_folder(tmp_path / "nr") as stage:
+        write_csvs(stage, own.frames())
+    back = NonresponseReport.from_frames(read_csv_folder(tmp_path / "nr"))
+    shown: list[str] = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, *a, **k: shown.append(
+        obj.data if isinstance(getattr(obj, "data", None), str) else ""))
+    assert set(show_nonresponse(params, back)) == {"response_rate"}      # no R-indicator: no model
+    assert show_weighting(params, back) == {}
+    text = "\n".join(shown)
+    assert f"**{GONE} er ikke analyseret (ingen svar: ikke analyseret).**" in text
     whole = nonresponse_report(data, params, design=computed.design)
     assert GONE not in set(whole.response_rates.loc[whole.response_rates["variable"] == "kommune", "category"])
     assert whole.left_out["kommune"].tolist() == [GONE] and whole.left_out["response_rate"].tolist() == [0.0]
