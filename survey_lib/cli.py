@@ -81,6 +81,13 @@ def validate(
             typer.echo(f"  ... and {len(result.faults) - max_faults} more")
         raise typer.Exit(code=1)
     typer.echo("\nNo faults found.")
+    from .pipeline import analysis_notes
+
+    notes = analysis_notes(result.data, params)
+    if notes:
+        typer.echo("\nThe analysis (weighting, municipalities left out):")
+        for line in notes:
+            typer.echo(f"  - {line}")
 
 
 @app.command("demo-data")

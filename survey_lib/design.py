@@ -17,7 +17,7 @@ This module also holds what every variance formula shares: the per-block sums
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import NamedTuple, Sequence
 
@@ -25,14 +25,15 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .exclusions import Exclusion, analysed_data, find_exclusions
 from .load import SurveyData
 from .params import Params
-from .weighting import WeightingSettings, WeightResult, compute_weights
+from .weighting import WarningThresholds, WeightingSettings, WeightResult, compute_weights
 from .weighting.rake import rake_margins
 
 __all__ = ["SurveyDesign", "PostStratumSums", "RakingMargins", "build_design", "design_from_arrays",
            "design_from_weighting",
-           "stratum_factor", "weighting_settings"]
+           "stratum_factor", "weighting_settings", "warning_thresholds"]
 
 REGISTER = ["kommune", "koen", "alder", "alder_band", "ydelse", "maalgruppe", "varighed_uger", "varighed_band"]
 
@@ -190,6 +191,9 @@ class SurveyDesign:
         The weighting result (strata table, collapses), when the design was built from data.
     raking
         The raking margins when the weights are raked (then ``post_stratum`` is all -1), else None.
+    excluded
+        The municipalities left out before weighting (:mod:`survey_lib.exclusions`): their rows are
+        not in the design.
     """
 
     frame: pd.DataFrame
@@ -200,6 +204,7 @@ class SurveyDesign:
     post_stratum_labels: np.ndarray
     weighting: WeightResult | None = None
     raking: RakingMargins | None = None
+    excluded: tuple[Exclusion, ...] = ()
 
     @property
     def n(self) -> int:
@@ -272,7 +277,8 @@ class SurveyDesign:
         return SurveyDesign(self.frame[mask].reset_index(drop=True), self.weight[mask], s_new,
                             self.stratum_labels[s_codes], ps_new if (ps >= 0).all() else ps,
                             self.post_stratum_labels[ps_codes] if (ps >= 0).all() else self.post_stratum_labels,
-                            self.weighting, None if self.raking is None else self.raking.subset(mask))
+                            self.weighting, None if self.raking is None else self.raking.subset(mask),
+                            self.excluded)
 
 
 def _indicator(codes: np.ndarray, n_codes: int) -> sparse.csr_matrix:
@@ -285,6 +291,14 @@ def weighting_settings(params: Params) -> WeightingSettings:
     w = params.survey.weighting
     return WeightingSettings(cells=tuple(w.cells), min_respondents=w.min_respondents, respondents=w.respondents,
                              age_order=tuple(b.code for b in params.survey.age_bands), trim_max_ratio=w.trim_max_ratio)
+
+
+def warning_thresholds(params: Params) -> WarningThresholds:
+    """When weights get a warning (survey.yaml: batch.max_design_effect, batch.min_effective_n,
+    weighting.max_weight_ratio, weighting.max_collapsed_share)."""
+    b, w = params.survey.batch, params.survey.weighting
+    return WarningThresholds(max_design_effect=b.max_design_effect, min_effective_n=b.min_effective_n,
+                             max_weight_ratio=w.max_weight_ratio, max_collapsed_share=w.max_collapsed_share)
 
 
 def design_from_arrays(frame: pd.DataFrame, weight: np.ndarray, stratum: pd.Series | np.ndarray,
@@ -325,13 +339,18 @@ def design_from_weighting(frame: pd.DataFrame, result: WeightResult, cells: Sequ
 
 def build_design(data: SurveyData, params: Params, method: str | None = None,
                  settings: WeightingSettings | None = None) -> SurveyDesign:
-    """Join responses with register variables, weight them, and code the design
-    (:func:`design_from_weighting`).
+    """Leave out the municipalities that are excluded or cannot be weighted
+    (:func:`survey_lib.exclusions.find_exclusions`), join the other responses with register
+    variables, weight them, and code the design (:func:`design_from_weighting`); the design's
+    ``excluded`` names the municipalities left out.
 
     ``method`` and ``settings`` override params (for comparing weighting methods).
     """
+    settings = settings or weighting_settings(params)
+    excluded = find_exclusions(data, params.survey.exclude_municipalities, settings.min_respondents,
+                               settings.respondents)
+    data = analysed_data(data, excluded)
     reg = data.population[["person_id"] + REGISTER]
     frame = data.responses.merge(reg, on="person_id", how="left", validate="one_to_one")
-    settings = settings or weighting_settings(params)
     result = compute_weights(method or params.survey.weighting.method, frame, data.population, settings)
-    return design_from_weighting(frame, result, settings.cells)
+    return replace(design_from_weighting(frame, result, settings.cells), excluded=excluded)

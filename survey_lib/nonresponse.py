@@ -35,13 +35,15 @@ import numpy as np
 import pandas as pd
 
 from .errors import SurveyError
-from .design import SurveyDesign, build_design, design_from_arrays, weighting_settings
+from .design import SurveyDesign, build_design, design_from_arrays, warning_thresholds, weighting_settings
+from .exclusions import Exclusion, analysed_data
 from .inference import rao_scott
 from .load import SurveyData
 from .params import Params, Questionnaire
 from .scores import score_matrix
 from .privacy.disclosure import suppress_nonresponse
-from .weighting import WeightingError, weight_summary
+from .weighting import WeightingError, weight_summary, weight_warnings
+from .weighting.diagnostics import WARNING_COLUMNS
 from .weighting.cells import collapses_of
 
 __all__ = [
@@ -366,6 +368,11 @@ class NonresponseReport:
     methods_diagnostics: pd.DataFrame
     #: the weights without ids: their distribution is what the diagnostics show
     weights: pd.DataFrame
+    #: the warnings on the scope's weights (:func:`survey_lib.weighting.diagnostics.weight_warnings`)
+    weight_warnings: pd.DataFrame
+    #: the municipalities left out of the analysis (all of them for 'all', the scope itself when it is
+    #: left out): ``kommune``, ``reason``, ``label``, ``sampled``, ``respondents``, ``response_rate``
+    left_out: pd.DataFrame
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """The tables by name, in field order."""
@@ -382,6 +389,66 @@ class NonresponseReport:
         return cls(**{n: frames[n] for n in names})
 
 
+LEFT_OUT_COLUMNS = ["kommune", "reason", "label", "sampled", "respondents", "response_rate"]
+
+
+def _left_out(excluded: tuple[Exclusion, ...], whole: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """One row per municipality left out of the analysis, with its response rate (no weights
+    needed); a number of respondents from 1 to ``min_n`` − 1 and its rate are withheld, as the
+    tables withhold any such count."""
+    rows = []
+    for e in excluded:
+        f = whole[whole["kommune"].astype(str) == e.kommune]
+        n = int(f["responded"].sum())
+        shown = n == 0 or n >= min_n
+        rows.append({"kommune": e.kommune, "reason": e.reason, "label": e.label_da, "sampled": len(f),
+                     "respondents": n if shown else np.nan,
+                     "response_rate": (n / len(f) if len(f) else np.nan) if shown else np.nan})
+    return pd.DataFrame(rows, columns=LEFT_OUT_COLUMNS)
+
+
+def _left_out_report(data: SurveyData, params: Params, kommune: str, excluded: tuple[Exclusion, ...]
+                     ) -> NonresponseReport:
+    """The report of a municipality left out of the analysis: its response rates, response curve
+    and completion times (they need no weights); every weighted table empty, and ``left_out`` says
+    why."""
+    whole = sample_frame(data)
+    frame = whole[whole["kommune"].astype(str) == kommune].reset_index(drop=True)
+    variables = tuple(v for v in NR_VARIABLES if v != "kommune")
+    closing = params.survey.closing_date
+    curve = pd.concat([response_curve(frame, data.responses, closing).assign(by="total"),
+                       response_curve(frame, data.responses, closing, "maalgruppe").assign(by="maalgruppe")],
+                      ignore_index=True)
+    curve["reminder"] = curve["date"].isin(set(params.survey.reminder_dates))
+    in_scope = data.responses["person_id"].isin(frame["person_id"])
+    # empty, with a header: written as CSV and read back (the notebooks) they stay tables
+    empty = {f.name: pd.DataFrame(columns=["kommune"]) for f in fields(NonresponseReport)}
+    empty["sample_vs_respondents"] = pd.DataFrame(columns=["variable", "category"])
+    empty["balance"] = pd.DataFrame(columns=["variable", "category"])
+    empty["weight_warnings"] = pd.DataFrame(columns=WARNING_COLUMNS)
+    report = NonresponseReport(**{
+        **empty, "response_rates": response_rates(frame, variables), "response_curve": curve,
+        "completion_time": pd.DataFrame([completion_quartiles(data.responses[in_scope])]),
+        "left_out": _left_out(tuple(e for e in excluded if e.kommune == kommune), whole,
+                                           params.survey.min_cell_size)})
+    return suppress_nonresponse(report, whole, kommune, params.survey.min_cell_size,
+                                [k.name for k in params.kommuner], NR_VARIABLES)
+
+
+def _scope_warnings(design: SurveyDesign, params: Params, kommune: str | None) -> pd.DataFrame:
+    """The weighting's warnings of the whole survey (``kommune`` None: every one) or of one
+    municipality (its own, and those of every municipality's cells, such as cells across
+    municipalities)."""
+    w = design.weighting
+    summary = weight_summary(pd.Series(design.weight), design.frame["kommune"])
+    warnings = weight_warnings(summary, w.strata, w.collapses, params.survey.weighting.cells,
+                               warning_thresholds(params))
+    if kommune is None:
+        return warnings
+    return warnings[(warnings["kommune"] == kommune) | (warnings["kind"] == "cells_across_municipalities")
+                    ].reset_index(drop=True)
+
+
 def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = None,
                        design: SurveyDesign | None = None, designs: dict | None = None) -> NonresponseReport:
     """Every non-response and weighting-diagnostic table (what ``survey-report nonresponse``
@@ -390,14 +457,26 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
 
     ``design`` (``build_design(data, params)``) and ``designs`` (:func:`method_designs`) may be
     passed when they are already computed for the whole survey, as the batch does once for all
-    municipalities; the result is the same."""
-    frame = whole = sample_frame(data)
+    municipalities; the result is the same.
+
+    Municipalities left out of the analysis (``design.excluded``, :mod:`survey_lib.exclusions`) are
+    not in the tables of the whole survey; ``left_out`` lists them with their response rates. For a
+    left-out ``kommune`` only the tables that need no weights are made (response rates, response
+    curve, completion times) and the others are empty."""
+    if kommune is not None:
+        params.kommune(kommune)                      # a clear error for an unknown name
     if design is None:
         design = build_design(data, params)
+    if kommune is not None and kommune in {e.kommune for e in design.excluded}:
+        return _left_out_report(data, params, kommune, design.excluded)
+    left_out = _left_out(design.excluded if kommune is None else (), sample_frame(data),
+                         params.survey.min_cell_size) if design.excluded \
+        else pd.DataFrame(columns=LEFT_OUT_COLUMNS)
+    data = analysed_data(data, design.excluded)
+    frame = whole = sample_frame(data)
     population = data.population
     variables = NR_VARIABLES
     if kommune is not None:
-        params.kommune(kommune)                      # a clear error for an unknown name
         frame = frame[frame["kommune"] == kommune].reset_index(drop=True)
         design = design.subset((design.frame["kommune"] == kommune).to_numpy())
         population = population[population["kommune"] == kommune]
@@ -443,7 +522,10 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
         methods_estimates=methods,
         methods_diagnostics=method_diags,
         weights=pd.DataFrame({"weight": np.sort(design.weight)}),
+        weight_warnings=_scope_warnings(design, params, kommune),
+        left_out=left_out,
     )
     # no count of a group the tables suppress (disclosure control, survey_lib.privacy.disclosure)
+    gone = {e.kommune for e in design.excluded}    # not in these tables: no empty group of theirs to protect
     return suppress_nonresponse(report, whole, kommune or "all", params.survey.min_cell_size,
-                                [k.name for k in params.kommuner], NR_VARIABLES)
+                                [k.name for k in params.kommuner if k.name not in gone], NR_VARIABLES)

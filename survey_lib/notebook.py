@@ -355,6 +355,23 @@ def _term_label(term: str, labels: dict[str, str]) -> str:
     return f"{REGISTER_TITLES.get(m.group(1), m.group(1))}: {labels.get(m.group(2), m.group(2))}"
 
 
+def _left_out_text(report: NonresponseReport) -> str:
+    """What a page says of the municipalities left out of the analysis (empty when none is)."""
+    from .narrative import fmt_pct
+
+    lo = report.left_out
+    if lo is None or lo.empty:
+        return ""
+    if report.sample_vs_respondents.empty:     # this page's municipality is the one left out
+        r = lo.iloc[0]
+        return (f"**{esc(r['kommune'])} er ikke analyseret ({esc(r['label'])}).** Svarprocenten kræver ingen vægte "
+                "og vises; vægtning, sammenligning af stikprøve og respondenter, svarmodel og R-indikator "
+                "er udeladt, fordi kommunen ikke kan vægtes (eller er udeladt i survey.yaml).")
+    items = "; ".join(f"{esc(r.kommune)} ({esc(r.label)}, svarprocent "
+                      f"{fmt_pct(r.response_rate) if pd.notna(r.response_rate) else '–'})" for r in lo.itertuples())
+    return f"Tallene for alle kommuner er beregnet uden de kommuner, der ikke er analyseret: {items}."
+
+
 def show_nonresponse(params: Params, report: NonresponseReport) -> dict:
     """Display the non-response analysis: rates, sample against respondents with tests, the
     propensity model, R-indicators, the response curve and completion times."""
@@ -371,6 +388,13 @@ def show_nonresponse(params: Params, report: NonresponseReport) -> dict:
     display(Markdown(f"## Svarprocent\n\n{fmt_int(total['sampled'])} borgere blev udtrukket; "
                      f"{fmt_int(total['complete'])} gennemførte og {fmt_int(total['partial'])} svarede delvist, "
                      f"i alt en svarprocent på **{fmt_pct(total['response_rate'])}**."))
+    left_out_md = _left_out_text(report)
+    if left_out_md:
+        display(Markdown(left_out_md))
+    if report.sample_vs_respondents.empty:      # a municipality left out: no weighted tables
+        nums = {"response_rate": float(total["response_rate"])}
+        display({"application/json": {"key_numbers": nums}}, raw=True)
+        return nums
     dist, tests = report.sample_vs_respondents, report.sample_vs_respondents_tests.set_index("variable")
     for var in dist["variable"].unique():
         part = _in_order(rates[rates["variable"] == var], vocabulary, var)
@@ -428,6 +452,11 @@ def show_weighting(params: Params, report: NonresponseReport) -> dict:
     from .narrative import count_phrase, fmt_pct, weighting_intro
     from .plots import weight_histogram
 
+    left_out_md = _left_out_text(report)
+    if report.sample_vs_respondents.empty:      # a municipality left out: it has no weights
+        display(Markdown("## Vægtning\n\n" + left_out_md))
+        display({"application/json": {"key_numbers": {}}}, raw=True)
+        return {}
     strata, collapses = report.strata, report.collapses
     labels = SurveyVocabulary.from_params(params).labels
 
@@ -441,12 +470,26 @@ def show_weighting(params: Params, report: NonresponseReport) -> dict:
     cells = params.survey.weighting.cells
     cells_text = " × ".join(REGISTER_TITLES.get(c, c).lower() for c in cells)
     display(Markdown(weighting_intro(params.survey.weighting.method, cells)))
+    if left_out_md:
+        display(Markdown(left_out_md))
+    warn = report.weight_warnings
+    if len(warn):
+        display(Markdown("## Advarsler om vægtene\n\nGrænserne står i `survey.yaml` (weighting.max_weight_ratio, "
+                         "weighting.max_collapsed_share, batch.max_design_effect, batch.min_effective_n).\n\n"
+                         + "\n".join(f"- **{esc('Alle' if r.kommune == 'all' else r.kommune)}**: {esc(r.text)}"
+                                      for r in warn.itertuples())))
+    across = collapses[collapses["rule"] == "other målgruppe in the municipality"] if len(collapses) else collapses
     display(Markdown(f"## Vægtningsceller\n\n{fmt_int(len(strata))} celler ({cells_text}); "
                      + (f"{count_phrase(len(collapses), 'celle', 'celler')} uden nok respondenter er lagt sammen med en "
                         "nabocelle." if len(collapses) else "ingen celler skulle lægges sammen med en nabocelle.")
                      + ("\n\n" + _md_table(collapses.rename(columns={"cell": "Celle", "merged_into": "Lagt sammen med",
                                                                       "rule": "Regel", "reason": "Årsag"}), {})
-                        if len(collapses) else "")))
+                        if len(collapses) else "")
+                     + (f"\n\n**{count_phrase(len(across), 'celle', 'celler')} er lagt sammen på tværs af målgruppe**: "
+                        "borgerne i dem vægtes, som om de hørte til den målgruppe, de er lagt sammen med."
+                        if len(across) else "")
+                     + ("\n\n**Vægtningscellerne går på tværs af kommunerne** (kommune er ikke en cellevariabel): en "
+                        "kommunes vægte følger landets sammensætning, ikke kommunens." if "kommune" not in cells else "")))
     if 0 < len(strata) <= 60:      # one municipality: its cells in full
         display(Markdown(_md_table(strata[["post_stratum", "population", "respondents", "weight"]].rename(columns={
             "post_stratum": f"Celle ({'/'.join(REGISTER_TITLES.get(c, c).lower() for c in cells)})",

@@ -206,6 +206,10 @@ class Weighting(_Frozen):
     respondents: Literal["all", "complete"] = "all"
     min_respondents: int = Field(default=1, ge=1)
     trim_max_ratio: float | None = Field(default=None, gt=1)
+    #: warn when a municipality's largest weight is above this multiple of its median weight
+    max_weight_ratio: float = Field(default=10.0, gt=1)
+    #: warn when more than this share of a municipality's population lies in merged (collapsed) cells
+    max_collapsed_share: float = Field(default=0.25, ge=0, le=1)
 
 
 class Breakdown(_Frozen):
@@ -257,6 +261,8 @@ class Survey(_Frozen):
     column_names: dict[Literal["population", "sample", "responses"], dict[str, str]]
     surveyxact: SurveyXactMap | None = None
     batch: Batch = Batch()
+    #: municipalities of kommuner.yaml left out of the analysis (no tables, no pages; not in 'Alle')
+    exclude_municipalities: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Survey":
@@ -513,7 +519,7 @@ def load_params(params_dir: Path | str) -> Params:
                 + _breakdown_problems(params_dir, parsed["survey"]))
     if problems:
         raise ParamsError("Invalid parameters:\n  - " + "\n  - ".join(problems))
-    return Params(
+    params = Params(
         questionnaire=parsed["questionnaire"],
         survey=parsed["survey"],
         kommuner=parsed["kommuner"].kommuner,
@@ -521,6 +527,9 @@ def load_params(params_dir: Path | str) -> Params:
         sources=sources,
         digest=digest,
     )
+    params.check_kommuner(params.survey.exclude_municipalities,
+                          f"{params_dir / 'survey.yaml'}: exclude_municipalities")
+    return params
 
 
 def _parse_files(params_dir: Path) -> tuple[dict[str, Any], dict[str, str], str]:

@@ -22,6 +22,15 @@ and sum_{i in h} x_ia x_ib = R_h[a,b] - ebar_hb u_ha - ebar_ha u_hb + ebar_ha eb
 with R_h[a,b] = sum_{i in h} w_i^2 e_ia e_ib and u_ha = sum_{i in h} w_i^2 e_ia, all from per-post-stratum
 sums. This is the same estimator as :func:`survey_lib.estimate.linearized_covariance` (tested equal).
 
+Raked designs: the adjustment ebar_hj is the raking backfit instead of the post-stratum mean —
+R ``svyrecvar``'s ten sweeps over the margins (:meth:`survey_lib.design.RakingMargins.block_means`),
+a linear map of the per-block sums of e that is constant within a block (the cross of the stratum
+and every margin's cell), so every formula above holds with h a raking block. It is used for the
+whole design (``pooled``) always, and for each municipality's own design when the margins lie
+within the municipalities (raking within municipality: the municipality's own raking then has the
+same weights and the same backfit). With national margins a municipality's own design is not a
+part of the whole one, and its covariance takes its stratum only (no calibration term).
+
 Group means (``mode="means"``) whose answers in the domain are all alike have influence values
 e_ij = 0 for every row, so their variance and covariances are exactly zero; the sums above leave
 rounding noise there (about 1e-18), which is set to 0 so that a degenerate test is recognised as such.
@@ -35,7 +44,7 @@ from typing import Literal, get_args
 import numpy as np
 from scipy import sparse
 
-from .design import SurveyDesign, stratum_factor
+from .design import PostStratumSums, SurveyDesign, stratum_factor
 from .estimate import post_stratum_sums
 
 __all__ = ["Mode", "ScopedCovariance", "scoped_covariance", "pooled_covariance", "complement_means", "check_mode"]
@@ -60,6 +69,26 @@ def _alike(y: np.ndarray, ok: np.ndarray, group: np.ndarray, n_groups: int) -> n
     np.minimum.at(lo, group[ok], y[ok])
     np.maximum.at(hi, group[ok], y[ok])
     return lo == hi
+
+
+def _calibration(design: SurveyDesign, pooled: bool) -> tuple[PostStratumSums, bool]:
+    """The blocks the influence values are adjusted on, and whether they are raking blocks: a raked
+    design's margins for the whole design, and for the municipalities' own designs when the margins
+    lie within them (module notes); else the post-strata (or the strata, without adjustment)."""
+    if design.raking is not None and (pooled or design.margins_nested):
+        return design.calibration_sums, True
+    return post_stratum_sums(design), False
+
+
+def _ebar(design: SurveyDesign, sums: PostStratumSums, raked: bool, total: np.ndarray, scale: np.ndarray
+          ) -> np.ndarray:
+    """The adjustment per block (H, C) from the per-block sums of e, given as ``total / scale``:
+    the post-stratum mean, the raking backfit, or 0 without calibration."""
+    if not sums.adjust:
+        return np.zeros(np.shape(total))
+    if raked:
+        return design.raking.block_means(total / scale, sums.rows)
+    return total / (scale * sums.rows[:, None])
 
 
 @dataclass(frozen=True)
@@ -97,7 +126,8 @@ def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
     """
     check_mode(mode, "scoped_covariance")
     w = design.weight
-    h, H, adjust, k_of_h, n_h, A_h, B_h = post_stratum_sums(design)
+    sums, raked = _calibration(design, pooled)
+    h, H, adjust, k_of_h, n_h, A_h, B_h = sums
     K = len(design.stratum_labels)
     ok = (cells >= 0) & ~np.isnan(y)
     C = n_cells
@@ -129,7 +159,7 @@ def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
     Wh = Wd[mean_of_h]
     Wh = np.where(Wh > 0, Wh, np.inf)
     if mode == "shares":
-        ebar = (S1 - mu * m_h[:, None]) / (Wh * n_h[:, None]) if adjust else np.zeros((H, C))
+        ebar = _ebar(design, sums, raked, S1 - mu * m_h[:, None], Wh)
         u = (Q1 - mu * Q0d_h[:, None]) / Wh
         R = (- mu[:, :, None] * Q1[:, None, :] - Q1[:, :, None] * mu[:, None, :]
              + mu[:, :, None] * mu[:, None, :] * Q0d_h[:, None, None])
@@ -138,7 +168,7 @@ def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
         R /= Wh[:, :, None] * Wh[:, None, :]
         x1 = (P1 - mu * P0.sum(axis=1)[:, None]) / Wh - ebar * B_h[:, None]
     else:
-        ebar = (S1 - mu * cnt) / (Wh * n_h[:, None]) if adjust else np.zeros((H, C))
+        ebar = _ebar(design, sums, raked, S1 - mu * cnt, Wh)
         u = (Q1 - mu * Q0) / Wh
         R = np.zeros((H, C, C))
         diag = np.arange(C)
@@ -166,9 +196,13 @@ def scoped_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
 
 def complement_means(design: SurveyDesign, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean of ``y`` over the answers outside each municipality and its variance in the full design
-    (for the municipality-against-the-rest t-test), for every municipality at once."""
+    (for the municipality-against-the-rest t-test), for every municipality at once.
+
+    A raked design's margins are used when they lie within the municipalities (module notes);
+    with national margins the others' variance takes the strata only."""
     w = design.weight
-    h, H, adjust, k_of_h, n_h, A, B = post_stratum_sums(design)
+    sums, raked = _calibration(design, pooled=False)
+    h, H, adjust, k_of_h, n_h, A, B = sums
     K = len(design.stratum_labels)
     ok = ~np.isnan(y)
     hv, yv, wv = h[ok], y[ok], w[ok]
@@ -179,8 +213,10 @@ def complement_means(design: SurveyDesign, y: np.ndarray) -> tuple[np.ndarray, n
     m, S1 = sh(), sh(yv)
     P0, P1 = sh(wv), sh(wv * yv)
     Q0, Q1, Q2 = sh(wv ** 2), sh(wv ** 2 * yv), sh(wv ** 2 * yv ** 2)
-    a = S1 / n_h if adjust else np.zeros(H)
-    b = m / n_h if adjust else np.zeros(H)
+    # ebar_h = (a_h - mu b_h) / W: the adjustment is linear in the block sums (module notes)
+    one = np.ones((H, 1))
+    a = _ebar(design, sums, raked, S1[:, None], one)[:, 0]
+    b = _ebar(design, sums, raked, m[:, None], one)[:, 0]
     coef = np.stack([Q2 - 2 * a * Q1 + a ** 2 * A, -2 * Q1 + 2 * a * Q0 + 2 * b * Q1 - 2 * a * b * A,
                      Q0 - 2 * b * Q0 + b ** 2 * A, P1 - a * B, -P0 + b * B], axis=1)
     per_k = np.column_stack([np.bincount(k_of_h, weights=coef[:, j], minlength=K) for j in range(5)])
@@ -213,9 +249,12 @@ def pooled_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
     a rank-one term in p) or ``x_ij = w_i [ay_ij - mu_j a1_ij] / W_j`` (group means: sparse). The
     covariance ``V = X' diag(c_s) X - F' diag(c_s / n_s) F``, ``F`` the stratum sums of X, is then
     assembled from sparse products. Group means whose answers are all alike get exactly zero
-    variance (module notes).
+    variance (module notes). A raked design takes :func:`_pooled_raked` (the same estimator with
+    the raking backfit).
     """
     check_mode(mode, "pooled_covariance")
+    if design.raking is not None:
+        return _pooled_raked(design, y, cells, n_cells, mode)
     w = design.weight
     n = design.n
     h, H, adjust, *_ = post_stratum_sums(design)
@@ -270,3 +309,62 @@ def pooled_covariance(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_
     zero = _alike(y, ok, np.where(ok, cells, 0), C)
     V = np.where(zero[:, None] | zero[None, :], 0.0, V)
     return mu, V, Wj
+
+
+def _pooled_raked(design: SurveyDesign, y: np.ndarray, cells: np.ndarray, n_cells: int, mode: Mode
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`pooled_covariance` for a raked design, linearised on its margins.
+
+    Notes
+    -----
+    With B the (n x H) raking-block indicator, the influence values of the C outcomes are
+    ``X = diag(w) (Z - B E)`` (times ``1/W_j`` per column), Z sparse (shares: the cell indicators
+    minus ``p`` times the domain indicator; means: ``y`` minus ``mu_j`` on the group's rows) and E
+    (H x C) the backfit of the per-block sums ``B'Z`` (:meth:`survey_lib.design.RakingMargins.block_means`).
+    With ``D = diag(c_s w²)``, ``d = B'(c_s w²)`` and the stratum sums ``F = S diag(w) Z − (S diag(w) B) E``,
+
+        V = Z'DZ − Z'DB E − (Z'DB E)' + E' diag(d) E − F' diag(c_s / n_s) F,
+
+    so no dense n x C matrix is formed.
+    """
+    w = design.weight
+    n = design.n
+    sums = design.calibration_sums
+    H = sums.n_blocks
+    ok = (cells >= 0) & ~np.isnan(y)
+    rows = np.flatnonzero(ok)
+    C = n_cells
+    Bm = sparse.csr_matrix((np.ones(n), (np.arange(n), sums.block)), shape=(n, H))
+    n_s = design.stratum_sizes.astype(float)
+    c = stratum_factor(n_s)
+    cs = c[design.stratum]
+    Sind = design.stratum_indicator
+    D1 = sparse.csr_matrix((np.ones(len(rows)), (rows, cells[rows])), shape=(n, C))
+    if mode == "shares":
+        W = w[ok].sum()
+        mean = np.asarray(D1.T @ w).ravel() / W
+        dom = sparse.csr_matrix((np.ones(len(rows)), (rows, np.zeros(len(rows), dtype=int))), shape=(n, 1))
+        Z = (D1 - dom @ sparse.csr_matrix(mean[None, :])).tocsr()
+        scale = np.full(C, W)
+    else:
+        Wj = np.asarray(D1.T @ w).ravel()
+        mean = np.asarray(sparse.csr_matrix((y[rows], (rows, cells[rows])), shape=(n, C)).T @ w).ravel() \
+            / np.where(Wj > 0, Wj, np.inf)
+        Z = sparse.csr_matrix((y[rows] - mean[cells[rows]], (rows, cells[rows])), shape=(n, C))
+        scale = Wj
+    E = design.raking.block_means(np.asarray((Bm.T @ Z).todense()), sums.rows)      # H x C
+    Dw = sparse.diags(cs * w ** 2)
+    ZDZ = (Z.T @ Dw @ Z).toarray()
+    ZDB_E = np.asarray((Z.T @ Dw @ Bm) @ E)
+    d = np.asarray(Bm.T @ (cs * w ** 2)).ravel()
+    Sw = Sind @ sparse.diags(w)
+    F = (Sw @ Z).toarray() - np.asarray((Sw @ Bm) @ E)
+    k = c / np.maximum(n_s, 1)
+    V = ZDZ - ZDB_E - ZDB_E.T + E.T @ (E * d[:, None]) - F.T @ (F * k[:, None])
+    inv = 1 / np.where(scale > 0, scale, np.inf)
+    V = V * inv[:, None] * inv[None, :]
+    if mode == "means":
+        zero = _alike(y, ok, np.where(ok, cells, 0), C)
+        V = np.where(zero[:, None] | zero[None, :], 0.0, V)
+        return mean, V, Wj
+    return mean, V, scale

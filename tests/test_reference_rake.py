@@ -16,6 +16,8 @@ import pytest
 
 from survey_lib.design import design_from_weighting
 from survey_lib.estimate import domain_estimates, linearized_covariance
+from survey_lib.inference import rao_scott, rao_scott_from_cells, wald_from_means, wald_means
+from survey_lib.scoped import complement_means, pooled_covariance, scoped_covariance
 from survey_lib.weighting import WeightingSettings, compute_weights
 
 REF = Path(__file__).resolve().parent / "reference"
@@ -129,3 +131,114 @@ def test_zero_se_is_zero(case):
     assert est.mean[j] == pytest.approx(3.0, abs=EST) and est.mean_se[j] == 0.0
     assert (est.share_se[j] == 0.0).all()
     assert (est.mean_se[np.arange(len(levels)) != j] > 1e-3).all()
+
+
+# ---- tests on raked designs (tests/reference/rake1_tests.csv, same R script) -------------------------
+@pytest.fixture(scope="module")
+def ref_tests() -> pd.DataFrame:
+    r = pd.read_csv(REF / "rake1_tests.csv", keep_default_na=False)
+    r["value"] = pd.to_numeric(r["value"].replace({"NaN": "nan", "NA": "nan"}), errors="coerce")
+    return r
+
+
+TEST_QUESTIONS = ["tillid", "tilfredshed", "tro_paa_job"]
+
+
+def check_test(ref, q, kind, g, scope, res, terms) -> None:
+    sel = ref[(ref["variable"] == q) & (ref["analysis"] == f"{kind}_{g}") & (ref["group"] == scope)]
+    if sel.empty:
+        pytest.skip("R's svychisq stops on this table (an empty category); no reference")
+    want = sel.set_index("term")["value"]
+    for term, got in zip(terms, (res.statistic, res.df1, res.df2, res.p_value)):
+        assert got == pytest.approx(want[term], rel=REL), (term, got, want[term])
+
+
+@pytest.mark.parametrize("g", ["maalgruppe", "koen", "kommune"])
+@pytest.mark.parametrize("q", TEST_QUESTIONS)
+def test_rao_scott_and_wald_on_the_raked_design_equal_r(case, ref_tests, q, g):
+    """svychisq and regTermTest on the whole raked design: the covariance is linearised on the
+    margins (within municipality and national)."""
+    name, design, _ = case
+    _, codes = np.unique(design.frame[g].astype(str), return_inverse=True)
+    y = design.frame[q].to_numpy(float)
+    ref = ref_tests[ref_tests["dataset"] == name]
+    check_test(ref, q, "wald", g, "all", wald_means(design, y, codes), ("F", "df", "ddf", "p"))
+    check_test(ref, q, "raoscott", g, "all", rao_scott(design, y, codes), ("F", "ndf", "ddf", "p"))
+
+
+@pytest.mark.parametrize("g", ["maalgruppe", "koen"])
+@pytest.mark.parametrize("q", TEST_QUESTIONS)
+def test_tests_within_a_municipality_equal_r_on_its_own_raked_design(case, ref_tests, q, g):
+    """The tables' path (scoped_covariance for every municipality at once) equals R on each
+    municipality's own design raked to its own margins (margins within municipality)."""
+    name, design, _ = case
+    if name != "rake1":
+        pytest.skip("with national margins a municipality's own design is not part of the raked design")
+    levels, codes = np.unique(design.frame[g].astype(str), return_inverse=True)
+    y = design.frame[q].to_numpy(float)
+    G = len(levels)
+    c_k = np.where(~np.isnan(y), codes, -1)
+    means = scoped_covariance(design, y, c_k, G, "means")
+    cells = np.where(c_k >= 0, (np.nan_to_num(y).astype(int) - 1) + 5 * c_k, -1)
+    shares = scoped_covariance(design, y, cells, 5 * G, "shares")
+    ref = ref_tests[ref_tests["dataset"] == name]
+    checked = 0
+    for s, k in enumerate(design.stratum_labels):
+        present = np.flatnonzero(means.n[s] > 0)
+        answered = int(((c_k >= 0) & (design.stratum == s)).sum())
+        wald = wald_from_means(means.mean[s][present], means.cov[s][np.ix_(present, present)], answered - len(present))
+        check_test(ref, q, "wald", g, str(k), wald, ("F", "df", "ddf", "p"))
+        sel = np.array([cat + 5 * j for j in present for cat in range(5)])
+        sel_ref = ref[(ref["variable"] == q) & (ref["analysis"] == f"raoscott_{g}") & (ref["group"] == str(k))]
+        if len(sel_ref):
+            rs = rao_scott_from_cells(shares.mean[s][sel], shares.cov[s][np.ix_(sel, sel)], 5, len(present),
+                                      means.rows[s] - 1)
+            check_test(ref, q, "raoscott", g, str(k), rs, ("F", "ndf", "ddf", "p"))
+            checked += 1
+    # every municipality's Wald test is checked; Rao–Scott where R could solve the table
+    assert checked == ref[(ref["variable"] == q) & (ref["analysis"] == f"raoscott_{g}")
+                          & (ref["group"] != "all")]["group"].nunique()
+
+
+@pytest.mark.parametrize("mode", ["shares", "means"])
+def test_the_sparse_pooled_path_equals_the_dense_one_on_raked_designs(case, mode):
+    """pooled_covariance (sparse, for large tables) equals scoped_covariance(pooled=True) and
+    linearized_covariance on a raked design."""
+    _, design, _ = case
+    y = design.frame["tillid"].to_numpy(float)
+    levels, codes = np.unique(design.frame["maalgruppe"].astype(str), return_inverse=True)
+    G = len(levels)
+    if mode == "means":
+        cells, C = np.where(~np.isnan(y), codes, -1), G
+    else:
+        cells, C = np.where(~np.isnan(y), (np.nan_to_num(y).astype(int) - 1) + 5 * codes, -1), 5 * G
+    mean, V, _ = pooled_covariance(design, y, cells, C, mode)
+    sc = scoped_covariance(design, y, cells, C, mode, pooled=True)
+    np.testing.assert_allclose(mean, sc.mean[0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(V, sc.cov[0], rtol=1e-8, atol=1e-14)
+    ok = cells >= 0
+    if mode == "shares":
+        Y = np.zeros((design.n, C))
+        Y[np.flatnonzero(ok), cells[ok]] = 1.0
+        dom = ok
+    else:
+        dom = np.zeros((design.n, C), bool)
+        dom[np.flatnonzero(ok), cells[ok]] = True
+        Y = np.repeat(np.nan_to_num(y)[:, None], C, axis=1)
+    m2, V2 = linearized_covariance(design, dom, Y)
+    np.testing.assert_allclose(V, V2, rtol=1e-8, atol=1e-14)
+
+
+def test_the_t_test_against_the_others_uses_the_margins(case):
+    """complement_means on a design raked within municipality equals the linearised variance of the
+    others' mean (linearized_covariance on the domain 'not in k', margins included)."""
+    name, design, _ = case
+    if name != "rake1":
+        pytest.skip("national margins: the others' variance takes the strata only (docs/methods.md)")
+    y = design.frame["tillid"].to_numpy(float)
+    mu, var = complement_means(design, y)
+    for s in range(len(design.stratum_labels)):
+        dom = ~np.isnan(y) & (design.stratum != s)
+        m, V = linearized_covariance(design, dom, np.nan_to_num(y))
+        assert mu[s] == pytest.approx(m[0], abs=EST)
+        assert var[s] == pytest.approx(V[0, 0], rel=1e-9)

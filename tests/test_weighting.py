@@ -73,7 +73,7 @@ def test_municipality_without_respondents_is_an_error():
     pop = _pop([(A, 10), (("30_49", "K", "Ishøj", "dagpenge"), 5)])
     resp = _frame([A])
     with pytest.raises(WeightingError, match=r"municipality 'Ishøj' has fewer than 1 respondent\(s\) in all; .*"
-                                             r"Lower weighting.min_respondents"):
+                                             r"leaves such a municipality out; .*exclude_municipalities"):
         compute_weights("poststratify", resp, pop, WeightingSettings(cells=CELLS))
 
 

@@ -53,7 +53,8 @@ def _cell(job: Job, state: JobState | None, wave_dir: Path, tables_key: str) -> 
             f'<a href="{_e(failed)}">notebook</a></td>')
 
 
-def _matrix(jobs: list[Job], states: Mapping[str, JobState], wave_dir: Path, tables_key: str) -> str:
+def _matrix(jobs: list[Job], states: Mapping[str, JobState], wave_dir: Path, tables_key: str,
+            headlines: dict | None = None) -> str:
     scopes, notebooks = _unique(j.scope for j in jobs), _unique(j.notebook_name for j in jobs)
     titles = {j.notebook_name: notebook_title(str(j.notebook)) for j in jobs}
     by_cell = {(j.scope, j.notebook_name): j for j in jobs}
@@ -63,6 +64,9 @@ def _matrix(jobs: list[Job], states: Mapping[str, JobState], wave_dir: Path, tab
     for s in scopes:
         cells = "".join(_cell(by_cell[(s, n)], states.get(by_cell[(s, n)].job_id), wave_dir, tables_key)
                         for n in notebooks)
+        if (headlines or {}).get(s, {}).get("excluded"):   # left out of the analysis (survey_lib.exclusions)
+            cells = f'<td class="udeladt" colspan="{len(notebooks)}">{_e(headlines[s]["excluded"])}</td>'
+
         rows.append(f'<tr><th scope="row">{_e(scope_label(s))}</th>{cells}</tr>')
     return head + "".join(rows)
 
@@ -92,7 +96,7 @@ def _headline_table(scopes: list[str], themes: list[tuple[str, str]], headlines:
         h = headlines.get(s, {})
         cells = [_score_cell(h.get("scores", {}).get(q, {})) for q, _ in themes]
         w = h.get("weighting", {})
-        flags = w.get("flags", [])
+        flags = w.get("flags", []) + ([h["excluded"]] if h.get("excluded") else [])
         cells += [f"<td>{_e(fmt_int(w['respondents']) if w else '–')}</td>",
                   f"<td>{_e(fmt_int(w['n_effective']) if w else '–')}</td>",
                   f"<td>{_e(fmt_number(w['deff_kish']) if w else '–')}</td>",
@@ -156,7 +160,7 @@ body.survey-index {{ max-width: 90rem; }}
 <p>Bølge {wave} · {len(scopes)} omfang × {len(notebooks)} notebooks · {n_failed} fejlet</p>
 <h2 id="rapporter">Rapporter</h2>
 <div class="table-scroll" role="region" aria-labelledby="rapporter" tabindex="0">
-<table id="matrix">{_matrix(jobs, states, wave_dir, tables_key)}</table>
+<table id="matrix">{_matrix(jobs, states, wave_dir, tables_key, headlines)}</table>
 </div>
 <h2 id="noegletal">Nøgletal</h2>
 <p>Gennemsnitlig score (1–5, vægtet) med 95 %-konfidensinterval, og vægtenes diagnostik. Grupper med under

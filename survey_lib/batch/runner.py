@@ -76,7 +76,8 @@ class BatchResult:
 
     @property
     def ok(self) -> bool:
-        return bool((self.jobs["status"].isin(["ok", "skipped"])).all()) and not self.audit_findings
+        # a municipality left out of the analysis (survey_lib.exclusions) has no pages: not a failure
+        return bool((self.jobs["status"].isin(["ok", "skipped", "left_out"])).all()) and not self.audit_findings
 
 
 def notebook_names(folder: Path) -> list[str]:
@@ -219,7 +220,8 @@ def plan_jobs(opts: BatchOptions, params: Params, digests: dict[str, str], wave_
 # ---- stage 1: tables and non-response, once per batch ------------------------------------------------
 def _tables_reusable(opts: BatchOptions, manifest: dict, key: str, scopes: list[str], wave_dir: Path) -> bool:
     old = manifest.get("tables", {})
-    present = all(tables_present(wave_dir / slug(s) / TABLES_DIR) for s in scopes)
+    left_out = {s for s, h in manifest.get("headlines", {}).items() if h.get("excluded")}   # no tables of its own
+    present = all(tables_present(wave_dir / slug(s) / TABLES_DIR) for s in scopes if s not in left_out)
     return not opts.force and old.get("key") == key and present and set(scopes) <= set(old.get("scopes", []))
 
 
@@ -343,6 +345,8 @@ def _run_locked(opts: BatchOptions, params: Params, wave_dir: Path, t_start: flo
         data = _run_tables(opts, params, wave_dir, scopes, tables_key, manifest, prov, log)
         timings["tables"] = time.time() - t
     headlines = manifest.get("headlines", {})
+    left_out = {s: h["excluded"] for s, h in headlines.items() if h.get("excluded")}
+    to_run = [j for j in to_run if j.scope not in left_out]   # no pages for a municipality left out
     write_stylesheet(wave_dir)
     manifest.update(wave=params.survey.wave, kernel=kernel, kernel_python=python, digests=digests,
                     provenance={k: v for k, v in prov.items() if k != "packages"}, packages=prov.get("packages", {}))
@@ -367,16 +371,21 @@ def _run_locked(opts: BatchOptions, params: Params, wave_dir: Path, t_start: flo
     states = _states(manifest)
     write_index(wave_dir, params, jobs, states, headlines, findings, manifest, tables_key)
     _write_json(manifest_path, manifest)
-    return BatchResult(wave_dir=wave_dir, jobs=_summary(jobs, results, states, tables_key), audit_findings=findings,
+    return BatchResult(wave_dir=wave_dir, jobs=_summary(jobs, results, states, tables_key, left_out),
+                       audit_findings=findings,
                        seconds=time.time() - t_start)
 
 
 def _summary(jobs: list[Job], results: dict[str, JobResult], states: dict[str, JobState],
-             tables_key: str) -> pd.DataFrame:
-    """One row per job: what this run did with it."""
+             tables_key: str, left_out: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per job: what this run did with it (``left_out``: scope -> why it has no pages)."""
     rows = []
     for j in jobs:
         r = results.get(j.job_id)
+        if j.scope in (left_out or {}):
+            rows.append({"scope": j.scope, "notebook": j.notebook_name, "status": "left_out", "kind": "",
+                         "reason": left_out[j.scope], "seconds": 0.0, "message": ""})
+            continue
         if r is not None:
             status = r.status
         elif j.reason:

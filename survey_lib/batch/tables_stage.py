@@ -69,8 +69,14 @@ def _write_scope(sh: SharedTables, scope: str) -> str:
     report = nonresponse_report(c.data, sh.params, kommune=None if scope == ALL else scope,
                                 design=c.design, designs=sh.method_designs).frames()
     folder = sh.wave_dir / slug(scope) / TABLES_DIR
-    _write_scope_tables(c, scope, folder, sh.params, report)
-    _write_free_text(free_text_report(c.design, sh.params, scope, sh.corpus), folder)
+    if scope in {e.kommune for e in c.excluded}:    # left out (survey_lib.exclusions): what needs no weights
+        from ..export import write_csvs
+
+        with atomic_folder(folder / NONRESPONSE_DIR) as stage:
+            write_csvs(stage, report)
+    else:
+        _write_scope_tables(c, scope, folder, sh.params, report)
+        _write_free_text(free_text_report(c.design, sh.params, scope, sh.corpus), folder)
     atomic_write_text(sh.wave_dir / slug(scope) / "provenance.json",
                       json.dumps({**sh.provenance, "scope": scope}, ensure_ascii=False, indent=1, sort_keys=True,
                                  default=str) + "\n")
@@ -176,5 +182,11 @@ def tables_stage(data_dir: Path, params: Params, wave_dir: Path, scopes: list[st
                           corpus=FreeTextCorpus(computed.design, params))
     fork_map(write_scope, scopes, jobs, shared=shared)
     log(f"Tabeller og frafald skrevet på {time.time() - t0:.1f} s")
-    return TablesOutcome(headlines=headlines(computed.tables, computed.diagnostics, params), data=computed.data,
-                         seconds=round(time.time() - t0, 2))
+    heads = headlines(computed.tables, computed.diagnostics, params)
+    for e in computed.excluded:     # left out of the analysis (survey_lib.exclusions): no pages, says why
+        heads.setdefault(e.kommune, {})["excluded"] = e.label_da
+    for r in computed.warnings.itertuples():   # the weighting's other warnings beside the flags
+        if r.kind not in ("design_effect", "effective_n"):
+            heads.setdefault(ALL if r.kommune == "all" else r.kommune, {}).setdefault("weighting", {}).setdefault(
+                "flags", []).append(r.text)
+    return TablesOutcome(headlines=heads, data=computed.data, seconds=round(time.time() - t0, 2))

@@ -11,13 +11,13 @@ from typing import Callable
 import pandas as pd
 
 from .base import WeightingError, WeightResult
-from .diagnostics import weight_summary
+from .diagnostics import WarningThresholds, weight_summary, weight_warnings
 from .poststratify import poststratify
 from .rake import rake
 from .settings import WeightingSettings
 from .trim import trim_weights
 
-__all__ = ["METHODS", "compute_weights", "WeightResult", "WeightingError", "WeightingSettings", "weight_summary",
+__all__ = ["METHODS", "compute_weights", "WeightResult", "WeightingError", "WeightingSettings", "weight_summary", "weight_warnings", "WarningThresholds",
            "trim_weights"]
 
 Method = Callable[[pd.DataFrame, pd.DataFrame, WeightingSettings], WeightResult]

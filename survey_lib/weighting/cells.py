@@ -13,7 +13,8 @@ municipality and målgruppe,
 
 Merging repeats until every cell meets the minimum. No population is ever lost: a merged cell carries
 the population of all its members. If a whole municipality has fewer respondents than the minimum,
-weighting is impossible and a WeightingError says so.
+weighting is impossible and a WeightingError says so (the analysis leaves such a municipality out
+before weighting: :mod:`survey_lib.exclusions`).
 """
 
 from __future__ import annotations
@@ -135,8 +136,9 @@ def _collapse_one(table: pd.DataFrame, cells: list[str], min_respondents: int,
         i = labels[labels == still.index[0]].index[0]
         raise WeightingError(
             f"municipality {table.at[i, kommune_col]!r} has fewer than {min_respondents} respondent(s) in all; "
-            "its population cannot be weighted. Lower weighting.min_respondents in survey.yaml or leave the "
-            "municipality out of the analysis.")
+            "its population cannot be weighted. The analysis (survey_lib.design.build_design) leaves such a "
+            "municipality out; when weighting directly, leave it out of the data, name it in survey.yaml: "
+            "exclude_municipalities, or lower weighting.min_respondents.")
     # dense, deterministic labels: the first member's description
     first = {ps: describe(labels[labels == ps].index[0]) for ps in labels.unique()}
     return labels.map(first), pd.DataFrame(log, columns=["cell", "merged_into", "rule", "reason"])

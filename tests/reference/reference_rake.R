@@ -10,6 +10,13 @@
 #   rake1nat raked to national margins (alder_band, koen, maalgruppe), cells without kommune.
 # The margins are given in the order the project rakes them (weighting.cells' order). Raking runs
 # to convergence (epsilon 1e-13 of the weight total), so the weights equal the project's.
+#
+# Tests on the raked designs go to tests/reference/rake1_tests.csv (same long form; group = the
+# scope: "all", or a municipality): svychisq(~q_f + g, d, statistic = "F") and
+# regTermTest(svyglm(q ~ g, d), ~g) on the whole design (scope "all"; both designs), and, for the
+# design raked within municipality, on each municipality's own design (its respondents raked to its
+# own margins: the same weights, and what the project's tests within a municipality use). A table
+# that svychisq cannot solve (an empty category in a group) is left out.
 
 suppressPackageStartupMessages(library(survey))
 options(survey.lonely.psu = "fail")
@@ -73,4 +80,33 @@ for (name in names(designs)) {
 }
 res <- do.call(rbind, out)
 write.csv(res, file.path(here, "rake1_results.csv"), row.names = FALSE, fileEncoding = "UTF-8")
+
+out <- list()
+add_tests <- function(name, scope, d, q, g) {
+  chi <- tryCatch(svychisq(as.formula(paste0("~", q, "_f + ", g)), d, statistic = "F"), error = function(e) NULL)
+  if (!is.null(chi)) {
+    add(name, q, paste0("raoscott_", g), scope, "F", chi$statistic)
+    add(name, q, paste0("raoscott_", g), scope, "ndf", chi$parameter[["ndf"]])
+    add(name, q, paste0("raoscott_", g), scope, "ddf", chi$parameter[["ddf"]])
+    add(name, q, paste0("raoscott_", g), scope, "p", chi$p.value)
+  }
+  rt <- regTermTest(svyglm(as.formula(paste0(q, " ~ ", g)), d), as.formula(paste0("~", g)))
+  add(name, q, paste0("wald_", g), scope, "F", rt$Ftest)
+  add(name, q, paste0("wald_", g), scope, "df", rt$df)
+  add(name, q, paste0("wald_", g), scope, "ddf", rt$ddf)
+  add(name, q, paste0("wald_", g), scope, "p", rt$p)
+}
+test_questions <- c("tillid", "tilfredshed", "tro_paa_job")
+for (name in names(designs)) for (q in test_questions) for (g in c("maalgruppe", "koen", "kommune"))
+  add_tests(name, "all", designs[[name]], q, g)
+for (k in sort(unique(resp$kommune))) {
+  rk <- resp[resp$kommune == k, ]
+  dk0 <- svydesign(ids = ~1, weights = ~1, data = rk)
+  counts_k <- lapply(vars, function(v) aggregate(as.formula(paste("Freq ~", v)), data = pop[pop$kommune == k, ], FUN = sum))
+  dk <- rake(dk0, lapply(vars, function(v) as.formula(paste("~", v))), counts_k,
+             control = list(maxit = 1000, epsilon = 1e-13))
+  for (q in test_questions) for (g in c("maalgruppe", "koen")) add_tests("rake1", k, dk, q, g)
+}
+res <- do.call(rbind, out)
+write.csv(res, file.path(here, "rake1_tests.csv"), row.names = FALSE, fileEncoding = "UTF-8")
 cat("R", R.version.string, "survey", as.character(packageVersion("survey")), "\n")
