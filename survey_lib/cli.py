@@ -3,7 +3,8 @@
 Subcommands
 -----------
 validate DATA_DIR         load and check the three input files; print a report and every fault.
-demo-data --out DIR       write the synthetic twin (population, sample, responses, ground truth).
+demo-data --out DIR       write the synthetic twin (population, sample, responses, ground truth);
+                          --wave 2024|2025|all writes the later waves' twins to DIR/<wave>/.
 tables DATA_DIR --out DIR weight, estimate every table and test, write CSV and Excel.
 nonresponse DATA_DIR --out DIR  non-response analysis and weighting diagnostics (CSV).
 pseudonymize IN OUT --key-file F  replace CPR numbers by keyed surrogate ids (HMAC-SHA256).
@@ -29,9 +30,17 @@ _PARAMS_HELP = ("Folder of questionnaire.yaml, survey.yaml, kommuner.yaml and fr
                 "project's params/).")
 
 
-def _params(params_dir: Optional[Path]):
+_WAVE_HELP = ("A wave under params/waves/ (e.g. 2025): its parameters are the shared ones with "
+              "params/waves/<wave>/wave.yaml laid over (docs/waves.md).")
+
+
+def _params(params_dir: Optional[Path], wave: Optional[str] = None):
     from .params import load_params
 
+    if wave is not None:
+        from .waves import load_wave
+
+        return load_wave(wave, params_dir).params
     return load_params(params_dir or ProjectPaths().params)
 
 
@@ -45,12 +54,13 @@ def validate(
     data_dir: Path = typer.Argument(..., help="Folder with population, sample and responses files."),
     params_dir: Optional[Path] = typer.Option(None, "--params", help=_PARAMS_HELP),
     max_faults: int = typer.Option(500, help="Print at most this many faults (all are counted)."),
+    wave: Optional[str] = typer.Option(None, "--wave", help=_WAVE_HELP),
 ) -> None:
     """Load DATA_DIR, print a validation report and every fault; exit 1 if there are faults."""
     from .load import check_inputs
 
     try:
-        params = _params(params_dir)
+        params = _params(params_dir, wave)
     except SurveyError as exc:
         _fail(exc)
     result = check_inputs(data_dir, params)
@@ -91,16 +101,37 @@ def demo_data(
     scale: str = typer.Option("pilot", help="'pilot' (the 13 municipalities of 2023), 'national' (98 "
                                             "municipalities, about 600,000 citizens), or a factor of national."),
     params_dir: Optional[Path] = typer.Option(None, "--params", help=_PARAMS_HELP),
+    wave: Optional[str] = typer.Option(None, "--wave", help="2023, 2024, 2025 or all: the twin of each wave, "
+                                       "each in OUT/<wave>/ (docs/waves.md); without it, the 2023 pilot twin in OUT."),
 ) -> None:
     """Write the synthetic twin of the 2023 pilot to OUT (plus its ground truth).
 
     A national twin has municipalities of its own, so a params folder for it is written to OUT/params
-    (validate with: survey-report validate OUT --params OUT/params)."""
+    (validate with: survey-report validate OUT --params OUT/params).
+
+    With --wave, the twins of the later waves (their published totals, planted true changes in
+    ground_truth_changes.csv) are written to OUT/<wave>/ (validate with: survey-report validate
+    OUT/2025 --wave 2025)."""
     import shutil
 
     import yaml
 
     from .demo import generate, write_dataset
+
+    if wave is not None:
+        from .waves.twin import TWIN_WAVES, write_twins
+
+        if scale != "pilot":
+            typer.echo("--wave makes the waves' own twins; it cannot be combined with --scale", err=True)
+            raise typer.Exit(code=2)
+        try:
+            names = list(TWIN_WAVES) if wave == "all" else [wave]
+            written = write_twins(names, out, params_dir, fmt)
+        except SurveyError as exc:
+            _fail(exc)
+        for p in written:
+            typer.echo(f"wrote {p}")
+        return
 
     if scale == "pilot":
         size: str | float = "pilot"
