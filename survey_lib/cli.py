@@ -9,7 +9,8 @@ tables DATA_DIR --out DIR weight, estimate every table and test, write CSV and E
 nonresponse DATA_DIR --out DIR  non-response analysis and weighting diagnostics (CSV).
 pseudonymize IN OUT --key-file F  replace CPR numbers by keyed surrogate ids (HMAC-SHA256).
 audit OUTPUT_DIR          scan finished outputs for personal data and small cells.
-run                       the batch: every notebook for every scope, HTML site, index, audit.
+run                       the batch: every notebook for every scope, HTML site, index, audit;
+                          --wave W: wave W's batch with its trend pages against the earlier waves.
 diff OLD NEW              which headline numbers changed between two batch outputs.
 """
 
@@ -294,11 +295,26 @@ def run(
     executor: str = typer.Option("local", "--executor", help="'local' (processes on this machine) or "
                                  "'dask://ADDRESS' (a Dask scheduler)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    wave: Optional[str] = typer.Option(None, "--wave", help="Run this wave (a folder under params/waves/, or "
+                                       "'latest': the latest wave with data) with its trend pages against every "
+                                       "earlier wave with data (docs/waves.md). --data then replaces the wave's "
+                                       "data folder."),
 ) -> None:
     """Run every notebook for every scope (all municipalities together, and each municipality),
     export HTML, write each scope's tables, build the index page and run the leak audit."""
     from .batch.runner import default_options, run_batch
 
+    wave_run = None
+    if wave is not None:
+        from .waves.run import prepare_wave
+
+        try:
+            wave_run = prepare_wave(wave, (out or ProjectPaths().outputs).resolve(),
+                                    params_dir.resolve() if params_dir else None,
+                                    data_dir.resolve() if data_dir else None, log=lambda m: typer.echo(m, err=True))
+        except SurveyError as exc:
+            _fail(exc)
+        data_dir, params_dir = wave_run.data_dir, wave_run.params_dir
     opts = default_options(data_dir=data_dir.resolve() if data_dir else None, out_root=out.resolve() if out else None,
                            params_dir=params_dir.resolve() if params_dir else None,
                            kommuner=tuple(kommune) if kommune else None, notebooks=tuple(notebook) if notebook else None,
@@ -318,6 +334,13 @@ def run(
     except KeyboardInterrupt:
         typer.echo("Afbrudt. Færdige sider og manifestet er intakte; kør igen for at fortsætte.", err=True)
         raise typer.Exit(code=130)
+    if wave_run is not None:
+        from .batch.jobs import MANIFEST
+        from .waves.run import record_waves
+
+        record_waves(wave_run, result.wave_dir / MANIFEST)
+        typer.echo(f"Udvikling: {wave_run.wave} mod {', '.join(wave_run.earlier) or 'ingen tidligere runder med data'}"
+                   f" ({result.wave_dir / 'udvikling'})", err=True)
     t = result.jobs
     typer.echo("")
     summary = t.groupby(["status"]).size().to_dict()

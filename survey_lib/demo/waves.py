@@ -144,7 +144,7 @@ def _question_model(qid: str) -> tuple[np.ndarray, float, dict[str, float], dict
 
 
 def generate_wave(params: Params, wave: str, stable_of: dict[str, str], panel_truth: dict[tuple[str, str], float]
-                  | None = None, seed: int | None = None) -> DemoData:
+                  | None = None, seed: int | None = None, facts: WaveFacts | None = None) -> DemoData:
     """Generate the twin of ``wave`` (``"2024"`` or ``"2025"``).
 
     Parameters
@@ -160,8 +160,11 @@ def generate_wave(params: Params, wave: str, stable_of: dict[str, str], panel_tr
         ``{(municipality, stable id): δ}``: the planted changes against the previous twin wave.
     seed
         Random seed (default: the wave's own).
+    facts
+        Totals and dates other than the published ones (default: :data:`WAVE_FACTS`; small twins for
+        tests).
     """
-    facts = WAVE_FACTS[wave]
+    facts = facts or WAVE_FACTS[wave]
     seed = facts.seed if seed is None else seed
     rng = np.random.default_rng(seed)
     panel_truth = panel_truth or {}

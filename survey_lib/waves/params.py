@@ -29,7 +29,8 @@ from ..errors import ParamsError
 from ..params import Params, load_params
 from ..paths import ProjectPaths
 
-__all__ = ["WAVES_DIR", "WAVE_FILE", "Wave", "list_waves", "load_wave", "merge_survey", "patch_questionnaire"]
+__all__ = ["WAVES_DIR", "WAVE_FILE", "Wave", "list_waves", "load_wave", "merge_survey", "patch_questionnaire",
+           "merged_files", "write_wave_params"]
 
 WAVES_DIR = "waves"          # params/waves/
 WAVE_FILE = "wave.yaml"      # params/waves/<wave>/wave.yaml
@@ -165,6 +166,55 @@ def _participants(names: list[str], register: list[dict[str, Any]], where: str) 
     return [by_name[n] for n in names]
 
 
+def _wave_file(wave: str, params_dir: Path) -> tuple[Path, _WaveFile]:
+    wave_file = params_dir / WAVES_DIR / wave / WAVE_FILE
+    if not wave_file.is_file():
+        raise ParamsError(f"unknown wave {wave!r}: {wave_file} not found; the waves defined are "
+                          f"{list_waves(params_dir)}")
+    raw = _read(wave_file)
+    try:
+        return wave_file, _WaveFile.model_validate(raw or {})
+    except ValidationError as err:
+        lines = []
+        for e in err.errors():
+            loc = ".".join(str(p) for p in e["loc"])
+            if e["type"] == "extra_forbidden":
+                lines.append(f"{wave_file}: unknown key {loc!r}; allowed keys: {sorted(_WaveFile.model_fields)} "
+                             "(questionnaire: themes, change, add, drop). Fix the spelling or remove the key.")
+            else:
+                lines.append(f"{wave_file}: {loc}: {e['msg']}")
+        raise ParamsError("Invalid wave parameters:\n  - " + "\n  - ".join(lines)) from None
+
+
+def merged_files(wave: str, params_dir: Path | str | None = None) -> dict[str, Any]:
+    """The four parameter files of ``wave`` as merged mappings (``{file name: content}``), before
+    validation: the shared files of ``params_dir`` with the wave file laid over."""
+    params_dir = Path(params_dir or ProjectPaths().params)
+    wave_file, wf = _wave_file(wave, params_dir)
+    shared = {name: _read(params_dir / name) for name in _SHARED}
+    merged = dict(shared)
+    merged["survey.yaml"] = merge_survey(shared["survey.yaml"], wf.survey)
+    merged["questionnaire.yaml"] = patch_questionnaire(shared["questionnaire.yaml"], wf.questionnaire, str(wave_file))
+    if wf.kommuner is not None:
+        register = _read(params_dir / WAVES_DIR / REGISTER_FILE)["kommuner"]
+        merged["kommuner.yaml"] = {"kommuner": _participants(wf.kommuner, register, str(wave_file))}
+    return merged
+
+
+def write_wave_params(wave: str, dest: Path | str, params_dir: Path | str | None = None, header: str = "") -> Path:
+    """Write the merged parameter files of ``wave`` to the folder ``dest`` (a params folder that
+    :func:`survey_lib.params.load_params` reads, e.g. for the batch); ``header`` (comment lines) is
+    put on top of ``survey.yaml``. Returns ``dest``."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, content in merged_files(wave, params_dir).items():
+        text = yaml.safe_dump(content, allow_unicode=True, sort_keys=False)
+        if name == "survey.yaml" and header:
+            text = "".join(f"# {line}\n" for line in header.splitlines()) + text
+        (dest / name).write_text(text, encoding="utf-8")
+    return dest
+
+
 def load_wave(wave: str, params_dir: Path | str | None = None, root: Path | str | None = None) -> Wave:
     """Load and validate wave ``wave``: the shared files of ``params_dir`` with
     ``params_dir/waves/<wave>/wave.yaml`` laid over, validated as one :class:`~survey_lib.params.Params`.
@@ -188,34 +238,9 @@ def load_wave(wave: str, params_dir: Path | str | None = None, root: Path | str 
     """
     params_dir = Path(params_dir or ProjectPaths().params)
     root = Path(root) if root is not None else params_dir.parent
-    wave_file = params_dir / WAVES_DIR / wave / WAVE_FILE
-    if not wave_file.is_file():
-        raise ParamsError(f"unknown wave {wave!r}: {wave_file} not found; the waves defined are "
-                          f"{list_waves(params_dir)}")
-    raw = _read(wave_file)
-    try:
-        wf = _WaveFile.model_validate(raw or {})
-    except ValidationError as err:
-        lines = []
-        for e in err.errors():
-            loc = ".".join(str(p) for p in e["loc"])
-            if e["type"] == "extra_forbidden":
-                lines.append(f"{wave_file}: unknown key {loc!r}; allowed keys: {sorted(_WaveFile.model_fields)} "
-                             "(questionnaire: themes, change, add, drop). Fix the spelling or remove the key.")
-            else:
-                lines.append(f"{wave_file}: {loc}: {e['msg']}")
-        raise ParamsError("Invalid wave parameters:\n  - " + "\n  - ".join(lines)) from None
-    shared = {name: _read(params_dir / name) for name in _SHARED}
-    merged = dict(shared)
-    merged["survey.yaml"] = merge_survey(shared["survey.yaml"], wf.survey)
-    merged["questionnaire.yaml"] = patch_questionnaire(shared["questionnaire.yaml"], wf.questionnaire, str(wave_file))
-    if wf.kommuner is not None:
-        register = _read(params_dir / WAVES_DIR / REGISTER_FILE)["kommuner"]
-        merged["kommuner.yaml"] = {"kommuner": _participants(wf.kommuner, register, str(wave_file))}
+    wave_file, wf = _wave_file(wave, params_dir)
     with tempfile.TemporaryDirectory(prefix=f"wave-{wave}-") as tmp:
-        for name, content in merged.items():
-            (Path(tmp) / name).write_text(yaml.safe_dump(content, allow_unicode=True, sort_keys=False),
-                                          encoding="utf-8")
+        write_wave_params(wave, tmp, params_dir)
         try:
             params = load_params(tmp)
         except ParamsError as exc:

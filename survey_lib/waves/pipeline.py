@@ -134,7 +134,9 @@ def panel_tables(wave: Wave, cw: Crosswalk, kommuner: list[str], data_dir: Path 
     with tempfile.TemporaryDirectory(prefix=f"panel-{wave.name}-") as tmp:
         for role, frame in zip(_ROLES, (pop, sample, resp)):
             frame.to_csv(Path(tmp) / f"{role}.csv", index=False, lineterminator="\n")
-        c = compute_tables(tmp, params, scopes=[])
+        # one municipality as a scope beside 'all': build_tables(scopes=[]) fails when it has no
+        # benchmark test to adjust (the family column stays numeric); only 'all' is kept below
+        c = compute_tables(tmp, params, scopes=sorted(kommuner)[:1])
     t = stable_tables(c.tables.tables, wave.name, cw)
     t = t[t["scope"] == "all"].copy()
     t["scope"] = PANEL
