@@ -14,6 +14,7 @@ reruns the later wave's pages.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -102,7 +103,7 @@ def prepare_wave(name: str, out_root: Path, params_dir: Path | None = None, data
     wave = choose_wave(name, waves)
     w = waves[wave]
     if data_dir is not None:
-        w = type(w)(**{**w.__dict__, "data_dir": Path(data_dir)})
+        w = dataclasses.replace(w, data_dir=Path(data_dir))
         waves[wave] = w
     wave_dir = Path(out_root) / w.params.survey.wave
     trend = write_trend(wave, waves, cw, wave_dir, change=change, log=log)
