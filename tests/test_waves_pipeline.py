@@ -146,3 +146,19 @@ def test_trend_sections_from_files(tmp_path):
     one = trend_sections(TrendFiles(tmp_path), "Aalborg")
     assert "uændret inden for den statistiske usikkerhed" in one[0][1]
     assert "deltog ikke" in trend_sections(TrendFiles(tmp_path), "Herning")[0][1]
+
+
+def test_change_test_quality_counts_hits_misses_and_false_alarms():
+    from survey_lib.waves.measure import change_test_quality
+
+    truth = pd.DataFrame({"kommune": ["A", "A", "B", "B", "C"], "question": ["q1", "q2", "q1", "q2", "q1"],
+                          "change": [0.30, 0.0, -0.26, 0.0, 0.12]})
+    changes = pd.DataFrame({"scope": ["A", "A", "B", "B", "C", "all"], "question": ["q1", "q2", "q1", "q2", "q1", "q1"],
+                            "breakdown": "total", "kind": "mean",
+                            "flag": ["up", "down", "unchanged", "unchanged", "down", "up"]})
+    q = change_test_quality(changes, truth)
+    assert (q.power, q.power_n) == (0.5, 2)                 # A/q1 found, B/q1 missed
+    assert (q.false_alarms, q.false_alarm_n) == (0.5, 2)    # A/q2 flagged
+    assert q.wrong_sign == 1                                # C/q1 planted up, flagged down
+    with pytest.raises(ValueError, match=r"1 pair\(s\) of the ground truth have no change row"):
+        change_test_quality(changes.iloc[1:], truth)
