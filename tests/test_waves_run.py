@@ -74,3 +74,27 @@ def test_prepare_and_run_a_trend_page(small):
     record_waves(run, run.wave_dir / MANIFEST)
     m = json.loads((run.wave_dir / MANIFEST).read_text(encoding="utf-8"))
     assert m["waves"]["pages"]["aalborg/60_udvikling"] == ["2024", "2025"]
+
+
+def test_validate_with_the_wave_parameters(small):
+    from typer.testing import CliRunner
+
+    from survey_lib.cli import app
+
+    root, params = small
+    data = root / "data" / "demo" / "2025"
+    ok = CliRunner().invoke(app, ["validate", str(data), "--params", str(params), "--wave", "2025"])
+    assert ok.exit_code == 0 and "(wave 2025)" in ok.output and "No faults found." in ok.output
+    # with the shared (pilot) parameters the 2025 municipalities are unknown
+    bad = CliRunner().invoke(app, ["validate", str(data), "--params", str(params), "--max-faults", "1"])
+    assert bad.exit_code == 1 and "(wave 2023-pilot)" in bad.output and "fault(s)" in bad.output
+
+
+def test_run_wave_unknown_is_a_clear_error(small):
+    from typer.testing import CliRunner
+
+    from survey_lib.cli import app
+
+    root, params = small
+    r = CliRunner().invoke(app, ["run", "--wave", "2019", "--params", str(params), "--out", str(root / "o")])
+    assert r.exit_code == 2 and "unknown wave '2019'; the waves defined are ['2023', '2024', '2025']" in r.output
