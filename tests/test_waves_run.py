@@ -71,6 +71,9 @@ def test_prepare_and_run_a_trend_page(small):
     assert result.jobs["status"].eq("ok").all(), result.jobs.to_string()
     html = (run.wave_dir / "aalborg" / "60_udvikling.html").read_text(encoding="utf-8")
     assert "Fra April 2024 til November 2025" in html and "Ikke sammenlignet" in html
+    said: list[str] = []
+    again = prepare_wave("latest", out, params, log=said.append)            # nothing changed: reused
+    assert again.earlier == ("2024",) and any("genbruges" in m for m in said)
     record_waves(run, run.wave_dir / MANIFEST)
     m = json.loads((run.wave_dir / MANIFEST).read_text(encoding="utf-8"))
     assert m["waves"]["pages"]["aalborg/60_udvikling"] == ["2024", "2025"]

@@ -4,7 +4,8 @@ wave with data.
 Steps: (1) the wave's merged parameters are written to ``<out>/_params/<wave>/`` (the batch and its
 notebooks read a params folder); (2) the trend tables against the earlier waves with data are
 written to ``<out>/<wave>/udvikling/`` with the workbook ``udvikling.xlsx`` (sheet ``Udvikling``);
-(3) the batch runs on the wave's data and parameters; its notebook ``60_udvikling`` reads the trend
+(3) the batch runs on the wave's data and parameters (the trend tables are reused when nothing
+they depend on changed: data of the waves compared, parameter files, survey_lib source); its notebook ``60_udvikling`` reads the trend
 tables; (4) the manifest records, per page, the waves that made it.
 
 The trend tables are part of the pages' inputs: their SHA-256 is written as a comment on top of the
@@ -27,7 +28,7 @@ from ..errors import SurveyError
 from ..trend import TREND_DIR
 from ..vocabulary import TOTAL
 from .params import write_wave_params
-from .report import labels_of, waves_with_data, write_trend
+from .report import TrendResult, labels_of, waves_with_data, write_trend
 from .twin import load_waves
 
 __all__ = ["TREND_NOTEBOOK", "WaveRun", "choose_wave", "prepare_wave", "record_waves", "write_trend_workbook"]
@@ -96,6 +97,29 @@ def _tree_sha(folder: Path) -> str:
     return h.hexdigest()
 
 
+KEY_FILE = "key.txt"
+
+
+def _inputs_key(wave: str, waves: dict, params_dir: Path | None) -> str:
+    """SHA-256 over what the trend tables depend on: the data files of the wave and of every earlier
+    wave with data, every parameter file (shared, waves, crosswalk) and the survey_lib source."""
+    from ..paths import ProjectPaths
+
+    h = hashlib.sha256()
+    names = list(waves)
+    for w in waves_with_data(waves):
+        if names.index(w) <= names.index(wave):
+            for p in sorted(waves[w].data_dir.iterdir()):
+                if p.is_file() and p.name.split(".")[0] in ("population", "sample", "responses"):
+                    h.update(f"{w}/{p.name}".encode() + b"\0" + p.read_bytes() + b"\0")
+    for folder, pattern in ((Path(params_dir or ProjectPaths().params), "*.yaml"),
+                            (Path(__file__).resolve().parents[1], "*.py")):
+        for p in sorted(folder.rglob(pattern)):
+            if "__pycache__" not in p.parts:
+                h.update(p.relative_to(folder).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def prepare_wave(name: str, out_root: Path, params_dir: Path | None = None, data_dir: Path | None = None,
                  change=None, log=print) -> WaveRun:
     """Steps 1–2 of the module docstring; returns what the batch needs."""
@@ -106,9 +130,17 @@ def prepare_wave(name: str, out_root: Path, params_dir: Path | None = None, data
         w = dataclasses.replace(w, data_dir=Path(data_dir))
         waves[wave] = w
     wave_dir = Path(out_root) / w.params.survey.wave
-    trend = write_trend(wave, waves, cw, wave_dir, change=change, log=log)
-    if trend.earlier:
-        write_trend_workbook(trend.folder, labels_of(cw))
+    key = _inputs_key(wave, waves, params_dir)
+    key_file = wave_dir / TREND_DIR / KEY_FILE
+    if key_file.is_file() and key_file.read_text(encoding="utf-8").strip() == key:
+        known = pd.read_csv(wave_dir / TREND_DIR / "waves.csv", dtype={"wave": str})["wave"].tolist()
+        trend = TrendResult(wave_dir / TREND_DIR, tuple(known[:-1]), ())
+        log(f"udvikling: uændrede input; trendtabellerne i {trend.folder} genbruges")
+    else:
+        trend = write_trend(wave, waves, cw, wave_dir, change=change, log=log)
+        if trend.earlier:
+            write_trend_workbook(trend.folder, labels_of(cw))
+        atomic_write_text(key_file, key + "\n")
     header = (f"Parameters of wave {wave} (params/ with params/waves/{wave}/wave.yaml), written by survey-report run "
               f"--wave.\nTrend against: {', '.join(trend.earlier) or 'none'}; trend tables SHA-256 "
               f"{_tree_sha(trend.folder)}")
