@@ -69,8 +69,8 @@ SPECIAL = {
                      "mange test i samme kommune), en figur over runderne, og hvilke spørgsmål der ikke kan "
                      "sammenlignes og hvorfor. Landstallene vises både for alle deltagere og for de kommuner, der "
                      "deltog i begge runder; det er den sidste sammenligning, man kan stole på.",
-                     "from survey_lib.trend import show_trend",
-                     "show_trend(kommune, tables_dir);"),
+                     "# indlæs funktionen, der viser udviklingen\nfrom survey_lib.trend import show_trend",
+                     "# vis udviklingen siden de tidligere runder\nshow_trend(kommune, tables_dir);"),
 }
 
 
