@@ -51,13 +51,18 @@ $(STAMP): requirements.lock pyproject.toml
 	rm -f $(VENV)/.installed*
 	touch $(STAMP)
 
-# The main job on the built-in demo data: the synthetic twin, its validation, and the batch --
-# every notebook for all municipalities together and for each one, HTML pages, tables (CSV +
-# Excel), the index outputs/<wave>/index.html, and the leak audit. Reruns only what changed.
+# The main job on the built-in demo data: the synthetic twins, their validation, and the batch of
+# the latest wave -- every notebook for all municipalities together and for each one, HTML pages,
+# tables (CSV + Excel), the trend pages against the earlier waves, the index
+# outputs/<wave>/index.html, and the leak audit. Reruns only what changed.
+# The twins of the three waves (data/demo/<wave>/, docs/waves.md) are made once; the batch runs the
+# latest wave with its trend pages against the earlier ones (survey-report run --wave latest).
+WAVES := 2023 2024 2025
+
 report: setup
-	@test -f $(DEMO)/responses.csv || $(BIN)/survey-report demo-data --out $(DEMO)
-	$(BIN)/survey-report validate $(DEMO) > /dev/null
-	$(BIN)/survey-report run --data $(DEMO) --out outputs
+	@for w in $(WAVES); do test -f $(DEMO)/$$w/responses.csv || $(BIN)/survey-report demo-data --wave $$w --out $(DEMO) || exit 1; done
+	@for w in $(WAVES); do $(BIN)/survey-report validate $(DEMO)/$$w --wave $$w > /dev/null || exit 1; done
+	$(BIN)/survey-report run --wave latest --out outputs
 
 test: setup
 	$(BIN)/python -m pytest -n 2 -q

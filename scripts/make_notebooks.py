@@ -63,6 +63,14 @@ SPECIAL = {
                      "from survey_lib.notebook import open_nonresponse, show_weighting\n\n"
                      "params, report = open_nonresponse(kommune, data_dir, params_dir, tables_dir, wave)",
                      "show_weighting(params, report);"),
+    "60_udvikling": ("Udvikling siden sidst", "Har kommunen flyttet sig siden de tidligere runder, og er ændringen "
+                     "reel? For hvert spørgsmål og tema: den tidligere og den seneste score med 95 %-"
+                     "konfidensinterval, ændringen og om den er statistisk sikker (testet på forskellen, rettet for "
+                     "mange test i samme kommune), en figur over runderne, og hvilke spørgsmål der ikke kan "
+                     "sammenlignes og hvorfor. Landstallene vises både for alle deltagere og for de kommuner, der "
+                     "deltog i begge runder; det er den sidste sammenligning, man kan stole på.",
+                     "# indlæs funktionen, der viser udviklingen\nfrom survey_lib.trend import show_trend",
+                     "# vis udviklingen siden de tidligere runder\nshow_trend(kommune, tables_dir);"),
 }
 
 

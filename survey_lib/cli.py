@@ -3,12 +3,14 @@
 Subcommands
 -----------
 validate DATA_DIR         load and check the three input files; print a report and every fault.
-demo-data --out DIR       write the synthetic twin (population, sample, responses, ground truth).
+demo-data --out DIR       write the synthetic twin (population, sample, responses, ground truth);
+                          --wave 2024|2025|all writes the later waves' twins to DIR/<wave>/.
 tables DATA_DIR --out DIR weight, estimate every table and test, write CSV and Excel.
 nonresponse DATA_DIR --out DIR  non-response analysis and weighting diagnostics (CSV).
 pseudonymize IN OUT --key-file F  replace CPR numbers by keyed surrogate ids (HMAC-SHA256).
 audit OUTPUT_DIR          scan finished outputs for personal data and small cells.
-run                       the batch: every notebook for every scope, HTML site, index, audit.
+run                       the batch: every notebook for every scope, HTML site, index, audit;
+                          --wave W: wave W's batch with its trend pages against the earlier waves.
 diff OLD NEW              which headline numbers changed between two batch outputs.
 """
 
@@ -29,9 +31,17 @@ _PARAMS_HELP = ("Folder of questionnaire.yaml, survey.yaml, kommuner.yaml and fr
                 "project's params/).")
 
 
-def _params(params_dir: Optional[Path]):
+_WAVE_HELP = ("A wave under params/waves/ (e.g. 2025): its parameters are the shared ones with "
+              "params/waves/<wave>/wave.yaml laid over (docs/waves.md).")
+
+
+def _params(params_dir: Optional[Path], wave: Optional[str] = None):
     from .params import load_params
 
+    if wave is not None:
+        from .waves import load_wave
+
+        return load_wave(wave, params_dir).params
     return load_params(params_dir or ProjectPaths().params)
 
 
@@ -45,12 +55,13 @@ def validate(
     data_dir: Path = typer.Argument(..., help="Folder with population, sample and responses files."),
     params_dir: Optional[Path] = typer.Option(None, "--params", help=_PARAMS_HELP),
     max_faults: int = typer.Option(500, help="Print at most this many faults (all are counted)."),
+    wave: Optional[str] = typer.Option(None, "--wave", help=_WAVE_HELP),
 ) -> None:
     """Load DATA_DIR, print a validation report and every fault; exit 1 if there are faults."""
     from .load import check_inputs
 
     try:
-        params = _params(params_dir)
+        params = _params(params_dir, wave)
     except SurveyError as exc:
         _fail(exc)
     result = check_inputs(data_dir, params)
@@ -98,16 +109,37 @@ def demo_data(
     scale: str = typer.Option("pilot", help="'pilot' (the 13 municipalities of 2023), 'national' (98 "
                                             "municipalities, about 600,000 citizens), or a factor of national."),
     params_dir: Optional[Path] = typer.Option(None, "--params", help=_PARAMS_HELP),
+    wave: Optional[str] = typer.Option(None, "--wave", help="2023, 2024, 2025 or all: the twin of each wave, "
+                                       "each in OUT/<wave>/ (docs/waves.md); without it, the 2023 pilot twin in OUT."),
 ) -> None:
     """Write the synthetic twin of the 2023 pilot to OUT (plus its ground truth).
 
     A national twin has municipalities of its own, so a params folder for it is written to OUT/params
-    (validate with: survey-report validate OUT --params OUT/params)."""
+    (validate with: survey-report validate OUT --params OUT/params).
+
+    With --wave, the twins of the later waves (their published totals, planted true changes in
+    ground_truth_changes.csv) are written to OUT/<wave>/ (validate with: survey-report validate
+    OUT/2025 --wave 2025)."""
     import shutil
 
     import yaml
 
     from .demo import generate, write_dataset
+
+    if wave is not None:
+        from .waves.twin import TWIN_WAVES, write_twins
+
+        if scale != "pilot":
+            typer.echo("--wave makes the waves' own twins; it cannot be combined with --scale", err=True)
+            raise typer.Exit(code=2)
+        try:
+            names = list(TWIN_WAVES) if wave == "all" else [wave]
+            written = write_twins(names, out, params_dir, fmt)
+        except SurveyError as exc:
+            _fail(exc)
+        for p in written:
+            typer.echo(f"wrote {p}")
+        return
 
     if scale == "pilot":
         size: str | float = "pilot"
@@ -270,11 +302,26 @@ def run(
     executor: str = typer.Option("local", "--executor", help="'local' (processes on this machine) or "
                                  "'dask://ADDRESS' (a Dask scheduler)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    wave: Optional[str] = typer.Option(None, "--wave", help="Run this wave (a folder under params/waves/, or "
+                                       "'latest': the latest wave with data) with its trend pages against every "
+                                       "earlier wave with data (docs/waves.md). --data then replaces the wave's "
+                                       "data folder."),
 ) -> None:
     """Run every notebook for every scope (all municipalities together, and each municipality),
     export HTML, write each scope's tables, build the index page and run the leak audit."""
     from .batch.runner import default_options, run_batch
 
+    wave_run = None
+    if wave is not None:
+        from .waves.run import prepare_wave
+
+        try:
+            wave_run = prepare_wave(wave, (out or ProjectPaths().outputs).resolve(),
+                                    params_dir.resolve() if params_dir else None,
+                                    data_dir.resolve() if data_dir else None, log=lambda m: typer.echo(m, err=True))
+        except SurveyError as exc:
+            _fail(exc)
+        data_dir, params_dir = wave_run.data_dir, wave_run.params_dir
     opts = default_options(data_dir=data_dir.resolve() if data_dir else None, out_root=out.resolve() if out else None,
                            params_dir=params_dir.resolve() if params_dir else None,
                            kommuner=tuple(kommune) if kommune else None, notebooks=tuple(notebook) if notebook else None,
@@ -294,6 +341,13 @@ def run(
     except KeyboardInterrupt:
         typer.echo("Afbrudt. Færdige sider og manifestet er intakte; kør igen for at fortsætte.", err=True)
         raise typer.Exit(code=130)
+    if wave_run is not None:
+        from .batch.jobs import MANIFEST
+        from .waves.run import record_waves
+
+        record_waves(wave_run, result.wave_dir / MANIFEST)
+        typer.echo(f"Udvikling: {wave_run.wave} mod {', '.join(wave_run.earlier) or 'ingen tidligere runder med data'}"
+                   f" ({result.wave_dir / 'udvikling'})", err=True)
     t = result.jobs
     typer.echo("")
     summary = t.groupby(["status"]).size().to_dict()

@@ -36,12 +36,20 @@ def write_frame(df: pd.DataFrame, path: Path, fmt: str) -> None:
         pyreadstat.write_sav(out, str(path))
 
 
-def write_dataset(data: DemoData, out: Path | str, fmt: str = "csv") -> list[Path]:
+_PILOT_NOTE = ("Synthetic twin of the 2023 pilot; not real persons. The ground truth file is not part of the "
+               "data contract.")
+
+
+def write_dataset(data: DemoData, out: Path | str, fmt: str = "csv", note: str = _PILOT_NOTE,
+                  extra: dict[str, pd.DataFrame] | None = None) -> list[Path]:
     """Write population, sample and responses in ``fmt`` plus the ground truth beside them.
 
     Everything is written to a temporary folder next to ``out`` first and moved into place, so an
     interrupted run never leaves a half-written data set. Files of other formats from an earlier run
     are removed (one file per role is the contract).
+
+    ``note`` goes into ``demo_manifest.json``; ``extra`` are further ground-truth tables written as
+    CSV beside the data (``{file name: frame}``) in the same atomic step.
 
     Returns the paths written.
     """
@@ -54,8 +62,9 @@ def write_dataset(data: DemoData, out: Path | str, fmt: str = "csv") -> list[Pat
         data.comments_truth.to_csv(stage.file("ground_truth_comments.csv"), index=False, lineterminator="\n")
         manifest = {"generator": "survey_lib.demo", "seed": data.seed, "format": fmt,
                     "kommuner": data.kommuner,
-                    "note": "Synthetic twin of the 2023 pilot; not real persons. The ground truth file is "
-                            "not part of the data contract."}
+                    "note": note}
+        for name, frame in (extra or {}).items():
+            frame.to_csv(stage.file(name), index=False, lineterminator="\n")
         stage.file("demo_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
                                                     encoding="utf-8")
         for role in ("population", "sample", "responses"):    # one file per role: drop other formats
