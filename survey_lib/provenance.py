@@ -141,6 +141,8 @@ def reader_provenance(pairs) -> list[tuple[str, str]]:
         label, value = str(label), "" if value is None else str(value)
         if label == "Parametre":
             value = _parameters(value)
+        elif label == "Kerne":       # 'survey-lib (/…/.venv/bin/python)': the kernel's name is what tells
+            value = re.sub(r"\s*\((?:~?/|[A-Za-z]:\\)[^)]*\)", "", value)
         else:
             value = _seconds(danish_datetime(value))
         out.append((label, strip_paths(value)))

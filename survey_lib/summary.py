@@ -290,9 +290,13 @@ ol { margin: .2rem 0; padding-left: 1.3rem; } li { margin: .15rem 0; }
 .note, footer { color: #595959; font-size: .8rem; }
 footer { margin-top: .8rem; border-top: 1px solid #c4c4c4; padding-top: .3rem; }
 a { color: #1c4f8a; }
+:focus-visible { outline: 3px solid #1c4f8a; outline-offset: 2px; }
+.skip-link { position: absolute; left: .5rem; top: -4rem; background: #fff; color: #1c4f8a; padding: .5rem .9rem;
+  border: 2px solid #1c4f8a; }
+.skip-link:focus { top: .5rem; }
 @media print {
   body { max-width: none; padding: 0; font-size: 9.5pt; }
-  nav { display: none; }
+  nav, .skip-link { display: none; }
   .banner { background: none; border-color: #1a1a1a; } .banner strong { color: #1a1a1a; }
   table { font-size: 8.5pt; } h1 { font-size: 15pt; } h2 { font-size: 11pt; }
   .cols { display: block; } .cols > section { break-inside: avoid; }
@@ -336,6 +340,7 @@ def summary_html(s: ScopeSummary, key: str = "", links: bool = True) -> str:
 <style>{_CSS}</style>
 </head>
 <body>
+<a class="skip-link" href="#indhold">Gå til indholdet</a>
 <header>{banner}{nav}</header>
 <main id="indhold">
 <h1>{_e(title)}</h1>

@@ -82,10 +82,12 @@ summary:focus-visible {{ outline-offset: 1px; }}
 .survey-banner {{ margin: .8rem 0 0; padding: .55rem .9rem; border: 2px solid {DANGER}; border-left-width: 8px;
   background: #fdf2f1; color: {INK}; max-width: none; }}
 .survey-banner strong {{ color: {DANGER}; font-size: 1.05rem; margin-right: .4rem; }}
+.survey-banner span {{ font-size: .925rem; }}
 .survey-toc {{ margin: .5rem 0 1.5rem; padding: .6rem 1rem; background: {SOFT}; border-radius: 4px; max-width: 46rem; }}
 .survey-toc-title {{ font-weight: 600; margin: 0 0 .3rem; }}
-.survey-toc ol {{ margin: 0; padding-left: 1.4rem; columns: 2 18rem; column-gap: 2rem; }}
-.survey-toc li {{ margin: .1rem 0; break-inside: avoid; }}
+.survey-toc ol {{ margin: 0; padding-left: 1.4rem; display: grid; grid-template-columns: repeat(auto-fill, minmax(17rem, 1fr));
+  column-gap: 2.4rem; }}
+.survey-toc li {{ margin: .1rem 0; }}
 .survey-print-header {{ display: none; }}
 blockquote {{ margin: .8rem 0; padding: .1rem 1rem; border-left: 4px solid {RULE}; }}
 small, .muted {{ color: {MUTED}; }}

@@ -299,9 +299,9 @@ def write_index(wave_dir: Path, params: Params, jobs: list[Job], states: Mapping
     contents = f"""<p>Bølge {_e(wave)} · {len(scopes)} omfang · {len(notebooks)} sider pr. omfang · {_e(status_note)}
 (<a href="{STATUS_PAGE}">kørslens status</a>).</p>
 <h2 id="noegletal">Nøgletal</h2>
-<p>Gennemsnitlig score på en skala fra 1 til 5 (vægtet). Ved en kommune står, om den ligger <strong>over</strong>
-eller <strong>under</strong> gennemsnittet af de øvrige kommuner, så forskellen er statistisk sikker, eller
-<strong>på niveau</strong>, når der ikke er en sikker forskel. Grupper med under {_e(params.survey.min_cell_size)}
+<p>Gennemsnitlig score på en skala fra 1 til 5 (vægtet). Ved hver kommune står, om den ligger <strong>over</strong>
+eller <strong>under</strong> gennemsnittet af de øvrige kommuner (en statistisk sikker forskel) eller
+<strong>på niveau</strong> med dem (ingen sikker forskel). Grupper med under {_e(params.survey.min_cell_size)}
 svar vises ikke.</p>
 <div class="table-scroll" role="region" aria-labelledby="noegletal" tabindex="0">
 <table id="headlines">{_contents_table(scopes, themes, headlines, flags)}</table>
@@ -318,7 +318,7 @@ svar vises ikke.</p>
 </div>
 <h2 id="laekage">Lækagekontrol</h2>
 {_audit_section(findings)}
-<h2 id="vaegte">Vægtene</h2>
+<h2 id="vaegte">Nøgletal og vægtenes diagnostik</h2>
 <p>Gennemsnitlig score (1–5, vægtet) med 95 %-konfidensinterval, og vægtenes diagnostik.</p>
 <div class="table-scroll" role="region" aria-labelledby="vaegte" tabindex="0">
 <table id="weighting">{_headline_table(scopes, themes, headlines)}</table>

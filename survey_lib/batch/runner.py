@@ -343,6 +343,7 @@ def _run_locked(opts: BatchOptions, params: Params, wave_dir: Path, t_start: flo
         data = _run_tables(opts, params, wave_dir, scopes, tables_key, manifest, prov, log)
         timings["tables"] = time.time() - t
     headlines = manifest.get("headlines", {})
+    _summaries(opts, params, wave_dir, scopes, log)
     write_stylesheet(wave_dir)
     manifest.update(wave=params.survey.wave, kernel=kernel, kernel_python=python, digests=digests,
                     provenance={k: v for k, v in prov.items() if k != "packages"}, packages=prov.get("packages", {}))
@@ -369,6 +370,14 @@ def _run_locked(opts: BatchOptions, params: Params, wave_dir: Path, t_start: flo
     _write_json(manifest_path, manifest)
     return BatchResult(wave_dir=wave_dir, jobs=_summary(jobs, results, states, tables_key), audit_findings=findings,
                        seconds=time.time() - t_start)
+
+
+def _summaries(opts: BatchOptions, params: Params, wave_dir: Path, scopes: list[str], log) -> None:
+    """Each scope's one-page summary (HTML and PDF) from its tables, before the audit reads them."""
+    from ..summary import write_summaries
+    from ..synthetic import banner_for
+
+    write_summaries(wave_dir, params, [(s, slug(s)) for s in scopes], banner_for(opts.data_dir), log)
 
 
 def _summary(jobs: list[Job], results: dict[str, JobResult], states: dict[str, JobState],
