@@ -140,8 +140,10 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
     log["breakdown"] = log["breakdown"].map(vocabulary.title)
     log["scope"] = log["scope"].replace({"all": "Alle kommuner"})
     write_sheet(wb, "Undertrykte celler", log, banner=banner)
-    about = pd.DataFrame({"Oplysning": list(prov.keys()),
-                          "Værdi": [json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v for v in prov.values()]})
+    from .provenance import workbook_provenance
+
+    rows = workbook_provenance(prov)          # Danish labels and dates, no local paths
+    about = pd.DataFrame({"Oplysning": [k for k, _ in rows], "Værdi": [v for _, v in rows]})
     about = pd.concat([pd.DataFrame({"Oplysning": ["Læsevejledning"], "Værdi": [
         f"Andele og gennemsnitlige scorer er vægtede ({METHOD_NAMES[params.survey.weighting.method].lower()}); "
         "'Ved ikke/ikke relevant' indgår ikke. "

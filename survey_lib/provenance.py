@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .paths import project_root
 
-__all__ = ["provenance", "reader_provenance", "danish_datetime", "strip_paths"]
+__all__ = ["provenance", "reader_provenance", "workbook_provenance", "danish_datetime", "strip_paths"]
 
 PACKAGES = ("survey_lib", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "papermill", "nbconvert")
 
@@ -147,3 +147,31 @@ def reader_provenance(pairs) -> list[tuple[str, str]]:
             value = _seconds(danish_datetime(value))
         out.append((label, strip_paths(value)))
     return out
+
+
+#: Danish labels of :func:`provenance`'s keys (the workbook's 'Om tabellerne' sheet).
+LABELS_DA = {"wave": "Bølge", "scope": "Omfang", "data_synthetic": "Syntetiske data (den indbyggede tvilling)",
+             "data_sha256": "Data (SHA-256)", "data_files": "Datafiler", "params_sha256": "Params (SHA-256)",
+             "git_commit": "Git-commit", "git_dirty": "Ændringer ikke committet", "python": "Python",
+             "packages": "Pakker", "created": "Lavet"}
+
+
+def workbook_provenance(prov: dict) -> list[tuple[str, str]]:
+    """:func:`provenance`'s record as (Danish label, text) rows: yes/no in Danish, the time as a
+    Danish date, packages as 'name version', and no absolute path."""
+    rows = []
+    for key, value in prov.items():
+        if isinstance(value, bool):
+            text = "ja" if value else "nej"
+        elif value is None:
+            text = "–"
+        elif isinstance(value, dict):
+            text = ", ".join(f"{k} {v}" if key == "packages" else f"{k}: {v}" for k, v in value.items())
+        elif key == "created":
+            text = danish_datetime(str(value))
+        elif key == "scope" and value == "all":
+            text = "Alle kommuner"
+        else:
+            text = str(value)
+        rows.append((LABELS_DA.get(key, key), strip_paths(text)))
+    return rows

@@ -82,6 +82,7 @@ class ScopeSummary:
     banner: str
     made: str
     notes: tuple[str, ...] = ()
+    provenance: str = ""
 
 
 def _num(value) -> float:
@@ -255,7 +256,18 @@ def summarise_scope(wave_dir: Path, params: Params, scope: str, scope_folder: st
         header, themes, strong, weak, st, wt = _municipality(params, scope, _read(folder / "comparisons.csv"), minimum)
         label = scope
     day = made or dt.date.today()
-    from .provenance import danish_datetime
+    import json
+
+    from .provenance import danish_datetime, strip_paths
+
+    prov_path = folder / "provenance.json"
+    prov = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else {}
+    provenance = "; ".join(x for x in (
+        f"tabellerne lavet {danish_datetime(prov['created'])}" if prov.get("created") else "",
+        f"data (SHA-256) {str(prov['data_sha256'])[:16]}…" if prov.get("data_sha256") else "",
+        f"git-commit {str(prov['git_commit'])[:10]}" + (" (ændringer ikke committet)" if prov.get("git_dirty") else "")
+        if prov.get("git_commit") else "",
+        f"params (SHA-256) {str(prov['params_sha256'])[:16]}…" if prov.get("params_sha256") else "") if x)
 
     return ScopeSummary(
         scope=label, title=params.survey.title, wave=params.survey.wave, theme_header=header, themes=themes,
@@ -264,7 +276,8 @@ def summarise_scope(wave_dir: Path, params: Params, scope: str, scope_folder: st
         banner=banner, made=danish_datetime(dt.datetime(day.year, day.month, day.day, 12)).split(" kl.")[0],
         notes=((f"Kun spørgsmål og kommuner med mindst {minimum} svar indgår i styrker, svagheder og placeringer.",)
                if scope != _ALL else
-               (f"Kun spørgsmål og kommuner med mindst {minimum} svar indgår i de højeste og laveste.",)))
+               (f"Kun spørgsmål og kommuner med mindst {minimum} svar indgår i de højeste og laveste.",)),
+        provenance=strip_paths(provenance))
 
 
 _CSS = """
@@ -279,7 +292,7 @@ p { margin: .25rem 0; }
 .sub { color: #595959; margin: 0 0 .4rem; }
 .banner { border: 2px solid #a8322a; border-left-width: 8px; background: #fdf2f1; padding: .35rem .7rem; margin: .6rem 0 0; }
 .banner strong { color: #a8322a; margin-right: .3rem; }
-.wrap { overflow-x: auto; }
+.table-scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; font-size: .9rem; }
 th, td { text-align: left; vertical-align: top; padding: .2rem .4rem; border-bottom: 1px solid #c4c4c4; }
 thead th { border-bottom: 2px solid #1a1a1a; }
@@ -346,7 +359,7 @@ def summary_html(s: ScopeSummary, key: str = "", links: bool = True) -> str:
 <h1>{_e(title)}</h1>
 <p class="sub">{_e(s.title)} · bølge {_e(s.wave)} · {_e(s.made)}</p>
 <h2 id="temaer">Temaerne</h2>
-<div class="wrap" role="region" aria-labelledby="temaer" tabindex="0">
+<div class="table-scroll" role="region" aria-labelledby="temaer" tabindex="0">
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 </div>
 <p class="note">{_e(flag_note)}</p>
@@ -360,7 +373,8 @@ def summary_html(s: ScopeSummary, key: str = "", links: bool = True) -> str:
 <p>{_e(s.weighting)}</p>
 {"".join(f'<p class="note">{_e(n)}</p>' for n in s.notes)}
 </main>
-<footer><p>Lavet af survey_lib ud fra batchens tabeller; alle tal findes i tabellerne (Excel) og på rapportsiderne.</p></footer>
+<footer><p>Lavet af survey_lib ud fra batchens tabeller; alle tal findes i tabellerne (Excel) og på rapportsiderne.
+{_e(s.provenance[:1].upper() + s.provenance[1:])}.</p></footer>
 </body>
 </html>
 """
