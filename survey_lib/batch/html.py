@@ -418,11 +418,16 @@ def export_html(nb, title: str, stylesheet: str | None, index: str, scope_label:
     date
         The page's date in the print header (default: today).
     """
-    from ..provenance import reader_provenance
+    from ..provenance import reader_provenance, strip_paths
     from ..synthetic import BANNER_DETAIL, banner_for
 
     day = danish_date(date or dt.date.today())
     banner = banner_for(_data_dir(nb))
+    for cell in nb.cells:      # the parameters papermill injected: folders by their last part, as in the footer
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            shown = strip_paths(cell["source"])
+            if shown != cell["source"]:
+                cell["source"] = "# mapperne vises ved deres sidste del\n" + shown
     header = f"{scope_label} · bølge {wave} · {day}"
     print_header = f"{title} · bølge {wave} · {day}"
     if banner:

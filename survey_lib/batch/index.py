@@ -203,7 +203,9 @@ def _scope_section(scope: str, jobs: list[Job], states: Mapping[str, JobState], 
         if is_current(j, states.get(j.job_id), tables_key):
             items.append(f'<li class="ok"><a href="{_e(os.path.relpath(j.html, wave_dir))}">{_e(title)}</a></li>')
         else:
-            items.append(f'<li>{_e(title)} <small>(ikke klar – se <a href="{STATUS_PAGE}">kørslens status</a>)</small></li>')
+            state = states.get(j.job_id)
+            why = STATUS_DA["failed"] if state is not None and state.status == "failed" else "ikke klar"
+            items.append(f'<li>{_e(title)} <small>({_e(why)} – se <a href="{STATUS_PAGE}">kørslens status</a>)</small></li>')
     extra = []
     if (folder / f"{SUMMARY_PAGE}.html").is_file():
         pdf = (f' (<a href="{_e(slug(scope))}/{SUMMARY_PAGE}.pdf">PDF</a>)'
