@@ -265,9 +265,9 @@ def summarise_scope(wave_dir: Path, params: Params, scope: str, scope_folder: st
     provenance = "; ".join(x for x in (
         f"tabellerne lavet {danish_datetime(prov['created'])}" if prov.get("created") else "",
         f"data (SHA-256) {str(prov['data_sha256'])[:16]}…" if prov.get("data_sha256") else "",
+        f"params (SHA-256) {str(prov['params_sha256'])[:16]}…" if prov.get("params_sha256") else "",
         f"git-commit {str(prov['git_commit'])[:10]}" + (" (ændringer ikke committet)" if prov.get("git_dirty") else "")
-        if prov.get("git_commit") else "",
-        f"params (SHA-256) {str(prov['params_sha256'])[:16]}…" if prov.get("params_sha256") else "") if x)
+        if prov.get("git_commit") else "") if x)
 
     return ScopeSummary(
         scope=label, title=params.survey.title, wave=params.survey.wave, theme_header=header, themes=themes,
