@@ -74,19 +74,27 @@ def _cell_value(v):
     return v
 
 
-def write_sheet(wb, title: str, frame: pd.DataFrame, widths: dict[str, float] | None = None) -> None:
+def write_sheet(wb, title: str, frame: pd.DataFrame, widths: dict[str, float] | None = None,
+                banner: str = "") -> None:
     """One sheet: a bold header (Danish names from :data:`EXCEL_HEADERS`), the rows, each column's
-    number format from :data:`FORMATS`, optional column widths by column name."""
+    number format from :data:`FORMATS`, optional column widths by column name. A ``banner`` (the
+    synthetic-data warning, :mod:`survey_lib.synthetic`) is the sheet's first row, above the
+    header, and its printed page header."""
     ws = wb.add_worksheet(title[:31])
     bold = wb.add_format({"bold": True})
     cols = list(frame.columns)
-    ws.write_row(0, 0, [EXCEL_HEADERS.get(c, c) for c in cols], bold)
+    top = 0
+    if banner:
+        ws.write_string(0, 0, banner, wb.add_format({"bold": True, "font_color": "#A8322A", "font_size": 12}))
+        ws.set_header("&C&\"-,Bold\"" + banner.replace("&", "&&"))
+        top = 1
+    ws.write_row(top, 0, [EXCEL_HEADERS.get(c, c) for c in cols], bold)
     fmts = [wb.add_format({"num_format": FORMATS[c]}) if c in FORMATS else None for c in cols]
     for i, c in enumerate(cols):
         width = (widths or {}).get(c)
         if fmts[i] is not None or width is not None:
             ws.set_column(i, i, width, fmts[i])
-    for r, values in enumerate(frame.itertuples(index=False, name=None), start=1):
+    for r, values in enumerate(frame.itertuples(index=False, name=None), start=top + 1):
         for i, v in enumerate(values):
             v = _cell_value(v)
             if v is None:
@@ -100,7 +108,10 @@ def write_sheet(wb, title: str, frame: pd.DataFrame, widths: dict[str, float] | 
 
 
 def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, prov: dict) -> None:
+    from .synthetic import BANNER
+
     wb = excel_workbook(path)
+    banner = BANNER if prov.get("data_synthetic") else ""
     qn = params.questionnaire
     vocabulary = SurveyVocabulary.from_params(params)
     theme_of = {q.id: q.theme for q in qn.questions} | {theme_outcome(t.id): t.id for t in qn.themes}
@@ -112,25 +123,27 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
     for theme in qn.themes:
         part = t[t["question"].map(theme_of) == theme.id]
         if len(part):
-            write_sheet(wb, theme.label, part)
+            write_sheet(wb, theme.label, part, banner=banner)
     tests = ts.tests.copy()
     tests["breakdown"] = tests["breakdown"].map(vocabulary.title)
     tests["test"] = tests["test"].map(TESTS_DA).fillna(tests["test"])
     tests["scope"] = tests["scope"].replace({"all": "Alle kommuner"})
-    write_sheet(wb, "Tests", tests)
+    write_sheet(wb, "Tests", tests, banner=banner)
     comp = ts.comparisons.copy()
     comp["flag"] = comp["flag"].map(FLAGS_DA).fillna(comp["flag"])
-    write_sheet(wb, "Kommune mod øvrige", comp)
+    write_sheet(wb, "Kommune mod øvrige", comp, banner=banner)
     diag = diagnostics.copy()
     diag["kommune"] = diag["kommune"].replace({"all": "Alle kommuner"})
-    write_sheet(wb, "Vægte", diag)
+    write_sheet(wb, "Vægte", diag, banner=banner)
     log = ts.suppression_log.copy()
     log["reason"] = log["reason"].map({"primary": "For få svar", "secondary": "Kunne findes ved fratrækning"})
     log["breakdown"] = log["breakdown"].map(vocabulary.title)
     log["scope"] = log["scope"].replace({"all": "Alle kommuner"})
-    write_sheet(wb, "Undertrykte celler", log)
-    about = pd.DataFrame({"Oplysning": list(prov.keys()),
-                          "Værdi": [json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v for v in prov.values()]})
+    write_sheet(wb, "Undertrykte celler", log, banner=banner)
+    from .provenance import workbook_provenance
+
+    rows = workbook_provenance(prov)          # Danish labels and dates, no local paths
+    about = pd.DataFrame({"Oplysning": [k for k, _ in rows], "Værdi": [v for _, v in rows]})
     about = pd.concat([pd.DataFrame({"Oplysning": ["Læsevejledning"], "Værdi": [
         f"Andele og gennemsnitlige scorer er vægtede ({METHOD_NAMES[params.survey.weighting.method].lower()}); "
         "'Ved ikke/ikke relevant' indgår ikke. "
@@ -138,7 +151,7 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
         f"test i to familier: forskelle mellem grupper inden for et tema og et omfang "
         f"({ADJUSTMENT_NAMES[params.survey.multiple_testing]}), og kommunens sammenligning med de øvrige "
         f"kommuner på alle dens spørgsmål og temaer ({ADJUSTMENT_NAMES[params.survey.comparison_testing]})."]}), about])
-    write_sheet(wb, "Om tabellerne", about)
+    write_sheet(wb, "Om tabellerne", about, banner=banner)
     wb.close()
 
 

@@ -108,15 +108,15 @@ def run_axe(driver, axe_source: str, url: str, label: str, open_details: bool = 
 
 
 def page_type(path: Path, wave_dir: Path) -> str:
-    """'index' for the index page, else the notebook's stem ('10_moedet_med_jobcentret')."""
-    rel = path.relative_to(wave_dir)
-    return "index" if rel == Path("index.html") else path.stem
+    """The page's stem: 'index', 'status', 'ledelsesresume' (a scope's one-page summary) or the
+    notebook's ('10_moedet_med_jobcentret')."""
+    return path.stem
 
 
 def report_pages(wave_dir: Path) -> list[Path]:
-    """Every HTML page a batch wrote: the index and each scope's pages (not logs, staging or
-    failed notebooks)."""
-    pages = [wave_dir / "index.html"] if (wave_dir / "index.html").is_file() else []
+    """Every HTML page a batch wrote: the index, the status page and each scope's pages (not logs,
+    staging or failed notebooks)."""
+    pages = sorted(p for p in wave_dir.glob("*.html") if not p.name.startswith((".", "_")))
     pages += sorted(p for p in wave_dir.glob("*/*.html")
                     if not any(part.startswith((".", "_")) for part in p.relative_to(wave_dir).parts))
     return pages

@@ -73,3 +73,27 @@ def requested_urls(driver) -> list[str]:
         if msg.get("method") == "Network.requestWillBeSent":
             urls.append(msg["params"]["request"]["url"])
     return urls
+
+
+#: Debian's libraries WeasyPrint loads (the one-page summary's PDF).
+PANGO_PACKAGES = ["libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0"]
+
+
+def weasyprint_or_why() -> str:
+    """'' when WeasyPrint can make a PDF here; else why not. Its system libraries (pango) are
+    installed with apt when missing, as the browser is."""
+    def works() -> str:
+        import subprocess
+        import sys
+
+        probe = ("from weasyprint import HTML; HTML(string='<p lang=da>x</p>').write_pdf()")
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+        return "" if done.returncode == 0 else (done.stderr.strip().splitlines() or ["failed"])[-1]
+
+    why = works()
+    if why:
+        apt = apt_install(PANGO_PACKAGES)
+        why = works()
+        if why:
+            return f"WeasyPrint cannot run: {why}; install Debian's {' '.join(PANGO_PACKAGES)} ({apt or 'apt-get ran'})"
+    return ""

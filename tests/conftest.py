@@ -117,6 +117,9 @@ def pilot_batch(tmp_path_factory, twin_dir) -> PilotBatch:
     from survey_lib.paths import ProjectPaths
 
     def build(folder: Path) -> None:
+        from browser import weasyprint_or_why
+
+        weasyprint_or_why()      # the one-page summaries' PDF: pango installed with apt when missing
         result = run_batch(BatchOptions(data_dir=twin_dir, out_root=folder / "out", params_dir=ProjectPaths().params,
                                         notebooks_dir=ProjectPaths().notebooks, kommuner=PILOT_KOMMUNER, jobs=2,
                                         progress=False), log=lambda m: None)

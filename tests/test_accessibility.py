@@ -1,4 +1,7 @@
-"""WCAG 2.1 AA of the HTML reports, checked by axe-core in Debian's Chromium, and the charts' house style.
+"""WCAG 2.1 AA of the HTML reports, checked by axe-core in Debian's Chromium, the pages' reader chrome
+(contents page, status page, table of contents, previous/next links, the synthetic-data banner,
+provenance without local paths), the one-page summary (one A4 page in Chromium's print; a tagged
+PDF/UA of one page) and the charts' house style.
 
 The suite's shared batch (``pilot_batch`` in conftest.py: every notebook on the twin for all
 municipalities and for one municipality) is checked; axe-core
@@ -23,11 +26,11 @@ import numpy as np
 import pytest
 
 from axe import ensure_axe, page_type, report_pages, run_axe
-from browser import browser_or_skip
+from browser import browser_or_skip, weasyprint_or_why
 from survey_lib.plots import BACKGROUND, DIVERGING, HIGHLIGHT, INK, OTHERS, SERIES, contrast_ratio, text_colour_on
 
 #: The page types a batch of the project's notebooks makes (more are checked when they appear).
-EXPECTED_TYPES = {"index", "00_sammenfatning", "01_frafald", "02_vaegtning", "10_moedet_med_jobcentret",
+EXPECTED_TYPES = {"index", "status", "ledelsesresume", "00_sammenfatning", "01_frafald", "02_vaegtning", "10_moedet_med_jobcentret",
                   "20_maal_og_aktiviteter", "30_samtalen", "40_progression", "50_overordnet_tilfredshed"}
 
 
@@ -128,6 +131,146 @@ def test_phone_width_has_no_sideways_page_scroll(wave_dir, driver):
     finally:
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 900,
                                                                      "deviceScaleFactor": 1, "mobile": False})
+
+
+# ---- the reader's chrome: contents page, status page, links, banner, provenance ---------------------
+def _text_without_data_uris(path: Path) -> str:
+    import re
+
+    return re.sub(r"data:[^\"')\s]+", "", path.read_text(encoding="utf-8"))
+
+
+def test_every_page_says_synthetic_and_shows_no_local_path(wave_dir, twin_dir):
+    """The twin's pages all carry the banner; no page names a folder of this machine (the data, the
+    output, the project, the venv) or a home/temporary folder."""
+    import sys
+
+    from survey_lib.paths import ProjectPaths
+    from survey_lib.synthetic import BANNER
+
+    pages = report_pages(wave_dir)
+    assert len(pages) >= 20
+    local = {str(twin_dir.resolve()), str(wave_dir.resolve()), str(ProjectPaths().root), sys.prefix, "/home/", "/tmp/"}
+    for p in pages:
+        text = _text_without_data_uris(p)
+        assert BANNER in text, p.relative_to(wave_dir)
+        found = [x for x in local if x in text]
+        assert not found, (p.relative_to(wave_dir), found)
+
+
+def test_index_is_a_contents_page_and_the_build_status_has_its_own(wave_dir):
+    from bs4 import BeautifulSoup
+
+    index = BeautifulSoup((wave_dir / "index.html").read_text(encoding="utf-8"), features="html.parser")
+    for scope in ("alle", "odder"):
+        section = index.find("section", attrs={"aria-labelledby": f"omfang-{scope}"})
+        hrefs = [a["href"] for a in section.find_all("a")]
+        pages = sorted(p.relative_to(wave_dir).as_posix() for p in (wave_dir / scope).glob("[0-9]*.html"))
+        assert sorted(h for h in hrefs if h.split("/")[-1][:1].isdigit()) == pages
+        assert f"{scope}/ledelsesresume.html" in hrefs and f"{scope}/ledelsesresume.pdf" in hrefs
+        assert f"{scope}/tabeller/tabeller.xlsx" in hrefs
+        assert all((wave_dir / h).is_file() for h in hrefs)
+    odder = index.find("table", id="headlines").find("a", href="#omfang-odder").find_parent("tr")
+    flags = [td.find("span", class_="flag").get_text() for td in odder.find_all("td")]
+    assert set(flags) <= {"over", "under", "på niveau"} and len(flags) >= 4
+    text = index.get_text(" ")
+    assert "Lækagekontrol" not in text and "Kerne" not in text and " s " not in text.replace("\xa0", " ")
+    status = (wave_dir / "status.html").read_text(encoding="utf-8")
+    assert "Lækagekontrollen fandt intet" in status and 'id="matrix"' in status and "Designeffekt" in status
+    assert index.find("a", href="status.html") is not None
+
+
+def test_pages_have_contents_and_previous_next_links_in_batch_order(wave_dir):
+    from bs4 import BeautifulSoup
+
+    for scope in ("alle", "odder"):
+        order = sorted((wave_dir / scope).glob("[0-9]*.html"))
+        assert len(order) >= 5
+        for i, page in enumerate(order):
+            soup = BeautifulSoup(page.read_text(encoding="utf-8"), features="html.parser")
+            prev = {a["href"] for a in soup.find_all("a", rel="prev")}
+            nxt = {a["href"] for a in soup.find_all("a", rel="next")}
+            assert prev == ({order[i - 1].name} if i else set()), (page.name, prev)
+            assert nxt == ({order[i + 1].name} if i + 1 < len(order) else set()), (page.name, nxt)
+            assert soup.find("a", href="../index.html") is not None
+            assert soup.find("a", href="ledelsesresume.html") and soup.find("a", href="tabeller/tabeller.xlsx")
+            toc = soup.find("nav", class_="survey-toc")
+            sections = soup.select("main h2")
+            if len(sections) >= 2:
+                assert [a["href"] for a in toc.find_all("a")] == [f"#{h['id']}" for h in sections], page.name
+        footer = soup.find("footer").get_text(" ")
+        assert "december" in footer or "januar" in footer or " kl. " in footer      # a Danish date
+        assert "T" not in footer.split("Kørt")[1].split("Varighed")[0]               # not ISO 8601
+
+
+# ---- the one-page summary ----------------------------------------------------------------------------
+@pytest.mark.parametrize("scope", ["alle", "odder"])
+def test_summary_pdf_is_one_tagged_page_in_danish(wave_dir, scope):
+    """PDF/UA basics read with pikepdf: one page, document language da-DK, a structure tree and
+    MarkInfo /Marked (a tagged PDF), the title shown in the window."""
+    pikepdf = pytest.importorskip("pikepdf")
+    path = wave_dir / scope / "ledelsesresume.pdf"
+    if not path.is_file():
+        why = weasyprint_or_why()
+        if why:
+            pytest.skip(why)
+    with pikepdf.open(path) as pdf:
+        assert len(pdf.pages) == 1
+        assert str(pdf.Root.Lang) == "da-DK"
+        assert "/StructTreeRoot" in pdf.Root and pdf.Root.MarkInfo.Marked is True
+        assert pdf.Root.ViewerPreferences.DisplayDocTitle is True
+        assert "Ledelsesresumé" in str(pdf.docinfo.get("/Title", "")) or "Ledelsesresumé" in str(
+            pdf.open_metadata().get("dc:title", ""))
+        kinds = set()
+
+        def walk(node, depth=0):
+            if depth > 60:
+                return
+            if isinstance(node, pikepdf.Dictionary) and "/S" in node:
+                kinds.add(str(node.S))
+            kids = node.get("/K") if isinstance(node, pikepdf.Dictionary) else node
+            if isinstance(kids, pikepdf.Array):
+                for k in kids:
+                    walk(k, depth + 1)
+            elif isinstance(kids, pikepdf.Dictionary):
+                walk(kids, depth + 1)
+        walk(pdf.Root.StructTreeRoot)
+        assert {"/H1", "/Table", "/TH", "/TD", "/L"} <= kinds, kinds
+
+
+def test_summary_fits_one_a4_page_in_chromium_print(wave_dir, driver):
+    import base64
+    import io
+
+    pikepdf = pytest.importorskip("pikepdf")
+    for scope in ("alle", "odder"):
+        driver.get((wave_dir / scope / "ledelsesresume.html").as_uri())
+        pdf = driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True})
+        with pikepdf.open(io.BytesIO(base64.b64decode(pdf["data"]))) as doc:
+            assert len(doc.pages) == 1, scope
+
+
+def test_summary_shows_themes_flags_and_only_large_cells(wave_dir, params):
+    """The municipality's summary: every theme with a flag word; strengths and weaknesses only of
+    questions with at least the reporting minimum of answers (read back from comparisons.csv)."""
+    import pandas as pd
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup((wave_dir / "odder" / "ledelsesresume.html").read_text(encoding="utf-8"),
+                         features="html.parser")
+    rows = soup.find("table").find("tbody").find_all("tr")
+    from survey_lib.scores import theme_score_ids
+
+    assert len(rows) == len(theme_score_ids(params.questionnaire))
+    assert {r.find_all("td")[3].get_text() for r in rows} <= {"over", "under", "på niveau", "for få svar"}
+    assert all(r.find_all("td")[4].get_text().startswith(("nr. ", "–")) for r in rows)
+    comp = pd.read_csv(wave_dir / "odder" / "tabeller" / "comparisons.csv")
+    heading = {q.id: q.heading for q in params.questionnaire.questions}
+    large = {heading[q] for q, n in zip(comp["question"], comp["n"]) if q in heading and n >= params.survey.reporting_minimum}
+    listed = [li.get_text().split(":")[0] for sec in ("styrker", "svagheder")
+              for li in soup.find("section", attrs={"aria-labelledby": sec}).find_all("li")]
+    assert listed and set(listed) <= large
+    assert "Svarprocent" in soup.get_text() and "designeffekten" in soup.get_text()
 
 
 # ---- the palette -----------------------------------------------------------------------------------

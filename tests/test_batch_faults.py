@@ -71,7 +71,7 @@ def _cmdline(p: psutil.Process) -> str:
 
 def _linked_pages(wave: Path) -> list[Path]:
     index = (wave / "index.html").read_text(encoding="utf-8")
-    return [wave / href for href in re.findall(r'<td class="ok"><a href="([^"]+\.html)"', index)]
+    return [wave / href for href in re.findall(r'<li class="ok"><a href="([^"]+\.html)"', index)]
 
 
 @pytest.fixture(scope="module")

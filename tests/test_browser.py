@@ -116,7 +116,7 @@ def test_index_loads_offline_with_links_and_headlines(site, driver, params):
     _no_execution(driver, f"{params.survey.title} – {params.survey.wave}")    # survey.yaml's title and wave
     urls = requested_urls(driver)
     assert all(u.startswith(("file://", "data:")) for u in urls), urls
-    links = driver.execute_script("return Array.from(document.querySelectorAll('#matrix a')).map(a => a.href)")
+    links = driver.execute_script("return Array.from(document.querySelectorAll('.survey-pages a')).map(a => a.href)")
     assert len(links) == 2 * len(NOTEBOOKS)
     body = driver.find_element("tag name", "body").text
     assert EVIL_KOMMUNE in body and "Overordnet tilfredshed" in body

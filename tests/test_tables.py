@@ -152,13 +152,14 @@ def test_cli_tables_writes_csv_and_danish_excel(tmp_path, twin_dir):
     wb = load_workbook(out / "tabeller.xlsx")
     assert {"Mødet med jobcentret", "Overordnet tilfredshed", "Tests", "Vægte", "Undertrykte celler", "Om tabellerne"} <= set(wb.sheetnames)
     ws = wb["Overordnet tilfredshed"]
-    header = [c.value for c in ws[1]]
+    assert ws["A1"].value == "Syntetiske data – ikke rigtige resultater"      # the twin's banner row
+    header = [c.value for c in ws[2]]
     assert "Andel" in header and "Gns. score" in header and "Justeret p-værdi" not in header
     share_col = header.index("Andel") + 1
     mean_col = header.index("Gns. score") + 1
-    assert ws.cell(row=2, column=share_col).number_format == "0.0%"     # Danish Excel: 24,0 %
-    assert ws.cell(row=2, column=mean_col).number_format == "0.00"      # Danish Excel: 3,85
-    tests_header = [c.value for c in wb["Tests"][1]]
+    assert ws.cell(row=3, column=share_col).number_format == "0.0%"     # Danish Excel: 24,0 %
+    assert ws.cell(row=3, column=mean_col).number_format == "0.00"      # Danish Excel: 3,85
+    tests_header = [c.value for c in wb["Tests"][2]]
     assert "Justeret p-værdi" in tests_header
 
 

@@ -15,7 +15,14 @@ The pages use nbconvert's ``lab`` template through the project's own ``survey`` 
   into ``<details>`` whose summary says what the cell does ('Vis koden: indlæs tabellerne'), no
   ``tabindex`` on cells or outputs (nbconvert adds one to every cell of a page whose body has the class
   ``jp-Notebook``; these pages do not), headings without jumps (:func:`accessible_markup`);
-- a provenance table closes every page.
+- a banner 'Syntetiske data – ikke rigtige resultater' at the top of every page (and in its print
+  header) whenever the notebook ran on the built-in twin, told from its data folder
+  (:mod:`survey_lib.synthetic`), not from a setting;
+- a table of contents of the page's sections (:func:`add_contents`), links to the index, the scope's
+  one-page summary and workbook, and previous/next links within the scope's pages in batch order
+  (:func:`set_page_links`, filled in by the index once the batch knows which pages exist);
+- a provenance table closes every page, in Danish dates and numbers and without local file paths
+  (:func:`survey_lib.provenance.reader_provenance`).
 
 Text from data is escaped where it is produced (:func:`survey_lib.narrative.escape_markdown`) and
 again by the template for the page's own fields. WCAG 2.1 AA is checked by axe-core in the tests
@@ -30,11 +37,17 @@ from functools import lru_cache
 from pathlib import Path
 
 __all__ = ["export_html", "write_stylesheet", "page_css", "accessible_markup", "code_label", "danish_date",
-           "TEMPLATES", "STYLESHEET", "FONT_STACK", "PAGE_CSS"]
+           "add_contents", "set_page_links", "page_links_html", "banner_html", "TEMPLATES", "STYLESHEET",
+           "FONT_STACK", "PAGE_CSS", "SUMMARY_PAGE", "WORKBOOK"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The shared stylesheet older versions wrote next to the pages (removed by :func:`write_stylesheet`).
 STYLESHEET = "style.css"
+
+#: The one-page summary of a scope, beside its notebook pages (HTML and PDF).
+SUMMARY_PAGE = "ledelsesresume"
+#: A scope's workbook, relative to its pages.
+WORKBOOK = "tabeller/tabeller.xlsx"
 
 #: One sans-serif stack for everything (system fonts only: nothing is fetched).
 FONT_STACK = ('system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", '
@@ -62,7 +75,19 @@ summary:focus-visible {{ outline-offset: 1px; }}
 .skip-link {{ position: absolute; left: .5rem; top: -4rem; z-index: 10; background: #fff; color: {ACCENT};
   padding: .5rem .9rem; border: 2px solid {ACCENT}; }}
 .skip-link:focus {{ top: .5rem; }}
-.survey-nav {{ padding: .8rem 0; border-bottom: 1px solid {RULE}; margin-bottom: 1rem; }}
+.survey-nav {{ padding: .6rem 0; border-bottom: 1px solid {RULE}; margin-bottom: 1rem; }}
+.survey-nav p {{ margin: .2rem 0; max-width: none; }}
+.survey-nav-bottom {{ border-bottom: 0; border-top: 1px solid {RULE}; margin: 2rem 0 0; }}
+.survey-pagelinks {{ display: flex; flex-wrap: wrap; justify-content: space-between; gap: .3rem 1.5rem; }}
+.survey-banner {{ margin: .8rem 0 0; padding: .55rem .9rem; border: 2px solid {DANGER}; border-left-width: 8px;
+  background: #fdf2f1; color: {INK}; max-width: none; }}
+.survey-banner strong {{ color: {DANGER}; font-size: 1.05rem; margin-right: .4rem; }}
+.survey-banner span {{ font-size: .925rem; }}
+.survey-toc {{ margin: .5rem 0 1.5rem; padding: .6rem 1rem; background: {SOFT}; border-radius: 4px; max-width: 46rem; }}
+.survey-toc-title {{ font-weight: 600; margin: 0 0 .3rem; }}
+.survey-toc ol {{ margin: 0; padding-left: 1.4rem; display: grid; grid-template-columns: repeat(auto-fill, minmax(17rem, 1fr));
+  column-gap: 2.4rem; }}
+.survey-toc li {{ margin: .1rem 0; }}
 .survey-print-header {{ display: none; }}
 blockquote {{ margin: .8rem 0; padding: .1rem 1rem; border-left: 4px solid {RULE}; }}
 small, .muted {{ color: {MUTED}; }}
@@ -107,7 +132,9 @@ _PRINT_CSS = """
   @bottom-right { content: "Side " counter(page) " af " counter(pages); font: 8.5pt FONTS; color: #595959; } }
 @media print {
   body { max-width: none; padding: 0; font-size: 10.5pt; }
-  .skip-link, .survey-nav, details.survey-code, details.survey-data { display: none !important; }
+  .skip-link, .survey-nav, .survey-toc, details.survey-code, details.survey-data { display: none !important; }
+  .survey-banner { border: 1.5pt solid #1a1a1a; background: none; padding: 2mm 3mm; margin: 0 0 4mm; }
+  .survey-banner strong { color: #1a1a1a; }
   .survey-print-header { display: block; font-size: 9pt; color: #1a1a1a; border-bottom: 1px solid #1a1a1a;
     padding-bottom: 2mm; margin-bottom: 5mm; }
   figure.survey-chart, .table-scroll, table, tr, blockquote, img { break-inside: avoid; page-break-inside: avoid; }
@@ -216,7 +243,7 @@ _INTERACTIVE = {"a", "button", "input", "select", "textarea", "summary"}
 _SPACE_PERCENT = re.compile(r"(\d) %")
 
 
-def accessible_markup(page: str) -> str:
+def accessible_markup(page: str, contents: bool = False) -> str:
     """Repairs on an exported page that the template cannot make:
 
     - heading levels without jumps (each heading one level below the nearest earlier heading of a
@@ -225,7 +252,8 @@ def accessible_markup(page: str) -> str:
       ``aria-label`` from its heading, focusable so that a keyboard can scroll it), with ``scope`` on
       its header cells, and every region's name unique;
     - a no-break space between a number and its '%';
-    - no ``tabindex`` on any other element that is not interactive.
+    - no ``tabindex`` on any other element that is not interactive;
+    - with ``contents``, a table of contents of the page's sections (:func:`add_contents`).
     """
     from bs4 import BeautifulSoup
 
@@ -266,6 +294,8 @@ def accessible_markup(page: str) -> str:
     for el in soup.find_all(attrs={"tabindex": True}):
         if el.name not in _INTERACTIVE and "table-scroll" not in (el.get("class") or []):
             del el["tabindex"]
+    if contents:
+        add_contents(soup)
     return str(soup)
 
 
@@ -289,6 +319,85 @@ def _exporter():
     return exporter
 
 
+def _slug_id(text: str, taken: set[str]) -> str:
+    import unicodedata
+
+    base = text.lower().replace("æ", "ae").replace("ø", "oe").replace("å", "aa")
+    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", base).strip("-") or "afsnit"
+    candidate, i = base, 2
+    while candidate in taken:
+        candidate, i = f"{base}-{i}", i + 1
+    taken.add(candidate)
+    return candidate
+
+
+def add_contents(soup, minimum: int = 2) -> None:
+    """A table of contents of the page's ``h2`` sections, after its ``h1`` (nothing when it has fewer
+    than ``minimum``); a heading without an id gets one from its text."""
+    main = soup.find("main")
+    if main is None or main.find("nav", class_="survey-toc") is not None:
+        return
+    sections = main.find_all("h2")
+    h1 = main.find("h1")
+    if len(sections) < minimum or h1 is None:
+        return
+    taken = {el["id"] for el in soup.find_all(attrs={"id": True})}
+    nav = soup.new_tag("nav", attrs={"class": "survey-toc", "aria-labelledby": "sideindhold"})
+    title = soup.new_tag("p", attrs={"class": "survey-toc-title", "id": "sideindhold"})
+    title.string = "På denne side"
+    nav.append(title)
+    items = soup.new_tag("ol")
+    for h in sections:
+        if not h.get("id"):
+            h["id"] = _slug_id(h.get_text(" ", strip=True), taken)
+        li, a = soup.new_tag("li"), soup.new_tag("a", href=f"#{h['id']}")
+        a.string = h.get_text(" ", strip=True)
+        li.append(a)
+        items.append(li)
+    nav.append(items)
+    h1.insert_after(nav)
+
+
+_LINKS = re.compile(r"<!-- survey:pagelinks -->.*?<!-- /survey:pagelinks -->", re.S)
+
+
+def page_links_html(previous: tuple[str, str] | None, following: tuple[str, str] | None) -> str:
+    """The previous/next links of a page ((href, title) each, or None), escaped."""
+    import html as _html
+
+    parts = []
+    if previous:
+        parts.append(f'<a rel="prev" href="{_html.escape(previous[0])}">← Forrige: {_html.escape(previous[1])}</a>')
+    if following:
+        parts.append(f'<a rel="next" href="{_html.escape(following[0])}">Næste: {_html.escape(following[1])} →</a>')
+    inner = f'<p class="survey-pagelinks">{"".join(parts)}</p>' if parts else ""
+    return f"<!-- survey:pagelinks -->{inner}<!-- /survey:pagelinks -->"
+
+
+def set_page_links(page: str, previous: tuple[str, str] | None, following: tuple[str, str] | None) -> str:
+    """``page`` with its previous/next links (both places the template marks) set to these."""
+    return _LINKS.sub(lambda m: page_links_html(previous, following), page)
+
+
+def banner_html(banner: str) -> str:
+    """The synthetic-data banner of a page ('' when ``banner`` is '')."""
+    import html as _html
+
+    from ..synthetic import BANNER_DETAIL
+
+    if not banner:
+        return ""
+    return (f'<p class="survey-banner"><strong>{_html.escape(banner)}</strong> '
+            f'<span>{_html.escape(BANNER_DETAIL)}</span></p>')
+
+
+def _data_dir(nb) -> str | None:
+    """The data folder the notebook ran on (papermill records its parameters in the metadata)."""
+    params = (nb.get("metadata", {}).get("papermill", {}) or {}).get("parameters", {}) or {}
+    return params.get("data_dir")
+
+
 def export_html(nb, title: str, stylesheet: str | None, index: str, scope_label: str, wave: str,
                 provenance: list[tuple[str, str]], date: dt.date | None = None) -> str:
     """The page of one executed notebook.
@@ -309,16 +418,29 @@ def export_html(nb, title: str, stylesheet: str | None, index: str, scope_label:
     date
         The page's date in the print header (default: today).
     """
+    from ..provenance import reader_provenance, strip_paths
+    from ..synthetic import BANNER_DETAIL, banner_for
+
     day = danish_date(date or dt.date.today())
+    banner = banner_for(_data_dir(nb))
+    for cell in nb.cells:      # the parameters papermill injected: folders by their last part, as in the footer
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            shown = strip_paths(cell["source"])
+            if shown != cell["source"]:
+                cell["source"] = "# mapperne vises ved deres sidste del\n" + shown
     header = f"{scope_label} · bølge {wave} · {day}"
+    print_header = f"{title} · bølge {wave} · {day}"
+    if banner:
+        print_header = f"{banner.upper()} · {print_header}"
     resources = {"survey": {"title": title, "index": index, "scope_label": scope_label, "wave": wave,
-                            "date": day, "css": page_css(f"{title} · bølge {wave} · {day}"),
-                            "print_header": header,
-                            "provenance": [(str(k), str(v)) for k, v in provenance]}}
+                            "date": day, "css": page_css(print_header), "print_header": header,
+                            "banner": banner, "banner_detail": BANNER_DETAIL,
+                            "summary": f"{SUMMARY_PAGE}.html", "workbook": WORKBOOK,
+                            "provenance": reader_provenance(provenance)}}
     import warnings
 
     with warnings.catch_warnings():
         # the key numbers (application/json) are for machines; the page leaves them out on purpose
         warnings.filterwarnings("ignore", message=".*application/json.*is not able to be represented")
         body, _ = _exporter().from_notebook_node(nb, resources=resources)
-    return accessible_markup(body)
+    return accessible_markup(body, contents=True)

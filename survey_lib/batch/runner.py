@@ -347,6 +347,7 @@ def _run_locked(opts: BatchOptions, params: Params, wave_dir: Path, t_start: flo
     headlines = manifest.get("headlines", {})
     left_out = {s: h["excluded"] for s, h in headlines.items() if h.get("excluded")}
     to_run = [j for j in to_run if j.scope not in left_out]   # no pages for a municipality left out
+    _summaries(opts, params, wave_dir, [s for s in scopes if s not in left_out], log)
     write_stylesheet(wave_dir)
     manifest.update(wave=params.survey.wave, kernel=kernel, kernel_python=python, digests=digests,
                     provenance={k: v for k, v in prov.items() if k != "packages"}, packages=prov.get("packages", {}))
@@ -374,6 +375,14 @@ def _run_locked(opts: BatchOptions, params: Params, wave_dir: Path, t_start: flo
     return BatchResult(wave_dir=wave_dir, jobs=_summary(jobs, results, states, tables_key, left_out),
                        audit_findings=findings,
                        seconds=time.time() - t_start)
+
+
+def _summaries(opts: BatchOptions, params: Params, wave_dir: Path, scopes: list[str], log) -> None:
+    """Each scope's one-page summary (HTML and PDF) from its tables, before the audit reads them."""
+    from ..summary import write_summaries
+    from ..synthetic import banner_for
+
+    write_summaries(wave_dir, params, [(s, slug(s)) for s in scopes], banner_for(opts.data_dir), log)
 
 
 def _summary(jobs: list[Job], results: dict[str, JobResult], states: dict[str, JobState],

@@ -75,15 +75,18 @@ def _write_scope(sh: SharedTables, scope: str) -> str:
         with atomic_folder(folder / NONRESPONSE_DIR) as stage:
             write_csvs(stage, report)
     else:
+        from ..synthetic import BANNER
+
         _write_scope_tables(c, scope, folder, sh.params, report)
-        _write_free_text(free_text_report(c.design, sh.params, scope, sh.corpus), folder)
+        _write_free_text(free_text_report(c.design, sh.params, scope, sh.corpus), folder,
+                         BANNER if sh.provenance.get("data_synthetic") else "")
     atomic_write_text(sh.wave_dir / slug(scope) / "provenance.json",
                       json.dumps({**sh.provenance, "scope": scope}, ensure_ascii=False, indent=1, sort_keys=True,
                                  default=str) + "\n")
     return scope
 
 
-def _write_free_text(report: dict, folder: Path) -> None:
+def _write_free_text(report: dict, folder: Path, banner: str = "") -> None:
     """The scope's free-text tables (CSV, read by the satisfaction notebook) and the reading sample
     (Excel, with a column for the reader's coding)."""
     from ..export import excel_workbook, write_csvs, write_sheet
@@ -94,7 +97,8 @@ def _write_free_text(report: dict, folder: Path) -> None:
     with atomic_folder(folder) as stage:
         sample = report["reading_sample"].rename(columns=READING_COLUMNS)
         wb = excel_workbook(stage.file("kommentarer_til_laesning.xlsx"))
-        write_sheet(wb, "Kommentarer", sample, widths=dict(zip(sample.columns, (16, 22, 18, 90, 24, 30))))
+        write_sheet(wb, "Kommentarer", sample, widths=dict(zip(sample.columns, (16, 22, 18, 90, 24, 30))),
+                    banner=banner)
         wb.close()
 
 

@@ -183,16 +183,21 @@ def _segments(path: Path, raw: str, text: str, frames: dict[str, pd.DataFrame] |
 
 
 def _excel_frames(path: Path) -> dict[str, pd.DataFrame]:
-    """Every sheet of a workbook as a frame (first row: the header; empty cells: None).
+    """Every sheet of a workbook as a frame (first row: the header, below the synthetic-data banner
+    when the sheet starts with it; empty cells: None).
 
     Read with calamine (Rust): openpyxl took 45 s for the pilot batch's 28 workbooks, calamine 1 s.
     """
     from python_calamine import CalamineWorkbook
 
+    from ..synthetic import BANNER
+
     wb = CalamineWorkbook.from_path(str(path))
     out = {}
     for name in wb.sheet_names:
         rows = wb.get_sheet_by_name(name).to_python()
+        if rows and rows[0][:1] == [BANNER] and not any(v != "" for v in rows[0][1:]):
+            rows = rows[1:]
         if rows:
             body = [[None if v == "" else v for v in row] for row in rows[1:]]
             out[name] = pd.DataFrame(body, columns=[str(c) for c in rows[0]])
