@@ -301,6 +301,70 @@ class AdjustedComparison:
         return AdjustedResult(effects, coefficients, fit.wald(unit_index), raw.wald(unit_index), fit, raw)
 
 
+def _calibrated(design: SurveyDesign, E: np.ndarray) -> np.ndarray:
+    """Influence values (n x k) adjusted for the calibration (post-strata or raking), as
+    :func:`survey_lib.estimate.linearized_covariance` adjusts them."""
+    sums = design.calibration_sums
+    if not sums.adjust:
+        return E
+    ind = design.post_stratum_indicator if design.raking is None else \
+        sparse.csr_matrix((np.ones(design.n), (sums.block, np.arange(design.n))), shape=(sums.n_blocks, design.n))
+    return E - design.block_means(ind @ E)[sums.block]
+
+
+def _diagonal_variance(design: SurveyDesign, E: np.ndarray) -> np.ndarray:
+    """The linearized variance of the total of each column of the influence values ``E``."""
+    X = design.weight[:, None] * _calibrated(design, E)
+    n_s = design.stratum_sizes
+    cf = stratum_factor(n_s)
+    S = design.stratum_indicator @ X
+    return (cf[design.stratum][:, None] * X * X).sum(axis=0) - ((S * S) * (cf / np.maximum(n_s, 1))[:, None]).sum(axis=0)
+
+
+def _unit_of_stratum(design: SurveyDesign, unit: np.ndarray) -> np.ndarray | None:
+    """The unit of each stratum when every stratum's used rows are of one unit and the calibration's
+    blocks lie within strata (municipalities as strata), else None."""
+    if not design.margins_nested:
+        return None
+    S = len(design.stratum_labels)
+    rows = unit >= 0
+    lo = np.full(S, np.iinfo(np.int64).max)
+    hi = np.full(S, -1)
+    np.minimum.at(lo, design.stratum[rows], unit[rows])
+    np.maximum.at(hi, design.stratum[rows], unit[rows])
+    has = hi >= 0
+    if (lo[has] != hi[has]).any():
+        return None
+    return np.where(has, hi, -1)
+
+
+def _meat_by_stratum(design: SurveyDesign, used: np.ndarray, resid: np.ndarray, Z: np.ndarray,
+                     unit_of_stratum: np.ndarray, G: int) -> np.ndarray:
+    """The design covariance (q x q) of the totals of ``f_i = r_i x_i`` (x_i: the unit indicators
+    and the covariate columns) when each stratum is one unit: within stratum s only the unit's
+    column and the covariate columns are non-zero, so the calibration adjustment and the stratum
+    sums are taken on those 1 + m columns, and each stratum adds its (1 + m) x (1 + m) block."""
+    m = Z.shape[1]
+    F = np.zeros((design.n, 1 + m))
+    F[used, 0] = resid
+    F[used, 1:] = resid[:, None] * Z
+    X = design.weight[:, None] * _calibrated(design, F)
+    n_s = design.stratum_sizes
+    cf = stratum_factor(n_s)
+    outer = (X[:, :, None] * X[:, None, :]).reshape(design.n, -1)
+    blocks = (design.stratum_indicator @ (outer * cf[design.stratum][:, None])).reshape(-1, 1 + m, 1 + m)
+    S = design.stratum_indicator @ X
+    blocks -= (cf / np.maximum(n_s, 1))[:, None, None] * S[:, :, None] * S[:, None, :]
+    q = G + m
+    meat = np.zeros((q, q))
+    cov_cols = G + np.arange(m)
+    for s_code, u in enumerate(unit_of_stratum):
+        if u >= 0:
+            idx = np.r_[u, cov_cols]
+            meat[np.ix_(idx, idx)] += blocks[s_code]
+    return meat
+
+
 @dataclass(frozen=True)
 class UnitEffects:
     """The adjusted effect of every unit (as ``AdjustedResult.effects`` without the raw model).
@@ -400,18 +464,13 @@ def unit_effects(design: SurveyDesign, y: np.ndarray, unit_codes: np.ndarray,
     L = np.hstack([np.eye(G) - 1.0 / G, np.zeros((G, m))])
     M = Ainv @ L.T                                        # q x G
     effect = L @ beta
-    E = np.zeros((design.n, G))
-    E[used] = resid[:, None] * (M[gu] + Z @ M[G:])
-    sums = design.calibration_sums
-    if sums.adjust:
-        ind = design.post_stratum_indicator if design.raking is None else \
-            sparse.csr_matrix((np.ones(design.n), (sums.block, np.arange(design.n))), shape=(sums.n_blocks, design.n))
-        E -= design.block_means(ind @ E)[sums.block]
-    X = w[:, None] * E
-    n_s = design.stratum_sizes
-    cf = stratum_factor(n_s)
-    S = design.stratum_indicator @ X
-    var = (cf[design.stratum][:, None] * X * X).sum(axis=0) - ((S * S) * (cf / np.maximum(n_s, 1))[:, None]).sum(axis=0)
+    unit_of_stratum = _unit_of_stratum(design, uc)
+    if unit_of_stratum is not None:
+        var = np.einsum("qg,qr,rg->g", M, _meat_by_stratum(design, used, resid, Z, unit_of_stratum, G), M)
+    else:
+        E = np.zeros((design.n, G))
+        E[used] = resid[:, None] * (M[gu] + Z @ M[G:])
+        var = _diagonal_variance(design, E)
     se = np.sqrt(np.maximum(var, 0.0))
     keep = used & (w > 0)
     df = float(int(keep.sum() - len(np.unique(design.stratum[keep]))) + 1 - q)

@@ -208,14 +208,14 @@ def _pair_maxima(z: np.ndarray, units: np.ndarray, inv_sd: np.ndarray, out_mask:
     (absolute values when ``absolute``); shape draws x len(units).
 
     Each pair's value is computed as :func:`_critical_value` computes it, so the maxima are the same
-    numbers. When many pairs are active the full draws x p x p array is formed in chunks of draws;
-    when few are (the later steps of a stepdown), only the active pairs are."""
+    numbers. When many pairs are active, one pass per unit k updates the maxima of all units; when
+    few are (the later steps of a stepdown), only the active pairs are computed."""
     draws, p = z.shape
     r = len(units)
     out_m, in_m = out_mask[units], in_mask[units]
     n_pairs = int(out_m.sum() + in_m.sum())
     best = np.full((draws, r), -np.inf)
-    if n_pairs * 4 < r * p:
+    if n_pairs * 2 < r * p:
         # few active pairs: (a, b, which unit), the maximum per unit by reduceat
         ju, ko = np.nonzero(out_m)
         ji, ki = np.nonzero(in_m)
@@ -233,27 +233,34 @@ def _pair_maxima(z: np.ndarray, units: np.ndarray, inv_sd: np.ndarray, out_mask:
                 vals = np.abs(vals)
             best[s0:s0 + step, owner[starts]] = np.maximum.reduceat(vals, starts, axis=1)
         return best
-    neg_out = np.where(out_m, 0.0, -np.inf)
-    neg_in = np.where(in_m, 0.0, -np.inf).T          # [k, j]: pair (k, j) active for unit j
-    every = r == p and bool((units == np.arange(p)).all())
-    step = max(1, _CHUNK // max(p * p, 1))
-    buf = np.empty((min(step, draws), p, p))
-    work = np.empty((min(step, draws), r, p))
-    work_t = np.empty((min(step, draws), p, r))
-    for s0 in range(0, draws, step):
-        zc = z[s0:s0 + step]
-        d = len(zc)
-        t = buf[:d]
-        np.subtract(zc[:, :, None], zc[:, None, :], out=t)      # [d, a, b] = Z_a - Z_b
-        np.multiply(t, inv_sd[None], out=t)
-        if absolute:
-            np.abs(t, out=t)
-        # pairs (j, k): rows j of t; pairs (k, j): columns j of t
-        rows = t if every else t[:, units, :]
-        cols = t if every else t[:, :, units]
-        np.add(rows, neg_out[None], out=work[:d])
-        np.add(cols, neg_in[None], out=work_t[:d])
-        np.maximum(work[:d].max(axis=2), work_t[:d].max(axis=1), out=best[s0:s0 + d])
+    # many active pairs: one pass per other unit k over all draws (arrays of draws x units, which
+    # stay in cache), for the pairs (j, k) and, where active, (k, j)
+    off = ~np.eye(p, dtype=bool)
+    zu = z[:, units]
+    both = not absolute and bool((out_m == off[units]).all() and (in_m == off[units]).all()) \
+        and bool((inv_sd == inv_sd.T).all())
+    use_in = in_m.any() and not both
+    every_out = (absolute or both) and bool((out_m == off[units]).all())
+    neg_out = np.where(out_m, 0.0, -np.inf)          # [j, k]
+    neg_in = np.where(in_m, 0.0, -np.inf)            # [j, k]: pair (k, j) for unit j
+    buf = np.empty((draws, r))
+    for k in range(p):
+        zk = z[:, k:k + 1]
+        np.subtract(zu, zk, out=buf)                  # Z_j - Z_k
+        np.multiply(buf, inv_sd[units, k], out=buf)
+        if absolute or both:
+            # both directions active and sd symmetric: (Z_k - Z_j)/sd_kj is exactly -(Z_j - Z_k)/sd_jk
+            np.abs(buf, out=buf)
+        if not every_out:       # (the diagonal's |0| never exceeds a maximum of |.| values)
+            np.add(buf, neg_out[:, k], out=buf)
+        np.maximum(best, buf, out=best)
+        if use_in:
+            np.subtract(zk, zu, out=buf)              # Z_k - Z_j
+            np.multiply(buf, inv_sd[k, units], out=buf)
+            if absolute:
+                np.abs(buf, out=buf)
+            np.add(buf, neg_in[:, k], out=buf)
+            np.maximum(best, buf, out=best)
     return best
 
 

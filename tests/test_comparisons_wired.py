@@ -160,3 +160,18 @@ def test_unit_effects_errors_name_the_argument(twin):
     y = np.full(design.n, 3.0)
     with pytest.raises(ValueError, match=r"unit_codes: at least two units with answers"):
         unit_effects(design, y, np.zeros(design.n, dtype=int), ())
+
+
+def test_unit_effects_general_path_equals_the_stratum_path(twin, params, monkeypatch):
+    """Units that are not strata take the general path (n x G influence values); on the twin, where
+    municipalities are strata, both paths give the same numbers."""
+    from survey_lib import adjusted
+
+    design, _ = twin
+    inp = TableInputs.from_params(design, params, ["Odder"])
+    codes = tuple(pd.factorize(design.frame[c].astype("string"))[0] for c in DEFAULT_COVARIATES)
+    fast = unit_effects(design, inp.outcomes["tilfredshed"], inp.kom_codes, codes)
+    monkeypatch.setattr(adjusted, "_unit_of_stratum", lambda design, unit: None)
+    general = unit_effects(design, inp.outcomes["tilfredshed"], inp.kom_codes, codes)
+    np.testing.assert_allclose(fast.se, general.se, rtol=1e-10)
+    np.testing.assert_array_equal(fast.effect, general.effect)
