@@ -774,7 +774,7 @@ def funnel_chart(units: pd.DataFrame, curves: pd.DataFrame, target: float, highl
         where = {"inside": "inden for grænserne", "outside_95": "uden for 95 %-grænserne",
                  "outside_998": "uden for 99,8 %-grænserne"}.get(r["position"], "")
         message = (f"{highlight} har {fmt_number(r['mean'])} med {fmt_int(r['n'])} svar og ligger {where}; "
-                   f"landsscoren er {fmt_number(target)}.")
+                   f"alle kommuners score er {fmt_number(target)}.")
     else:
         message = (f"{len(data)} kommuner; {fmt_int(outside95)} uden for 95 %-grænserne, heraf {fmt_int(outside998)} "
                    f"uden for 99,8 %-grænserne.")

@@ -500,6 +500,7 @@ def adjust(tests: list[dict], inp: TableInputs) -> pd.DataFrame:
     adjusted with ``comparison_testing``."""
     tests_df = pd.DataFrame(tests, columns=[c for c in TEST_COLUMNS if c != "p_adjusted"])
     tests_df[["not_computable", "adjustment"]] = tests_df[["not_computable", "adjustment"]].fillna("")
+    tests_df["family"] = tests_df["family"].astype(object)      # all missing (no benchmark tests) reads as float
     groups = tests_df["family"].isna()
     tests_df.loc[groups, "family"] = tests_df.loc[groups, "question"].map(inp.theme_of)
     tests_df["p_adjusted"] = np.nan
