@@ -29,7 +29,7 @@ REF = Path(__file__).resolve().parent / "reference"
 @pytest.fixture(scope="module")
 def twin(twin_dir, params):
     design = build_design(load_survey(twin_dir, params), params)
-    return design, build_tables(design, params, scopes=["Odder", "Ishøj", "Vejle"])
+    return design, build_tables(design, params)
 
 
 def _one_at_a_time(x, S, draws, seed, stepdown):
@@ -175,3 +175,27 @@ def test_unit_effects_general_path_equals_the_stratum_path(twin, params, monkeyp
     general = unit_effects(design, inp.outcomes["tilfredshed"], inp.kom_codes, codes)
     np.testing.assert_allclose(fast.se, general.se, rtol=1e-10)
     np.testing.assert_array_equal(fast.effect, general.effect)
+
+
+def test_planted_extremes_are_flagged_over_and_under_raw_and_adjusted(twin):
+    """The twin gives two municipalities the largest municipality effects on the latent satisfaction
+    shared by all questions (+1 and -1; survey_lib/demo/generate.py, ``_kommune_effects``), calibrated
+    to the 2023 report's most and least satisfied municipality (3.81 and 3.21 in overall satisfaction).
+    They are picked here as the highest and lowest on overall satisfaction; since the effect is the
+    municipality's own (not its citizens' composition), both the raw benchmark and the adjusted
+    comparison must say 'over' / 'under' on overall satisfaction and on every theme score."""
+    _, ts = twin
+    c = ts.comparisons
+    sat = c[c["question"] == "tilfredshed"].set_index("scope")
+    top, bottom = sat["mean"].idxmax(), sat["mean"].idxmin()
+    assert sat.at[top, "mean"] == pytest.approx(3.81, abs=0.02) and sat.at[bottom, "mean"] == pytest.approx(3.21, abs=0.02)
+    rows = c[c["question"].str.startswith("tema_") | (c["question"] == "tilfredshed")]
+    assert rows["question"].nunique() == 5
+    for scope, word in ((top, "above"), (bottom, "below")):
+        mine = rows[rows["scope"] == scope]
+        assert (mine["flag"] == word).all(), mine[["question", "flag"]]
+        assert (mine["adjusted_flag"] == word).all(), mine[["question", "adjusted_flag"]]
+        # ranked first and last, and their rank sets reach the end of the ranking
+        r = mine.set_index("question").loc["tilfredshed"]
+        end = 1 if word == "above" else r["n_municipalities"]
+        assert r["rank"] == end and (r["rank_low"] == end if word == "above" else r["rank_high"] == end)
