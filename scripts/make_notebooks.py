@@ -44,25 +44,33 @@ wave = None         # name of the survey wave, checked against params_dir's surv
 
 SPECIAL = {
     "00_sammenfatning": ("Sammenfatning", "Et overblik: temascorerne, de spørgsmål borgerne vurderer højest og "
-                         "lavest, hvor forskellene mellem grupper er størst, og – for en kommune – hvor den ligger i "
-                         "forhold til de øvrige kommuner. Detaljerne står i temaernes notebooks.",
+                         "lavest, hvor forskellene mellem grupper er størst, hvor kommunen ligger i forhold til de "
+                         "øvrige kommuner – rå og justeret for borgernes sammensætning, med placering og "
+                         "tragtdiagrammer – og for alle kommuner den mest og mindst tilfredse kommune pr. spørgsmål. "
+                         "Detaljerne står i temaernes notebooks.",
                          "from survey_lib.notebook import open_context, show_summary\n\n"
                          "ctx = open_context(kommune, data_dir, params_dir, tables_dir, wave)",
                          "show_summary(ctx);"),
-    "01_frafald": ("Frafald", "Hvem svarede – og hvem svarede ikke? Notebooken sammenligner respondenterne med den "
+    "01_frafald": ("Design og frafald", "Hvem blev spurgt, hvem svarede – og hvem svarede ikke? Notebooken beskriver "
+                   "undersøgelsens design og sammenligner respondenterne med den "
                    "udtrukne stikprøve på registeroplysningerne, modellerer sandsynligheden for at svare og måler "
                    "repræsentativiteten med R-indikatoren (Schouten m.fl. 2009). Den er skrevet til metodefolk: "
                    "hvert trin siger, hvad der er gjort og hvorfor.",
-                   "from survey_lib.notebook import open_nonresponse, show_nonresponse\n\n"
+                   "from survey_lib.notebook import open_nonresponse, show_design, show_nonresponse\n\n"
                    "params, report = open_nonresponse(kommune, data_dir, params_dir, tables_dir, wave)",
-                   "show_nonresponse(params, report);"),
+                   ("# Undersøgelsens design: population, målgrupper og dataindsamling\nshow_design(params, report);",
+                    "show_nonresponse(params, report);")),
     "02_vaegtning": ("Vægtning", "Svarene vægtes, så respondenterne ligner populationen på registeroplysningerne "
                      "(hvilke og hvordan står nedenfor, som survey.yaml angiver det). Notebooken viser cellerne, "
                      "vægtenes fordeling, designeffekten, balancen efter vægtning, hvad vægtningen ændrer i "
-                     "resultaterne, og hvor følsomme resultaterne er for valget af metode.",
+                     "resultaterne, hvor følsomme resultaterne er for valget af metode, og et regneeksempel på vægtede "
+                     "og ikke-vægtede andele.",
                      "from survey_lib.notebook import open_nonresponse, show_weighting\n\n"
                      "params, report = open_nonresponse(kommune, data_dir, params_dir, tables_dir, wave)",
-                     "show_weighting(params, report);"),
+                     ("show_weighting(params, report);",
+                      "from survey_lib.notebook import open_context, show_weighting_example\n\n"
+                      "ctx = open_context(kommune, data_dir, params_dir, tables_dir, wave)",
+                      "# Regneeksempel: vægtede og ikke-vægtede andele\nshow_weighting_example(ctx);")),
     "60_udvikling": ("Udvikling siden sidst", "Har kommunen flyttet sig siden de tidligere runder, og er ændringen "
                      "reel? For hvert spørgsmål og tema: den tidligere og den seneste score med 95 %-"
                      "konfidensinterval, ændringen og om den er statistisk sikker (testet på forskellen, rettet for "
@@ -103,8 +111,9 @@ def notebooks() -> dict[str, str]:
         nb.metadata["kernelspec"] = {"name": "survey-lib", "display_name": "survey_lib (.venv)", "language": "python"}
         params = nbf.v4.new_code_cell(PARAMS)
         params.metadata["tags"] = ["parameters"]
+        calls = (call,) if isinstance(call, str) else call
         nb.cells = [nbf.v4.new_markdown_cell(f"# {title}\n\n{intro}"), params, nbf.v4.new_code_cell(setup),
-                    nbf.v4.new_code_cell(call)]
+                    *(nbf.v4.new_code_cell(c) for c in calls)]
         out[name] = nbf.writes(_with_ids(nb, name))
     for name, (theme, title, intro) in THEMES.items():
         nb = nbf.v4.new_notebook()

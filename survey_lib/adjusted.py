@@ -46,12 +46,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import sparse, special
 
-from .design import SurveyDesign
+from .design import SurveyDesign, stratum_factor
 
 __all__ = ["AdjustedComparison", "AdjustedResult", "WaldTest", "design_regression", "RegressionFit",
-           "DEFAULT_COVARIATES"]
+           "DEFAULT_COVARIATES", "UnitEffects", "unit_effects"]
 
 DEFAULT_COVARIATES = ("maalgruppe", "alder_band", "koen", "varighed_band")
 
@@ -299,3 +299,183 @@ class AdjustedComparison:
         coefficients = pd.DataFrame({"term": fit.terms, "estimate": fit.coef, "se": se_all, "t": t_all,
                                      "p_value": 2 * special.stdtr(fit.df_residual, -np.abs(t_all))})
         return AdjustedResult(effects, coefficients, fit.wald(unit_index), raw.wald(unit_index), fit, raw)
+
+
+def _calibrated(design: SurveyDesign, E: np.ndarray) -> np.ndarray:
+    """Influence values (n x k) adjusted for the calibration (post-strata or raking), as
+    :func:`survey_lib.estimate.linearized_covariance` adjusts them."""
+    sums = design.calibration_sums
+    if not sums.adjust:
+        return E
+    ind = design.post_stratum_indicator if design.raking is None else \
+        sparse.csr_matrix((np.ones(design.n), (sums.block, np.arange(design.n))), shape=(sums.n_blocks, design.n))
+    return E - design.block_means(ind @ E)[sums.block]
+
+
+def _diagonal_variance(design: SurveyDesign, E: np.ndarray) -> np.ndarray:
+    """The linearized variance of the total of each column of the influence values ``E``."""
+    X = design.weight[:, None] * _calibrated(design, E)
+    n_s = design.stratum_sizes
+    cf = stratum_factor(n_s)
+    S = design.stratum_indicator @ X
+    return (cf[design.stratum][:, None] * X * X).sum(axis=0) - ((S * S) * (cf / np.maximum(n_s, 1))[:, None]).sum(axis=0)
+
+
+def _unit_of_stratum(design: SurveyDesign, unit: np.ndarray) -> np.ndarray | None:
+    """The unit of each stratum when every stratum's used rows are of one unit and the calibration's
+    blocks lie within strata (municipalities as strata), else None."""
+    if not design.margins_nested:
+        return None
+    S = len(design.stratum_labels)
+    rows = unit >= 0
+    lo = np.full(S, np.iinfo(np.int64).max)
+    hi = np.full(S, -1)
+    np.minimum.at(lo, design.stratum[rows], unit[rows])
+    np.maximum.at(hi, design.stratum[rows], unit[rows])
+    has = hi >= 0
+    if (lo[has] != hi[has]).any():
+        return None
+    return np.where(has, hi, -1)
+
+
+def _meat_by_stratum(design: SurveyDesign, used: np.ndarray, resid: np.ndarray, Z: np.ndarray,
+                     unit_of_stratum: np.ndarray, G: int) -> np.ndarray:
+    """The design covariance (q x q) of the totals of ``f_i = r_i x_i`` (x_i: the unit indicators
+    and the covariate columns) when each stratum is one unit: within stratum s only the unit's
+    column and the covariate columns are non-zero, so the calibration adjustment and the stratum
+    sums are taken on those 1 + m columns, and each stratum adds its (1 + m) x (1 + m) block."""
+    m = Z.shape[1]
+    F = np.zeros((design.n, 1 + m))
+    F[used, 0] = resid
+    F[used, 1:] = resid[:, None] * Z
+    X = design.weight[:, None] * _calibrated(design, F)
+    n_s = design.stratum_sizes
+    cf = stratum_factor(n_s)
+    outer = (X[:, :, None] * X[:, None, :]).reshape(design.n, -1)
+    blocks = (design.stratum_indicator @ (outer * cf[design.stratum][:, None])).reshape(-1, 1 + m, 1 + m)
+    S = design.stratum_indicator @ X
+    blocks -= (cf / np.maximum(n_s, 1))[:, None, None] * S[:, :, None] * S[:, None, :]
+    q = G + m
+    meat = np.zeros((q, q))
+    cov_cols = G + np.arange(m)
+    for s_code, u in enumerate(unit_of_stratum):
+        if u >= 0:
+            idx = np.r_[u, cov_cols]
+            meat[np.ix_(idx, idx)] += blocks[s_code]
+    return meat
+
+
+@dataclass(frozen=True)
+class UnitEffects:
+    """The adjusted effect of every unit (as ``AdjustedResult.effects`` without the raw model).
+
+    Arrays over the units in ``units`` (the codes with answers, in code order): ``n`` answers used,
+    ``effect``, ``se``, ``ci_lower``, ``ci_upper``, ``t``, ``p_value``; ``df`` the residual degrees
+    of freedom."""
+
+    units: np.ndarray
+    n: np.ndarray
+    effect: np.ndarray
+    se: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    t: np.ndarray
+    p_value: np.ndarray
+    df: float
+
+
+def unit_effects(design: SurveyDesign, y: np.ndarray, unit_codes: np.ndarray,
+                 covariate_codes: tuple[np.ndarray, ...], coverage: float = 0.95) -> UnitEffects:
+    """Each unit's deviation from the average unit, adjusted for the covariates, computed fast.
+
+    The same model and numbers as :class:`AdjustedComparison` (``svyglm`` with ``contr.sum``), in an
+    equivalent parametrisation that avoids the dense n x q algebra of many units.
+
+    Parameters
+    ----------
+    design
+        The survey design.
+    y
+        Score per row (NaN: no answer).
+    unit_codes
+        Unit code per row (0, 1, ...; -1 unknown).
+    covariate_codes
+        Level codes per row of each covariate (0, 1, ...; -1 missing); a covariate with fewer than
+        two levels among the rows used is left out, as in :class:`AdjustedComparison`.
+    coverage
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    UnitEffects
+
+    Notes
+    -----
+    With one indicator column per unit (no intercept) and the covariates in deviation coding, the
+    columns span the same space as the intercept plus deviation-coded units, so the fit, residuals
+    and influence values are the same; the unit effects are the contrasts ``a_g = b_g - mean_k b_k``
+    of the indicator coefficients ``b``. ``X'WX`` is assembled from per-unit sums (the indicator
+    block is diagonal); the influence values of the G contrasts, ``e_ig = r_i x_i' (X'WX)^-1 L_g'``,
+    are n x G, and their design variance is computed as in
+    :func:`survey_lib.estimate.linearized_covariance` (calibration adjustment, then strata), but only
+    its diagonal. Degrees of freedom ``nu + 1 - q`` as :func:`design_regression`.
+    """
+    y = np.asarray(y, float)
+    u = np.asarray(unit_codes)
+    w = design.weight
+    used = ~np.isnan(y) & (w > 0) & (u >= 0)
+    for c in covariate_codes:
+        used &= np.asarray(c) >= 0
+    present = np.unique(u[used])
+    if len(present) < 2:
+        raise ValueError(f"unit_codes: at least two units with answers are needed for a comparison, got {present.tolist()}")
+    G = len(present)
+    uc = np.full(design.n, -1)
+    uc[used] = np.searchsorted(present, u[used])
+    blocks = []
+    for c in covariate_codes:
+        c = np.asarray(c)
+        levels = np.unique(c[used])
+        if len(levels) < 2:
+            continue
+        codes = np.full(design.n, -1)
+        codes[used] = np.searchsorted(levels, c[used])
+        blocks.append(_sum_coding(codes, len(levels)))
+    Z = np.hstack(blocks)[used] if blocks else np.zeros((int(used.sum()), 0))
+    m = Z.shape[1]
+    q = G + m
+    yu, wu, gu = y[used], w[used], uc[used]
+    A = np.zeros((q, q))
+    A[np.arange(G), np.arange(G)] = np.bincount(gu, weights=wu, minlength=G)
+    wZ = wu[:, None] * Z
+    DZ = np.stack([np.bincount(gu, weights=wZ[:, j], minlength=G) for j in range(m)], axis=1) if m else np.zeros((G, 0))
+    A[:G, G:] = DZ
+    A[G:, :G] = DZ.T
+    A[G:, G:] = Z.T @ wZ
+    rank = np.linalg.matrix_rank(A)
+    if rank < q:
+        raise ValueError(f"covariates: the model cannot be estimated among the {used.sum()} rows with an answer "
+                         "(a covariate is collinear with the units, e.g. constant within each unit); leave it out")
+    Ainv = np.linalg.inv(A)
+    Ainv = (Ainv + Ainv.T) / 2
+    rhs = np.concatenate([np.bincount(gu, weights=wu * yu, minlength=G), wZ.T @ yu])
+    beta = Ainv @ rhs
+    resid = yu - beta[gu] - Z @ beta[G:]
+    L = np.hstack([np.eye(G) - 1.0 / G, np.zeros((G, m))])
+    M = Ainv @ L.T                                        # q x G
+    effect = L @ beta
+    unit_of_stratum = _unit_of_stratum(design, uc)
+    if unit_of_stratum is not None:
+        var = np.einsum("qg,qr,rg->g", M, _meat_by_stratum(design, used, resid, Z, unit_of_stratum, G), M)
+    else:
+        E = np.zeros((design.n, G))
+        E[used] = resid[:, None] * (M[gu] + Z @ M[G:])
+        var = _diagonal_variance(design, E)
+    se = np.sqrt(np.maximum(var, 0.0))
+    keep = used & (w > 0)
+    df = float(int(keep.sum() - len(np.unique(design.stratum[keep]))) + 1 - q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = effect / se
+    half = special.stdtrit(df, 1 - (1 - coverage) / 2) * se
+    return UnitEffects(present, np.bincount(gu, minlength=G), effect, se, effect - half, effect + half, t,
+                       2 * special.stdtr(df, -np.abs(t)), df)

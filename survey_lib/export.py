@@ -30,6 +30,12 @@ EXCEL_HEADERS = {
     "p_value": "p-værdi", "p_adjusted": "Justeret p-værdi", "others_mean": "Gns. score, øvrige kommuner",
     "difference": "Forskel", "difference_ci_low": "Forskel, 95 %-KI nedre",
     "difference_ci_high": "Forskel, 95 %-KI øvre", "family": "Testfamilie (justeres sammen)", "df": "Frihedsgrader", "flag": "Vurdering", "rank": "Placering",
+    "rank_low": "Placering, sikkert fra (95 %)", "rank_high": "Placering, sikkert til (95 %)",
+    "adjusted_difference": "Justeret forskel (borgere som vores)",
+    "adjusted_ci_low": "Justeret forskel, 95 %-KI nedre", "adjusted_ci_high": "Justeret forskel, 95 %-KI øvre",
+    "adjusted_p": "Justeret sammenligning, p-værdi",
+    "adjusted_p_adjusted": "Justeret sammenligning, justeret p-værdi",
+    "adjusted_flag": "Vurdering, justeret sammenligning",
     "n_municipalities": "Antal kommuner", "kommune": "Kommune", "respondents": "Respondenter",
     "sum_weights": "Sum af vægte", "min": "Mindste vægt", "q1": "Nedre kvartil", "median": "Median",
     "q3": "Øvre kvartil", "max": "Største vægt", "cv": "Variationskoefficient", "deff_kish": "Designeffekt (Kish)",
@@ -41,9 +47,14 @@ FORMATS = {"share": "0.0%", "share_se": "0.0%", "mean": "0.00", "mean_se": "0.00
            "p_value": "0.0000", "p_adjusted": "0.0000", "others_mean": "0.00", "difference": "0.00",
            "difference_ci_low": "0.00", "difference_ci_high": "0.00",
            "sum_weights": "#,##0", "min": "0.00", "q1": "0.00", "median": "0.00", "q3": "0.00", "max": "0.00",
-           "cv": "0.00", "deff_kish": "0.00", "n_effective": "#,##0", "rank": "0"}
+           "cv": "0.00", "deff_kish": "0.00", "n_effective": "#,##0", "rank": "0",
+           "rank_low": "0", "rank_high": "0", "adjusted_difference": "0.00", "adjusted_ci_low": "0.00",
+           "adjusted_ci_high": "0.00", "adjusted_p": "0.0000", "adjusted_p_adjusted": "0.0000"}
 FLAGS_DA = {"above": "Signifikant over de øvrige", "below": "Signifikant under de øvrige",
             "level": "På niveau med de øvrige", "suppressed": "Undertrykt (for få svar)"}
+ADJUSTED_FLAGS_DA = {"above": "Signifikant over den gennemsnitlige kommune",
+                     "below": "Signifikant under den gennemsnitlige kommune",
+                     "level": "På niveau med den gennemsnitlige kommune", "": ""}
 TESTS_DA = {"rao_scott": "Rao–Scott (fordeling)", "wald": "Wald (gns. score)", "t": "t-test (gns. score)"}
 
 
@@ -131,6 +142,7 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
     write_sheet(wb, "Tests", tests, banner=banner)
     comp = ts.comparisons.copy()
     comp["flag"] = comp["flag"].map(FLAGS_DA).fillna(comp["flag"])
+    comp["adjusted_flag"] = comp["adjusted_flag"].map(ADJUSTED_FLAGS_DA).fillna(comp["adjusted_flag"])
     write_sheet(wb, "Kommune mod øvrige", comp, banner=banner)
     diag = diagnostics.copy()
     diag["kommune"] = diag["kommune"].replace({"all": "Alle kommuner"})
@@ -150,7 +162,12 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
         f"Grupper med under {params.survey.min_cell_size} svar er undertrykt. p-værdier er justeret for mange "
         f"test i to familier: forskelle mellem grupper inden for et tema og et omfang "
         f"({ADJUSTMENT_NAMES[params.survey.multiple_testing]}), og kommunens sammenligning med de øvrige "
-        f"kommuner på alle dens spørgsmål og temaer ({ADJUSTMENT_NAMES[params.survey.comparison_testing]})."]}), about])
+        f"kommuner på alle dens spørgsmål og temaer ({ADJUSTMENT_NAMES[params.survey.comparison_testing]}). "
+        f"Placeringen er rangeret blandt kommuner med mindst {params.survey.reporting_minimum} svar; "
+        "'sikkert fra' og 'sikkert til' er et 95 %-konfidenssæt for placeringen. Den justerede sammenligning "
+        "sammenligner kommunen med den gennemsnitlige kommune med borgere som kommunens egne (samme "
+        "målgrupper, alder, køn og varighed); den rå sammenligning sammenligner med de øvrige kommuner, "
+        "som de er."]}), about])
     write_sheet(wb, "Om tabellerne", about, banner=banner)
     wb.close()
 

@@ -12,7 +12,8 @@ import re
 
 __all__ = ["escape_markdown", "fmt_number", "fmt_int", "fmt_pct", "fmt_p", "top_two_sentence", "TOP_TWO_PHRASES",
            "comparison_sentence", "number_word", "reading_guide", "weighting_intro", "count_phrase",
-           "difference_sentence", "glossary", "FLAG_WORDS", "flag_explanation"]
+           "difference_sentence", "glossary", "FLAG_WORDS", "flag_explanation", "rank_text", "adjusted_sentence",
+           "ADJUSTED_FLAG_WORDS", "comparisons_explanation", "ADJUSTED_LEAD"]
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#|!~])")
 
@@ -85,10 +86,57 @@ def flag_explanation(comparison_testing: str, alpha: float) -> str:
             "forskellen kan skyldes tilfældigheder.")
 
 
+def rank_text(rank: float | None, of: int, low: float | None, high: float | None) -> str | None:
+    """'nr. 3 af 13 (sikkert mellem 2 og 7)' (:func:`survey_lib.ranks.format_rank`), 'nr. 3 af 13'
+    when there is no confidence set, None without a rank (below the reporting minimum)."""
+    from .ranks import format_rank
+
+    if _nan(rank):
+        return None
+    if _nan(low) or _nan(high):
+        return f"nr. {int(rank)} af {int(of)}"
+    return format_rank(int(rank), int(of), int(low), int(high))
+
+
+#: The adjusted comparison's flags as the pages say them.
+ADJUSTED_FLAG_WORDS = {"above": "over", "below": "under", "level": "på niveau", "": "–"}
+#: How the adjusted comparison is introduced on the pages.
+ADJUSTED_LEAD = "Sammenlignet med den gennemsnitlige kommune med borgere som vores"
+
+
+def adjusted_sentence(kommune: str, difference: float, ci: tuple[float, float] | None, flag: str) -> str:
+    """The adjusted comparison in words: 'Sammenlignet med den gennemsnitlige kommune med borgere som
+    vores ligger Odder 0,17 point højere (95 %-konfidensinterval 0,05 til 0,28); forskellen er
+    statistisk sikker.' Empty when it was not computed (``flag`` '')."""
+    if not flag or _nan(difference):
+        return ""
+    kommune = escape_markdown(kommune)
+    interval = f" (95 %-konfidensinterval {fmt_number(ci[0])} til {fmt_number(ci[1])})" if ci else ""
+    if flag == "level":
+        return (f"{ADJUSTED_LEAD} ligger {kommune} på niveau: forskellen på {fmt_number(abs(difference))}{interval} "
+                "er ikke statistisk sikker.")
+    word = "højere" if flag == "above" else "lavere"
+    return (f"{ADJUSTED_LEAD} ligger {kommune} {fmt_number(abs(difference))} point {word}{interval}; "
+            "forskellen er statistisk sikker.")
+
+
+def comparisons_explanation() -> str:
+    """One paragraph saying which comparison is which (printed with every benchmark table)."""
+    return ("*To sammenligninger.* Den **rå** sammenligning stiller kommunens gennemsnit over for de øvrige "
+            "kommuners samlet, som deres borgere nu engang er. Den **justerede** sammenligning er "
+            f"'{ADJUSTED_LEAD.lower()}': kommunens forskel fra den gennemsnitlige kommune, når der tages højde for, "
+            "at kommunerne har forskellige borgere (målgruppe, alder, køn og varighed af forløbet) – beregnet "
+            "for temaerne. Er den justerede forskel mindre end den rå, forklarer borgernes sammensætning en del "
+            "af forskellen.")
+
+
 def comparison_sentence(kommune: str, mean: float, others_mean: float, flag: str, rank: float | None,
-                        n_municipalities: int, ci: tuple[float, float] | None = None) -> str:
+                        n_municipalities: int, ci: tuple[float, float] | None = None,
+                        rank_low: float | None = None, rank_high: float | None = None) -> str:
     """A municipality against the others in words: who is higher, by how much (with the 95 % interval
-    of the difference), whether it is statistically sure, and the rank when one is given."""
+    of the difference), whether it is statistically sure, and the rank when one is given (with its
+    95 % confidence set when ``rank_low`` and ``rank_high`` are given: 'nr. 3 af 13 (sikkert mellem
+    2 og 7)')."""
     kommune = escape_markdown(kommune)
     if flag == "suppressed":
         return f"{kommune} har for få svar til at blive sammenlignet med de øvrige kommuner."
@@ -101,7 +149,8 @@ def comparison_sentence(kommune: str, mean: float, others_mean: float, flag: str
         word = "højere" if flag == "above" else "lavere"
         head = (f"{kommune} ligger {word} end de øvrige kommuner: {fmt_number(mean)} mod {fmt_number(others_mean)}, "
                 f"{fmt_number(abs(diff))} point {word}{interval}; forskellen er statistisk sikker.")
-    place = f" {kommune} er nr. {int(rank)} af {n_municipalities}." if rank is not None and not _nan(rank) else ""
+    shown = rank_text(rank, n_municipalities, rank_low, rank_high)
+    place = f" {kommune} er {shown}." if shown else ""
     return head + place
 
 
@@ -114,13 +163,15 @@ def count_phrase(n: int, singular: str, plural: str) -> str:
     return f"ingen {plural}" if n == 0 else f"{fmt_int(n)} {singular if n == 1 else plural}"
 
 
-def difference_sentence(groups: "list[tuple[str, float]]", p_adjusted: float | None, alpha: float) -> str:
+def difference_sentence(groups: "list[tuple[str, float]]", p_adjusted: float | None, alpha: float,
+                        reason: str = "") -> str:
     """Differences between groups in plain Danish: who is higher, by how much, and whether it is sure.
 
     ``groups`` are (who, mean) with ``who`` as it reads in a sentence ('kvinder', 'borgere under 30
     år'); groups without a mean are left out. Two groups: 'Mænd svarer mindre positivt (3,55) end
     kvinder (3,71); forskellen er statistisk sikker.' More: the highest and the lowest, and whether
-    the differences are sure. ``p_adjusted`` is the test's p-value after the multiple-testing rule.
+    the differences are sure. ``p_adjusted`` is the test's p-value after the multiple-testing rule;
+    when it is missing, ``reason`` (the test's ``not_computable``, Danish) says why.
     """
     shown = sorted(((w, m) for w, m in groups if not _nan(m)), key=lambda g: g[1])
     if len(shown) < 2:
@@ -128,7 +179,8 @@ def difference_sentence(groups: "list[tuple[str, float]]", p_adjusted: float | N
     two = len(shown) == 2
     noun = "forskellen" if two else "forskellene"
     if _nan(p_adjusted):
-        verdict = f"{noun} kan ikke testes"
+        verdict = f"{noun} kan ikke testes, fordi {_REASONS_DA.get(reason, reason)}" if reason else \
+            f"{noun} kan ikke testes"
     elif p_adjusted < alpha:
         verdict = f"{noun} er statistisk {'sikker' if two else 'sikre'}"
     else:
@@ -142,6 +194,20 @@ def difference_sentence(groups: "list[tuple[str, float]]", p_adjusted: float | N
                         f"{verdict}.")
     return _capital(f"{high} svarer mest positivt ({fmt_number(m_high)}), {low} mindst positivt "
                     f"({fmt_number(m_low)}); {verdict}.")
+
+
+#: A test's not-computable reason (survey_lib.inference.NotComputable) as a clause after 'fordi'.
+_REASONS_DA = {
+    "ingen svar": "der er ingen svar",
+    "alle svar i samme kategori": "alle har svaret i samme kategori",
+    "kun én gruppe med svar": "kun én gruppe har svar",
+    "alle svar er ens": "alle har svaret ens",
+    "ingen variation inden for grupperne": "alle i hver gruppe har svaret ens",
+    "grupper, hvor alle svar er ens, har forskellige gennemsnit": "nogle grupper kun har ens svar",
+    "under 1 frihedsgrad": "der er for få svar til at beregne usikkerheden",
+    "numerisk ustabil (statistik under 0 eller frihedsgrader under 1)":
+        "svarene er for få eller for ens til en stabil beregning",
+}
 
 
 def _capital(text: str) -> str:

@@ -23,7 +23,8 @@ from .vocabulary import METHOD_NAMES, REGISTER_TITLES, SurveyVocabulary, is_them
 
 __all__ = ["NotebookContext", "open_context", "show_question", "show_multi_select", "show_theme", "key_numbers",
            "open_nonresponse", "show_nonresponse", "show_weighting", "show_summary", "open_free_text",
-           "show_free_text", "show_reading_guide"]
+           "show_free_text", "show_reading_guide", "show_design", "show_weighting_example", "funnel_data",
+           "extremes_table", "weighting_example"]
 
 @dataclass
 class NotebookContext:
@@ -168,11 +169,7 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
     if ctx.scope != "all":
         comp = ctx.comparisons[ctx.comparisons["question"] == qid]
         if len(comp):
-            c = comp.iloc[0]
-            ci = None if pd.isna(c["difference_ci_low"]) else (c["difference_ci_low"], c["difference_ci_high"])
-            rank = None if pd.isna(c["rank"]) else c["rank"]
-            display(Markdown(comparison_sentence(ctx.scope, c["mean"], c["others_mean"], c["flag"], rank,
-                                                 int(c["n_municipalities"]), ci)))
+            display(Markdown(_benchmark_sentences(ctx, comp.iloc[0])))
         all_k = ctx.tables[(ctx.tables["scope"] == "all") & (ctx.tables["question"] == qid)
                            & (ctx.tables["breakdown"] == "kommune")].drop_duplicates("group")
         chart = municipality_means(all_k, highlight=ctx.scope, title=f"{q.heading} – alle kommuner",
@@ -180,6 +177,26 @@ def show_question(ctx: NotebookContext, qid: str) -> dict:
         _show(chart)
     display({"application/json": {"key_numbers": nums}}, raw=True)
     return nums
+
+
+def _benchmark_sentences(ctx: NotebookContext, c: pd.Series) -> str:
+    """The raw comparison with the rank and its confidence set, and (where computed) the adjusted
+    comparison, with a line saying which is which."""
+    from .narrative import adjusted_sentence, comparisons_explanation
+
+    ci = None if pd.isna(c["difference_ci_low"]) else (c["difference_ci_low"], c["difference_ci_high"])
+    rank = None if pd.isna(c["rank"]) else c["rank"]
+    text = comparison_sentence(ctx.scope, c["mean"], c["others_mean"], c["flag"], rank, int(c["n_municipalities"]),
+                               ci, c.get("rank_low"), c.get("rank_high"))
+    if rank is None and c["flag"] != "suppressed" and pd.notna(c.get("n")):
+        text += (f" Kommunen er ikke rangeret: {fmt_int(c['n'])} svar er under de "
+                 f"{fmt_int(ctx.params.survey.reporting_minimum)}, der kræves for at indgå i en placering.")
+    flag = c.get("adjusted_flag")
+    if isinstance(flag, str) and flag:
+        adj_ci = None if pd.isna(c["adjusted_ci_low"]) else (c["adjusted_ci_low"], c["adjusted_ci_high"])
+        text += "\n\n" + adjusted_sentence(ctx.scope, c["adjusted_difference"], adj_ci, flag) + \
+            "\n\n" + comparisons_explanation()
+    return text
 
 
 def _show_group_differences(ctx: NotebookContext, qid: str, t: pd.DataFrame) -> None:
@@ -199,7 +216,9 @@ def _show_group_differences(ctx: NotebookContext, qid: str, t: pd.DataFrame) -> 
         tests = ctx.tests[(ctx.tests["question"] == qid) & (ctx.tests["breakdown"] == b.variable)]
         wald = tests[tests["test"] == "wald"]
         p = wald["p_adjusted"].iloc[0] if len(wald) else float("nan")
-        text = difference_sentence([(esc(b.who(g)), m) for g, m in zip(means["group"], means["mean"])], p, alpha)
+        reason = str(wald["not_computable"].iloc[0]) if len(wald) and pd.notna(wald["not_computable"].iloc[0]) else ""
+        text = difference_sentence([(esc(b.who(g)), m) for g, m in zip(means["group"], means["mean"])], p, alpha,
+                                   reason)
         dist = tests[tests["test"] == "rao_scott"]
         if len(dist) and pd.notna(dist["p_adjusted"].iloc[0]):
             sure = dist["p_adjusted"].iloc[0] < alpha
@@ -274,6 +293,9 @@ def show_theme(ctx: NotebookContext, theme: str) -> list[dict]:
         display(Markdown(f"**Temascore for {esc(label.lower())}:** {fmt_number(r['mean'])} "
                          f"(95 %-konfidensinterval {fmt_number(r['mean_ci_low'])}–{fmt_number(r['mean_ci_high'])}), "
                          "gennemsnittet af borgerens svar på temaets spørgsmål."))
+        comp = ctx.comparisons[ctx.comparisons["question"] == theme_outcome(theme)]
+        if ctx.scope != "all" and len(comp):
+            display(Markdown(_benchmark_sentences(ctx, comp.iloc[0])))
     return recorded
 
 
@@ -589,12 +611,96 @@ def show_summary(ctx: NotebookContext) -> dict:
     display(Markdown("## Hvor er forskellene størst?\n\n" + _largest_differences(ctx, t, heading)))
     nums = {"scope": ctx.scope, "themes": {q: float(m) for q, m in themes["mean"].items()}}
     if ctx.scope != "all" and len(ctx.comparisons):
+        from .narrative import comparisons_explanation
+
         display(Markdown(f"## {esc(ctx.scope)} mod de øvrige kommuner\n\n" + _benchmark_table(ctx, heading)
-                         + "\n\n" + flag_explanation(s.comparison_testing, s.significance_level)))
+                         + "\n\n" + flag_explanation(s.comparison_testing, s.significance_level)
+                         + f" Placeringen er blandt kommuner med mindst {fmt_int(s.reporting_minimum)} svar; "
+                         "'sikkert mellem' er et 95 %-konfidenssæt for placeringen: den sande placering ligger "
+                         "med 95 % sikkerhed i det interval.\n\n" + comparisons_explanation()))
         nums["flags"] = dict(zip(ctx.comparisons["question"], ctx.comparisons["flag"]))
+        nums["adjusted_flags"] = {q: f for q, f in zip(ctx.comparisons["question"], ctx.comparisons["adjusted_flag"])
+                                  if isinstance(f, str) and f}
+    if ctx.scope == "all":
+        extremes = extremes_table(ctx)
+        display(Markdown("## Mest og mindst tilfredse kommune\n\nFor hvert spørgsmål kommunen med den højeste og "
+                         f"den laveste gennemsnitlige score, blandt kommuner med mindst {fmt_int(s.reporting_minimum)} "
+                         "svar på spørgsmålet.\n\n" + _md_table(extremes, {"Højest, score": fmt_number,
+                                                                          "Lavest, score": fmt_number})))
+        nums["extremes"] = len(extremes)
+    nums["funnels"] = _show_funnels(ctx, ids)
     display(Markdown(glossary(s.significance_level)))
     display({"application/json": {"key_numbers": nums}}, raw=True)
     return nums
+
+
+def extremes_table(ctx: NotebookContext) -> pd.DataFrame:
+    """Per 1–5 question: the municipality with the highest and the lowest mean score, among the
+    municipalities with at least the reporting minimum of answers (ties: the first in name order)."""
+    s = ctx.params.survey
+    rows = ctx.tables[(ctx.tables["scope"] == "all") & (ctx.tables["breakdown"] == "kommune")].drop_duplicates(
+        ["question", "group"])
+    rows = rows[~rows["suppressed"].astype(bool) & rows["mean"].notna()
+                & (rows["n"].astype(float) >= s.reporting_minimum)]
+    out = []
+    for q in ctx.params.questionnaire.likert:
+        part = rows[rows["question"] == q.id].sort_values(["mean", "group"], ascending=[False, True])
+        if len(part) < 2:
+            continue
+        top = part.iloc[0]
+        bottom = part.sort_values(["mean", "group"], ascending=[True, True]).iloc[0]
+        out.append({"Spørgsmål": q.heading, "Højest": top["group"], "Højest, score": top["mean"],
+                    "Lavest": bottom["group"], "Lavest, score": bottom["mean"], "Kommuner": len(part)})
+    return pd.DataFrame(out, columns=["Spørgsmål", "Højest", "Højest, score", "Lavest", "Lavest, score", "Kommuner"])
+
+
+def funnel_data(ctx: NotebookContext, outcome: str):
+    """The funnel plot's numbers for one outcome: every published municipality's score and number
+    of answers with the 95 % and 99,8 % limits around the score of all municipalities
+    (:class:`survey_lib.funnel.FunnelLimits`, sigma pooled from the design-based standard errors).
+    None when fewer than two municipalities are published."""
+    from .funnel import FunnelLimits
+
+    rows = ctx.tables[(ctx.tables["scope"] == "all") & (ctx.tables["question"] == outcome)]
+    total = rows[rows["breakdown"] == "total"]
+    k = rows[(rows["breakdown"] == "kommune")].drop_duplicates("group")
+    k = k[~k["suppressed"].astype(bool) & k["mean"].notna() & k["mean_se"].notna()]
+    if len(k) < 2 or total.empty or pd.isna(total["mean"].iloc[0]):
+        return None
+    table = pd.DataFrame({"kommune": k["group"].to_numpy(), "estimate": k["mean"].to_numpy(float),
+                          "n": k["n"].to_numpy(float), "se": k["mean_se"].to_numpy(float)})
+    return FunnelLimits(target=float(total["mean"].iloc[0]))(table)
+
+
+def _show_funnels(ctx: NotebookContext, ids: dict[str, str]) -> dict[str, str]:
+    """A funnel plot per theme (its score, or its one question's): all municipalities, the own one
+    highlighted on a municipality's page. Returns each theme outcome's position of the own
+    municipality (or the number outside the 95 % limits on the all page)."""
+    from IPython.display import Markdown, display
+
+    from .plots import funnel_chart
+
+    shown: dict[str, str] = {}
+    heading_done = False
+    own = None if ctx.scope == "all" else ctx.scope
+    for outcome, label in ids.items():
+        res = funnel_data(ctx, outcome)
+        if res is None:
+            continue
+        if not heading_done:
+            display(Markdown("## Kommunerne i en tragt\n\nEt tragtdiagram pr. tema viser hver kommunes score mod "
+                             "antallet af svar. Jo færre svar, jo mere kan en score svinge af tilfældige grunde; "
+                             "grænserne viser, hvor langt fra alle kommuners score en kommune kan ligge af den grund "
+                             "(Spiegelhalter 2005)."))
+            heading_done = True
+        units = res.units.rename(columns={"kommune": "group", "estimate": "mean"})
+        _show(funnel_chart(units, res.curves, res.target, highlight=own, title=f"{label} – score mod antal svar",
+                           show_names=ctx.params.survey.show_other_municipalities or own is None))
+        if own is not None and own in set(units["group"]):
+            shown[outcome] = str(units.set_index("group").at[own, "position"])
+        else:
+            shown[outcome] = str(int(units["position"].isin(["outside_95", "outside_998"]).sum()))
+    return shown
 
 
 def _largest_differences(ctx: NotebookContext, t: pd.DataFrame, heading: dict[str, str]) -> str:
@@ -620,19 +726,136 @@ def _largest_differences(ctx: NotebookContext, t: pd.DataFrame, heading: dict[st
 
 def _benchmark_table(ctx: NotebookContext, heading: dict[str, str]) -> str:
     """The municipality against the others: means, the difference with its 95 % interval, the rank
-    (only with at least the reporting minimum of answers) and the flag."""
-    from .narrative import FLAG_WORDS
+    with its 95 % confidence set (only with at least the reporting minimum of answers), the flag,
+    and for the themes the adjusted comparison beside the raw one."""
+    from .narrative import ADJUSTED_FLAG_WORDS, FLAG_WORDS, rank_text
 
     comp = ctx.comparisons
-    rank = [f"nr. {int(r)} af {int(n)}" if pd.notna(r) else "–"
-            for r, n in zip(comp["rank"], comp["n_municipalities"])]
+    rank = [rank_text(r, n, lo, hi) or "–" for r, n, lo, hi in
+            zip(comp["rank"], comp["n_municipalities"], comp["rank_low"], comp["rank_high"])]
     interval = [f"{fmt_number(lo)} til {fmt_number(hi)}" if pd.notna(lo) else "–"
                 for lo, hi in zip(comp["difference_ci_low"], comp["difference_ci_high"])]
+    adjusted = [f"{fmt_number(d)} ({fmt_number(lo)} til {fmt_number(hi)})" if pd.notna(d) else "–"
+                for d, lo, hi in zip(comp["adjusted_difference"], comp["adjusted_ci_low"], comp["adjusted_ci_high"])]
+    adj_flag = [ADJUSTED_FLAG_WORDS.get(f if isinstance(f, str) else "", "–") for f in comp["adjusted_flag"]]
     return _md_table(pd.DataFrame({
         "Spørgsmål": [("Tema: " if is_theme(q) else "") + heading.get(q, q) for q in comp["question"]],
         "Kommunen": comp["mean"], "Øvrige": comp["others_mean"], "Forskel": comp["difference"],
-        "95 %-KI for forskellen": interval, "Placering": rank, "Vurdering": comp["flag"].map(FLAG_WORDS)}),
+        "95 %-KI for forskellen": interval, "Placering": rank, "Vurdering": comp["flag"].map(FLAG_WORDS),
+        "Justeret forskel (95 %-KI)": adjusted, "Justeret vurdering": adj_flag}),
         {"Kommunen": fmt_number, "Øvrige": fmt_number, "Forskel": fmt_number})
+
+
+# ---- the design and a worked example of the weighting (the 2023 report's appendix) ------------------
+
+#: Who the population of a wave is, in words (the rules of selection are not data: they are written
+#: down per wave). The pilot's rules are those of its report (section 'Population og stikprøve').
+POPULATION_RULES = {
+    "2023-pilot": (
+        "Populationen er de borgere i de deltagende kommuner, som i 2. kvartal 2023 havde et aktivt forløb på "
+        "en af undersøgelsens ydelser, og som ved opgørelsen 1. august 2023 havde været sammenhængende på "
+        "offentlig forsørgelse i mindst 8 uger – for a-dagpenge mindst 12 uger, fordi jobcentrets kontakt med "
+        "dagpengemodtagere begynder senere. Kravet sikrer, at borgeren har nået at møde jobcentret. Både "
+        "borgere i et igangværende forløb og borgere, der netop har afsluttet et, er med. Stikprøven er "
+        "udtrukket tilfældigt i hver kommune, fordelt efter køn og alder, og kontrolleret for fordelingen på "
+        "ydelser."),
+}
+
+
+def show_design(params: Params, report: NonresponseReport) -> dict:
+    """The survey's design: population and inclusion rules, how the benefits map to the four
+    målgrupper, the sample and the answers, data collection and reminders (numbers from the data
+    and survey.yaml; the inclusion rules per wave from :data:`POPULATION_RULES`)."""
+    from IPython.display import Markdown, display
+
+    from .narrative import count_phrase, fmt_pct
+
+    s = params.survey
+    rates = report.response_rates
+    total = rates[rates["variable"] == "total"].iloc[0]
+    population = int(report.strata["population"].sum()) if "population" in report.strata.columns else None
+    rules = POPULATION_RULES.get(s.wave, "Populationens afgrænsning for denne runde er beskrevet i undersøgelsens "
+                                         "dokumentation.")
+    counts = (f"Populationen tæller {fmt_int(population)} borgere. " if population else "") + (
+        f"{fmt_int(total['sampled'])} blev udtrukket, og {fmt_int(total['complete'] + total['partial'])} svarede "
+        f"({fmt_int(total['partial'])} af dem delvist): en svarprocent på {fmt_pct(total['response_rate'])}.")
+    by_group = rates[rates["variable"] == "maalgruppe"].set_index("category")
+    labels = {m.code: m.label for m in s.maalgrupper}
+    lines = ["| Målgruppe | Ydelser | Udtrukket | Svar | Svarprocent |", "|---|---|---:|---:|---:|"]
+    for m in s.maalgrupper:
+        benefits = "; ".join(esc(y.label) for y in s.ydelser if y.maalgruppe == m.code)
+        r = by_group.loc[m.code] if m.code in by_group.index else None
+        cells = ([fmt_int(r["sampled"]), fmt_int(r["complete"] + r["partial"]), fmt_pct(r["response_rate"])]
+                 if r is not None else ["–", "–", "–"])
+        lines.append(f"| {esc(labels[m.code])} | {benefits} | " + " | ".join(cells) + " |")
+    months = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
+              "november", "december"]
+
+    def day(d) -> str:
+        return f"{d.day}. {months[d.month - 1]} {d.year}"
+
+    reminders = [day(d) for d in s.reminder_dates]
+    collection = ("Spørgeskemaet er elektronisk og sendt til borgerens digitale postkasse"
+                  + (f"; der er sendt {count_phrase(len(reminders), 'påmindelse', 'påmindelser')} via digital post og sms "
+                     f"({' og '.join(reminders)})"
+                     if reminders else "")
+                  + f", og indsamlingen sluttede {day(s.closing_date)}. Kurven over "
+                  "den kumulerede svarprocent nedenfor viser, hvad påmindelserne betød.")
+    display(Markdown("## Undersøgelsens design\n\n**Population og udvælgelse.** " + esc(rules) + " " + counts
+                     + "\n\n**Fra ydelse til målgruppe.** Resultaterne opdeles på fire målgrupper, som hver samler "
+                     "en eller flere ydelser (survey.yaml):\n\n" + "\n".join(lines)
+                     + "\n\n**Dataindsamling.** " + collection))
+    return {"design": {"sampled": int(total["sampled"]), "population": population}}
+
+
+def weighting_example(ctx: NotebookContext, qid: str) -> pd.DataFrame:
+    """A worked example of weighted against unweighted shares for one question in the scope: per
+    answer category the number of answers, the unweighted share, the sum of the weights and the
+    weighted share (the 2023 report's example). The sum of the weights of a category is its
+    weighted share times the sum of the weights of all answers (``share * weighted_n``)."""
+    t = ctx.tables[(ctx.tables["scope"] == ctx.scope) & (ctx.tables["question"] == qid)
+                   & (ctx.tables["breakdown"] == "total")]
+    if t.empty or t["suppressed"].astype(bool).any():
+        return pd.DataFrame()
+    n = t["n"].astype(float)
+    out = pd.DataFrame({"Kategori": t["category_label"].to_numpy(), "Antal": t["category_n"].to_numpy(float),
+                        "Ikke-vægtet andel": (t["category_n"].astype(float) / n).to_numpy(),
+                        "Sum af vægte": (t["share"] * t["weighted_n"]).to_numpy(float),
+                        "Vægtet andel": t["share"].to_numpy(float)})
+    return out
+
+
+def show_weighting_example(ctx: NotebookContext, qid: str = "tilfredshed") -> dict:
+    """Display :func:`weighting_example` with a sentence on what the weights changed."""
+    from IPython.display import Markdown, display
+
+    from .narrative import fmt_pct
+
+    ex = weighting_example(ctx, qid)
+    if ex.empty:
+        display(Markdown("For få svar til regneeksemplet."))
+        return {}
+    q = ctx.params.questionnaire.question(qid)
+    total = pd.DataFrame({"Kategori": ["I alt"], "Antal": [ex["Antal"].sum()], "Ikke-vægtet andel": [1.0],
+                          "Sum af vægte": [ex["Sum af vægte"].sum()], "Vægtet andel": [1.0]})
+    table = pd.concat([ex, total], ignore_index=True)
+    top = ex.iloc[:2]
+    first = ex.iloc[0]
+    display(Markdown(
+        f"## Regneeksempel: vægtede og ikke-vægtede andele\n\nSpørgsmålet '{esc(q.heading)}'. En respondents vægt er "
+        "det antal borgere i populationen, som respondenten står for i sin vægtningscelle. Den ikke-vægtede andel "
+        "tæller svar; den vægtede andel lægger vægtene sammen. For eksempel svarede "
+        f"{fmt_int(first['Antal'])} '{esc(str(first['Kategori']).lower())}', {fmt_pct(first['Ikke-vægtet andel'])} af "
+        f"de {fmt_int(ex['Antal'].sum())} svar; deres vægte summerer til {fmt_int(first['Sum af vægte'])} af i alt "
+        f"{fmt_int(ex['Sum af vægte'].sum())}, altså en vægtet andel på {fmt_pct(first['Vægtet andel'])}. I alt "
+        f"svarer {fmt_pct(top['Ikke-vægtet andel'].sum())} i de to mest positive kategorier uden vægte og "
+        f"{fmt_pct(top['Vægtet andel'].sum())} med vægte. 'Ved ikke/ikke relevant' indgår ikke.\n\n"
+        + _md_table(table, {"Antal": fmt_int, "Ikke-vægtet andel": fmt_pct, "Sum af vægte": fmt_int,
+                            "Vægtet andel": fmt_pct})))
+    nums = {"weighting_example": {"question": qid, "unweighted_top_two": float(top["Ikke-vægtet andel"].sum()),
+                                  "weighted_top_two": float(top["Vægtet andel"].sum())}}
+    display({"application/json": {"key_numbers": nums}}, raw=True)
+    return nums
 
 
 # ---- free text ---------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ The house style, in one place:
 - the own municipality in neutral black (:data:`HIGHLIGHT`), the others in grey, never in the
   palette's 'negative' red;
 - scores on their scale, 1 to 5 (:data:`SCORE_LIMITS`), always with their 95 % interval, on the same
-  axis in every score chart so that charts can be compared;
+  axis in every score chart so that charts can be compared (the funnel plot alone spans only its
+  control limits, since it is read against them; its caption says so);
 - Danish numbers, a space before % ('24 %');
 - titles and long labels wrapped, never cut;
 - one width (:data:`WIDTH`) and one type size for every chart, so that the charts of a page read
@@ -43,7 +44,7 @@ from .narrative import fmt_int, fmt_number, fmt_pct  # noqa: E402
 __all__ = ["Chart", "DIVERGING", "HATCHES", "SERIES", "HIGHLIGHT", "OTHERS", "BACKGROUND", "INK", "SCORE_LIMITS",
            "STYLE", "WIDTH", "compact_svg", "svg_data_uri", "contrast_ratio", "text_colour_on", "chart_html", "stacked_distribution",
            "municipality_means", "score_chart", "category_bars", "sample_vs_respondents_chart",
-           "response_curve_chart", "weight_histogram", "theme_shares_chart", "log_odds_chart", "styled"]
+           "response_curve_chart", "weight_histogram", "theme_shares_chart", "log_odds_chart", "styled", "funnel_chart"]
 
 #: Background of every chart (the page's background).
 BACKGROUND = "#ffffff"
@@ -721,3 +722,72 @@ def log_odds_chart(rows: pd.DataFrame, title: str = "", side_a: str = "", side_b
                           "Mest typisk for": [side_a if v > 0 else side_b for v in order["z"]]})
     return Chart(fig, _alt("Søjlediagram", title, message), caption, table, title)
 
+
+
+@styled
+def funnel_chart(units: pd.DataFrame, curves: pd.DataFrame, target: float, highlight: str | None = None,
+                 title: str = "", show_names: bool = False) -> Chart:
+    """A funnel plot: each municipality's score against its number of answers, with the centre line
+    (the score of all municipalities) and the 95 % and 99,8 % control limits (Spiegelhalter 2005).
+
+    ``units``: ``group``, ``mean``, ``n``, ``position`` (:class:`survey_lib.funnel.FunnelLimits`'
+    ``units``, renamed); ``curves``: its ``curves`` (``n``, ``level``, ``lower``, ``upper``). The own
+    municipality black, larger and named; the others grey, unnamed unless ``show_names``. The 95 %
+    limits are dashed, the 99,8 % limits dotted, and both are named at their right end.
+    """
+    data = units.dropna(subset=["mean"]).sort_values("n").reset_index(drop=True)
+    title_lines = len(_wrap(title, _TITLE_CHARS).split("\n")) if title else 0
+    top = 0.25 + 0.26 * title_lines
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.2))
+    own = (data["group"] == highlight).to_numpy()
+    styles = {0.95: ("--", "95 %"), 0.998: (":", "99,8 %")}
+    for level, part in curves.groupby("level", sort=True):
+        ls, name = styles.get(round(float(level), 3), ("-.", fmt_pct(float(level), 1)))
+        for col in ("lower", "upper"):
+            ax.plot(part["n"], part[col], color=MUTED, ls=ls, lw=1.2)
+        ax.annotate(name, (float(part["n"].iloc[-1]), float(part["upper"].iloc[-1])), xytext=(4, 0),
+                    textcoords="offset points", va="center", fontsize=FONT - 2, color=MUTED, annotation_clip=False)
+    ax.axhline(target, color=INK, lw=1.0)
+    ax.scatter(data["n"][~own], data["mean"][~own], color=OTHERS, s=24, zorder=3, marker="o")
+    ax.scatter(data["n"][own], data["mean"][own], color=HIGHLIGHT, s=64, zorder=4, marker="D")
+    for r in data[own | (show_names & ~own)].itertuples():
+        ax.annotate(f"{r.group} {fmt_number(r.mean)}" if r.group == highlight else str(r.group), (r.n, r.mean),
+                    xytext=(6, 4), textcoords="offset points", fontsize=FONT - (0 if r.group == highlight else 2.5),
+                    fontweight="bold" if r.group == highlight else "normal", color=INK)
+    values = np.concatenate([data["mean"].to_numpy(float), curves["lower"].to_numpy(float),
+                             curves["upper"].to_numpy(float), [target]])
+    values = values[np.isfinite(values)]
+    lo, hi = float(values.min()), float(values.max())
+    pad = 0.08 * max(hi - lo, 0.1)
+    ax.set_ylim(max(SCORE_LIMITS[0], lo - pad), min(SCORE_LIMITS[1], hi + pad))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_number(v, 1)))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_int(v)))
+    ax.set_ylabel("Gennemsnitlig score (1–5)")
+    _frame(ax, "y")
+    _title(ax, title)
+    _layout(fig, 0.85, 0.75, top, 0.8)
+    _xlabel(ax, "Antal svar i kommunen")
+    outside95 = int(data["position"].isin(["outside_95", "outside_998"]).sum())
+    outside998 = int((data["position"] == "outside_998").sum())
+    if highlight is not None and own.any():
+        r = data[own].iloc[0]
+        where = {"inside": "inden for grænserne", "outside_95": "uden for 95 %-grænserne",
+                 "outside_998": "uden for 99,8 %-grænserne"}.get(r["position"], "")
+        message = (f"{highlight} har {fmt_number(r['mean'])} med {fmt_int(r['n'])} svar og ligger {where}; "
+                   f"alle kommuners score er {fmt_number(target)}.")
+    else:
+        message = (f"{len(data)} kommuner; {fmt_int(outside95)} uden for 95 %-grænserne, heraf {fmt_int(outside998)} "
+                   f"uden for 99,8 %-grænserne.")
+    caption = ("Hver prik er en kommune: dens gennemsnitlige score mod antallet af svar. Den vandrette linje er "
+               f"alle kommuners score ({fmt_number(target)}); de stiplede linjer er 95 %-grænserne og de prikkede "
+               "99,8 %-grænserne, som bliver smallere, jo flere svar en kommune har. En kommune uden for "
+               "grænserne afviger mere, end tilfældigheder alene gør sandsynligt"
+               + (f"; {highlight} er fremhævet med sort" if highlight else "")
+               + ". Scoreaksen viser kun det udsnit af skalaen 1–5, som grænserne spænder over.")
+    where_da = {"inside": "inden for", "outside_95": "uden for 95 %", "outside_998": "uden for 99,8 %"}
+    order = data.sort_values("mean", ascending=False)
+    table = pd.DataFrame({
+        "Kommune": [g if (show_names or g == highlight) else f"Kommune nr. {i + 1}" for i, g in enumerate(order["group"])],
+        "Score": [fmt_number(v) for v in order["mean"]], "Svar": [fmt_int(v) for v in order["n"]],
+        "Placering i tragten": [where_da.get(v, "–") for v in order["position"]]})
+    return Chart(fig, _alt("Tragtdiagram", title, message), caption, table, title)

@@ -201,6 +201,118 @@ def _sets_for(x: np.ndarray, sims: _Draws, sd: np.ndarray, interest: np.ndarray,
     return n_above + 1, p - n_below, tuple(steps)
 
 
+def _pair_maxima(z: np.ndarray, units: np.ndarray, inv_sd: np.ndarray, out_mask: np.ndarray,
+                 in_mask: np.ndarray, absolute: bool) -> np.ndarray:
+    """For each unit j of ``units``, per draw (row of ``z``), the maximum of ``(Z_j - Z_k) / sd_jk``
+    over the k of ``out_mask[j]`` and of ``(Z_k - Z_j) / sd_kj`` over the k of ``in_mask[j]``
+    (absolute values when ``absolute``); shape draws x len(units).
+
+    Each pair's value is computed as :func:`_critical_value` computes it, so the maxima are the same
+    numbers. When many pairs are active, one pass per unit k updates the maxima of all units; when
+    few are (the later steps of a stepdown), only the active pairs are computed."""
+    draws, p = z.shape
+    r = len(units)
+    out_m, in_m = out_mask[units], in_mask[units]
+    n_pairs = int(out_m.sum() + in_m.sum())
+    best = np.full((draws, r), -np.inf)
+    if n_pairs * 2 < r * p:
+        # few active pairs: (a, b, which unit), the maximum per unit by reduceat
+        ju, ko = np.nonzero(out_m)
+        ji, ki = np.nonzero(in_m)
+        a = np.concatenate([units[ju], ki])
+        b = np.concatenate([ko, units[ji]])
+        owner = np.concatenate([ju, ji])
+        order = np.argsort(owner, kind="stable")
+        a, b, owner = a[order], b[order], owner[order]
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        scale = inv_sd[a, b]
+        step = max(1, _CHUNK // max(len(a), 1))
+        for s0 in range(0, draws, step):
+            vals = (z[s0:s0 + step, a] - z[s0:s0 + step, b]) * scale
+            if absolute:
+                vals = np.abs(vals)
+            best[s0:s0 + step, owner[starts]] = np.maximum.reduceat(vals, starts, axis=1)
+        return best
+    # many active pairs: one pass per other unit k over all draws (arrays of draws x units, which
+    # stay in cache), for the pairs (j, k) and, where active, (k, j)
+    off = ~np.eye(p, dtype=bool)
+    zu = z[:, units]
+    both = not absolute and bool((out_m == off[units]).all() and (in_m == off[units]).all()) \
+        and bool((inv_sd == inv_sd.T).all())
+    use_in = in_m.any() and not both
+    every_out = (absolute or both) and bool((out_m == off[units]).all())
+    neg_out = np.where(out_m, 0.0, -np.inf)          # [j, k]
+    neg_in = np.where(in_m, 0.0, -np.inf)            # [j, k]: pair (k, j) for unit j
+    buf = np.empty((draws, r))
+    for k in range(p):
+        zk = z[:, k:k + 1]
+        np.subtract(zu, zk, out=buf)                  # Z_j - Z_k
+        np.multiply(buf, inv_sd[units, k], out=buf)
+        if absolute or both:
+            # both directions active and sd symmetric: (Z_k - Z_j)/sd_kj is exactly -(Z_j - Z_k)/sd_jk
+            np.abs(buf, out=buf)
+        if not every_out:       # (the diagonal's |0| never exceeds a maximum of |.| values)
+            np.add(buf, neg_out[:, k], out=buf)
+        np.maximum(best, buf, out=best)
+        if use_in:
+            np.subtract(zk, zu, out=buf)              # Z_k - Z_j
+            np.multiply(buf, inv_sd[k, units], out=buf)
+            if absolute:
+                np.abs(buf, out=buf)
+            np.add(buf, neg_in[:, k], out=buf)
+            np.maximum(best, buf, out=best)
+    return best
+
+
+def _marginal_sets(x: np.ndarray, sims: _Draws, sd: np.ndarray, coverage: float, stepdown: bool):
+    """The marginal set of every unit, all units at once (vectorised over units).
+
+    Unit j's set is what :func:`_sets_for` gives with ``interest`` = {j}: the pairs (j, k) and
+    (k, j), the stepdown run separately for each unit (step s of every unit uses the same s-th block
+    of draws); units whose stepdown has stopped drop out of the later steps."""
+    p = len(x)
+    diff = x[:, None] - x[None, :]
+    off = ~np.eye(p, dtype=bool)
+    with np.errstate(divide="ignore"):
+        inv_sd = np.where(off, 1.0 / np.where(off, sd, 1.0), 0.0)
+    steps: list[list[float]] = [[] for _ in range(p)]
+    if not stepdown:
+        c = np.quantile(_pair_maxima(sims.step(0), np.arange(p), inv_sd, off, np.zeros_like(off),
+                                     absolute=True), coverage, axis=0)
+        for j in range(p):
+            steps[j].append(float(c[j]))
+        lower_b = diff - sd * c[:, None]          # row j: theta_j - theta_k > 0 surely
+        upper_b = diff + sd * c[:, None]
+        n_below = ((lower_b > 0) & off).sum(axis=1)
+        n_above = ((upper_b < 0) & off).sum(axis=1)
+        return (n_above + 1).astype(int), (p - n_below).astype(int), tuple(tuple(s) for s in steps)
+    out_active = off.copy()      # [j, k]: pair (j, k) still active in unit j's stepdown
+    in_active = off.copy()       # [j, k]: pair (k, j) still active in unit j's stepdown
+    surely_below = np.zeros((p, p), dtype=bool)   # [j, k]: theta_j > theta_k surely (k below j)
+    surely_above = np.zeros((p, p), dtype=bool)   # [j, k]: theta_k > theta_j surely (k above j)
+    running = np.arange(p)
+    s = 0
+    while len(running):
+        running = running[(out_active[running] | in_active[running]).any(axis=1)]
+        if not len(running):
+            break
+        c = np.quantile(_pair_maxima(sims.step(s), running, inv_sd, out_active, in_active, absolute=False),
+                        coverage, axis=0)
+        for j, cj in zip(running, c):
+            steps[j].append(float(cj))
+        cr = c[:, None]
+        new_out = out_active[running] & (diff[running] - sd[running] * cr > 0)
+        new_in = in_active[running] & (diff.T[running] - sd.T[running] * cr > 0)
+        surely_below[running] |= new_out
+        surely_above[running] |= new_in
+        out_active[running] &= ~new_out
+        in_active[running] &= ~new_in
+        running = running[(new_out | new_in).any(axis=1)]
+        s += 1
+    return (surely_above.sum(axis=1) + 1).astype(int), (p - surely_below.sum(axis=1)).astype(int), \
+        tuple(tuple(st) for st in steps)
+
+
 def rank_confidence_sets(estimates: np.ndarray, cov: np.ndarray, *, coverage: float = 0.95,
                          simultaneous: bool = False, stepdown: bool = True, draws: int = 10_000,
                          seed: int = 20240101) -> RankSets:
@@ -254,14 +366,8 @@ def rank_confidence_sets(estimates: np.ndarray, cov: np.ndarray, *, coverage: fl
     if simultaneous:
         lo, up, steps = _sets_for(x, sims, sd, np.ones(p, dtype=bool), coverage, stepdown)
         return RankSets(rank, lo.astype(int), up.astype(int), (steps,))
-    lower, upper, all_steps = np.empty(p, dtype=int), np.empty(p, dtype=int), []
-    for j in range(p):
-        interest = np.zeros(p, dtype=bool)
-        interest[j] = True
-        lo, up, steps = _sets_for(x, sims, sd, interest, coverage, stepdown)
-        lower[j], upper[j] = lo[j], up[j]
-        all_steps.append(steps)
-    return RankSets(rank, lower, upper, tuple(all_steps))
+    lower, upper, all_steps = _marginal_sets(x, sims, sd, coverage, stepdown)
+    return RankSets(rank, lower, upper, all_steps)
 
 
 def format_rank(rank: int, of: int, lower: int, upper: int) -> str:

@@ -36,16 +36,18 @@ from .design import SurveyDesign
 from .estimate import DomainEstimates, domain_estimates
 from .inference import (TestResult, adjust_pvalues, rao_scott, rao_scott_batch, t_pvalue, wald_from_means,
                         wald_means)
+from .adjusted import DEFAULT_COVARIATES, unit_effects
 from .privacy.disclosure import CELL_KEYS, SuppressionResult, apply_suppression, secondary_suppression
+from .ranks import rank_confidence_sets
 from .scoped import complement_means, scoped_covariance
 from .scores import category_labels, dont_know_masks, outcome_scores
-from .vocabulary import CURRENT, TOTAL, VS_OTHERS, SurveyVocabulary, theme_outcome
+from .vocabulary import CURRENT, TOTAL, VS_OTHERS, SurveyVocabulary, is_theme, theme_outcome
 
 if TYPE_CHECKING:
     from .params import Params, Question
 
 __all__ = ["TableSet", "TableInputs", "build_tables", "TABLE_COLUMNS", "TEST_COLUMNS", "COMPARISON_COLUMNS",
-           "Z95"]
+           "ADJUSTED_COLUMNS", "Z95", "municipality_ranks", "adjusted_outcomes"]
 
 TABLE_COLUMNS = ["scope", "question", "breakdown", "group", "category", "category_label", "n", "category_n",
                  "dont_know_n", "weighted_n", "share", "share_se", "mean", "mean_se", "mean_ci_low", "mean_ci_high",
@@ -54,7 +56,14 @@ TEST_COLUMNS = ["scope", "question", "breakdown", "test", "statistic", "df1", "d
                 "p_adjusted", "not_computable", "adjustment"]
 COMPARISON_COLUMNS = ["scope", "question", "mean", "others_mean", "difference", "difference_ci_low",
                       "difference_ci_high", "statistic", "df", "p_value", "p_adjusted", "flag", "rank",
-                      "n_municipalities", "n"]
+                      "rank_low", "rank_high", "n_municipalities", "n", "adjusted_difference", "adjusted_ci_low",
+                      "adjusted_ci_high", "adjusted_p", "adjusted_p_adjusted", "adjusted_flag"]
+#: The columns of the adjusted comparison (empty where it is not computed).
+ADJUSTED_COLUMNS = ["adjusted_difference", "adjusted_ci_low", "adjusted_ci_high", "adjusted_p",
+                    "adjusted_p_adjusted", "adjusted_flag"]
+#: Coverage, draws and seed of the marginal rank confidence sets (``rank_low``, ``rank_high``):
+#: 1,000 draws per critical value (the engine ranks every outcome; see docs/methods.md).
+RANK_COVERAGE, RANK_DRAWS, RANK_SEED = 0.95, 1_000, 20240101
 #: The family of the benchmark tests in tests.csv (the subgroup tests' family is the theme's id).
 BENCHMARK_FAMILY = "benchmark"
 Z95 = stats.norm.ppf(0.975)
@@ -362,17 +371,71 @@ def test_groups(inp: TableInputs, supp: SuppressionResult) -> list[dict]:
 
 
 # ---- stage 5: each municipality against the others ------------------------------------------------------
-def _compare_outcome(inp: TableInputs, totals: pd.DataFrame, qid: str) -> tuple[list[dict], list[dict]]:
+def municipality_ranks(means: np.ndarray, se: np.ndarray, n: np.ndarray, reporting_minimum: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Rank and marginal 95 % rank confidence set of every municipality on one outcome.
+
+    Parameters
+    ----------
+    means, se, n
+        Each municipality's estimate, its standard error and its number of answers.
+    reporting_minimum
+        Municipalities with fewer answers (or without an estimate) are not ranked: NaN.
+
+    Returns
+    -------
+    rank, rank_low, rank_high : arrays (float, NaN where not ranked)
+    n_ranked : int
+        The number of municipalities ranked (the 'af p' of the display).
+
+    Notes
+    -----
+    Municipalities are design strata, so their estimates are independent and their covariance is
+    ``diag(se**2)``. The sets are :func:`survey_lib.ranks.rank_confidence_sets` (Mogstad, Romano,
+    Shaikh & Wilhelm 2024; marginal, stepdown, ``RANK_DRAWS`` draws from ``RANK_SEED``), computed
+    among the ranked municipalities only: the same numbers as
+    :class:`survey_lib.ranks.RankConfidence` with ``min_n = reporting_minimum``.
+    """
+    rankable = np.isfinite(means) & np.isfinite(se) & (n >= reporting_minimum)
+    idx = np.flatnonzero(rankable)
+    rank, low, high = (np.full(len(means), np.nan) for _ in range(3))
+    if len(idx):
+        sets = rank_confidence_sets(means[idx], np.diag(se[idx] ** 2), coverage=RANK_COVERAGE, draws=RANK_DRAWS,
+                                    seed=RANK_SEED)
+        rank[idx], low[idx], high[idx] = sets.rank, sets.lower, sets.upper
+    return rank, low, high, len(idx)
+
+
+def adjusted_outcomes(inp: TableInputs) -> list[str]:
+    """The outcomes the adjusted comparison is computed for: every theme score, and every
+    question that is its theme's only question (its theme has no score of its own)."""
+    questions = [q for q in inp.outcomes if not is_theme(q)]
+    per_theme = pd.Series([inp.theme_of.get(q) for q in questions]).value_counts()
+    return [q for q in inp.outcomes
+            if is_theme(q) or (per_theme.get(inp.theme_of.get(q), 0) == 1 and theme_outcome(inp.theme_of[q]) not in inp.outcomes)]
+
+
+def _adjusted_row(adj, k: int) -> dict:
+    if adj is None:
+        return {}
+    pos = np.searchsorted(adj.units, k)
+    if pos >= len(adj.units) or adj.units[pos] != k:
+        return {}
+    return {"adjusted_difference": adj.effect[pos], "adjusted_ci_low": adj.ci_lower[pos],
+            "adjusted_ci_high": adj.ci_upper[pos], "adjusted_p": adj.p_value[pos]}
+
+
+def _compare_outcome(inp: TableInputs, totals: pd.DataFrame, qid: str, adjusted: dict
+                     ) -> tuple[list[dict], list[dict]]:
     """Comparison rows and t-test rows of one outcome for every municipality scope."""
     design, y, kommuner = inp.design, inp.outcomes[qid], list(inp.kommuner)
     t_q = totals[totals["question"] == qid].set_index("group").reindex(kommuner)
     means = t_q["mean"].to_numpy(float)
     n_q = t_q["n"].astype("Float64").fillna(0).to_numpy(int)
     open_q = ~t_q["suppressed"].fillna(True).astype(bool).to_numpy()
-    # ranked: the municipalities with at least the reporting minimum of answers (1 = highest mean)
-    rankable = ~np.isnan(means) & (n_q >= inp.reporting_minimum)
-    ranks = pd.Series(np.where(rankable, means, np.nan)).rank(ascending=False, method="min").to_numpy()
-    n_mun = int(rankable.sum())
+    ranks, rank_low, rank_high, n_mun = municipality_ranks(means, t_q["mean_se"].to_numpy(float), n_q,
+                                                           inp.reporting_minimum)
+    adj = adjusted.get(qid)
     raw_k = domain_estimates(design, y, inp.kom_codes, len(kommuner), shares=False)
     others_mean, others_var = complement_means(design, y)
     answered = ~np.isnan(y)
@@ -395,7 +458,8 @@ def _compare_outcome(inp: TableInputs, totals: pd.DataFrame, qid: str) -> tuple[
         comp.append({"scope": name, "question": qid, "mean": means[k], "others_mean": others_mean[s_codes[k]],
                      "difference": diff[k], "difference_ci_low": diff[k] - half[k],
                      "difference_ci_high": diff[k] + half[k], "statistic": t[k], "df": float(df), "p_value": p[k],
-                     "rank": ranks[k], "n_municipalities": n_mun, "n": int(n_q[k])})
+                     "rank": ranks[k], "rank_low": rank_low[k], "rank_high": rank_high[k],
+                     "n_municipalities": n_mun, "n": int(n_q[k])} | _adjusted_row(adj, k))
         tests.append({"scope": name, "question": qid, "breakdown": VS_OTHERS, "test": "t",
                       "statistic": t[k], "df1": float(df), "df2": np.nan, "p_value": p[k], "family": BENCHMARK_FAMILY})
     return comp, tests
@@ -405,12 +469,26 @@ def compare_municipalities(inp: TableInputs, tables: pd.DataFrame) -> tuple[list
     """Stage 5: each municipality's mean against the mean of the others (t-test, raw p)."""
     totals = tables[(tables["scope"] == "all") & (tables["breakdown"] == "kommune")].drop_duplicates(
         ["question", "group"])
+    adjusted = dict(zip(adjusted_outcomes(inp), _in_threads(lambda q: _adjust_outcome(inp, q), adjusted_outcomes(inp))))
     comp, tests = [], []
-    for qid in inp.outcomes:
-        c, t = _compare_outcome(inp, totals, qid)
+    for c, t in _in_threads(lambda q: _compare_outcome(inp, totals, q, adjusted), list(inp.outcomes)):
         comp += c
         tests += t
     return comp, tests
+
+
+def _covariate_codes(frame: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """Level codes (-1 missing) of the composition the adjusted comparison holds constant: the
+    covariates of :data:`survey_lib.adjusted.DEFAULT_COVARIATES` the data have."""
+    return tuple(pd.factorize(frame[c].astype("string"), use_na_sentinel=True)[0]
+                 for c in DEFAULT_COVARIATES if c in frame.columns)
+
+
+def _adjust_outcome(inp: TableInputs, qid: str):
+    """The adjusted municipality effects of one outcome (None when fewer than two municipalities answer)."""
+    if len(np.unique(inp.kom_codes[(inp.kom_codes >= 0) & ~np.isnan(inp.outcomes[qid])])) < 2:
+        return None
+    return unit_effects(inp.design, inp.outcomes[qid], inp.kom_codes, _covariate_codes(inp.design.frame))
 
 
 # ---- stage 6: multiple testing and flags ----------------------------------------------------------------
@@ -422,6 +500,7 @@ def adjust(tests: list[dict], inp: TableInputs) -> pd.DataFrame:
     adjusted with ``comparison_testing``."""
     tests_df = pd.DataFrame(tests, columns=[c for c in TEST_COLUMNS if c != "p_adjusted"])
     tests_df[["not_computable", "adjustment"]] = tests_df[["not_computable", "adjustment"]].fillna("")
+    tests_df["family"] = tests_df["family"].astype(object)      # all missing (no benchmark tests) reads as float
     groups = tests_df["family"].isna()
     tests_df.loc[groups, "family"] = tests_df.loc[groups, "question"].map(inp.theme_of)
     tests_df["p_adjusted"] = np.nan
@@ -431,9 +510,11 @@ def adjust(tests: list[dict], inp: TableInputs) -> pd.DataFrame:
     return tests_df[TEST_COLUMNS]
 
 
-def flag_comparisons(comp: list[dict], tests: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """The comparisons frame with the adjusted p-value and the flag above / below / level / suppressed."""
-    comp_df = pd.DataFrame(comp, columns=[c for c in COMPARISON_COLUMNS if c != "p_adjusted"])
+def flag_comparisons(comp: list[dict], tests: pd.DataFrame, alpha: float, method: str = "fdr_bh") -> pd.DataFrame:
+    """The comparisons frame with the adjusted p-value and the flag above / below / level / suppressed,
+    and the adjusted comparison's multiplicity-adjusted p-value and flag (``method``)."""
+    comp_df = pd.DataFrame(comp, columns=[c for c in COMPARISON_COLUMNS
+                                          if c not in ("p_adjusted", "adjusted_p_adjusted", "adjusted_flag")])
     adj = tests[tests["breakdown"] == VS_OTHERS].set_index(["scope", "question"])["p_adjusted"]
     comp_df["p_adjusted"] = [adj.get((sc, q), np.nan) for sc, q in zip(comp_df["scope"], comp_df["question"])]
     sig = (comp_df["p_adjusted"] < alpha).to_numpy()
@@ -441,7 +522,22 @@ def flag_comparisons(comp: list[dict], tests: pd.DataFrame, alpha: float) -> pd.
     computed = np.where(sig & (diff > 0), "above", np.where(sig & (diff < 0), "below", "level"))
     comp_df["flag"] = np.where(comp_df["flag"].isna().to_numpy(), computed, comp_df["flag"].astype(object).to_numpy())
     comp_df["n"] = comp_df["n"].astype("Int64")
+    _flag_adjusted(comp_df, alpha, method)
     return comp_df[COMPARISON_COLUMNS]
+
+
+def _flag_adjusted(comp_df: pd.DataFrame, alpha: float, method: str) -> None:
+    """``adjusted_p_adjusted`` and ``adjusted_flag`` in place: the adjusted comparisons of a
+    municipality are one family (its outcomes with an adjusted comparison), adjusted with ``method``
+    (``comparison_testing``), flagged above / below / level where computed, empty elsewhere."""
+    comp_df["adjusted_p_adjusted"] = np.nan
+    has = comp_df["adjusted_p"].notna()
+    for _, idx in comp_df[has].groupby("scope", sort=False).groups.items():
+        comp_df.loc[idx, "adjusted_p_adjusted"] = adjust_pvalues(comp_df.loc[idx, "adjusted_p"].to_numpy(float), method)
+    sig = (comp_df["adjusted_p_adjusted"] < alpha).to_numpy()
+    eff = comp_df["adjusted_difference"].to_numpy(float)
+    flag = np.where(sig & (eff > 0), "above", np.where(sig & (eff < 0), "below", "level"))
+    comp_df["adjusted_flag"] = np.where(has.to_numpy(), flag, "")
 
 
 def build_tables(design: SurveyDesign, params: "Params", scopes: Iterable[str] | None = None) -> TableSet:
@@ -461,5 +557,6 @@ def build_tables(design: SurveyDesign, params: "Params", scopes: Iterable[str] |
     group_tests = test_groups(inp, supp)
     comp, comp_tests = compare_municipalities(inp, tables)
     tests = adjust(group_tests + comp_tests, inp)
-    return TableSet(tables=tables, tests=tests, comparisons=flag_comparisons(comp, tests, inp.significance_level),
+    return TableSet(tables=tables, tests=tests, comparisons=flag_comparisons(comp, tests, inp.significance_level,
+                                                                      inp.comparison_testing),
                     suppression_log=supp.log)

@@ -216,3 +216,57 @@ def test_labels_from_data_are_text_not_mathtext_and_the_chart_is_svg_text():
     assert "$x^2$ &amp; &lt;b&gt; (n = 5.219)" in first and "Pris i $ og kr." in first
     assert first == svg()
     assert matplotlib.rcParams["text.parse_math"] is True and matplotlib.rcParams["svg.fonttype"] == "path"
+
+
+def test_untestable_differences_say_why_in_danish():
+    """Two and four groups whose test is not computable: the reason (inference.NotComputable) as a
+    Danish clause instead of a bare 'kan ikke testes'."""
+    from survey_lib.inference import NotComputable
+
+    two = nv.difference_sentence([("kvinder", 4.0), ("mænd", 4.0)], float("nan"), 0.05, NotComputable.ALL_ALIKE)
+    assert two == "Kvinder og mænd svarer ens (4,00); forskellen kan ikke testes, fordi alle har svaret ens."
+    four = nv.difference_sentence([("a", 3.4), ("b", 3.9), ("c", 3.5), ("d", 3.6)], float("nan"), 0.05,
+                                  NotComputable.TOO_FEW_DF)
+    assert four == ("B svarer mest positivt (3,90), a mindst positivt (3,40); forskellene kan ikke testes, fordi der "
+                    "er for få svar til at beregne usikkerheden.")
+    # every reason the engine can give has its Danish clause
+    reasons = [v for k, v in vars(NotComputable).items() if k.isupper()]
+    assert all(r in nv._REASONS_DA for r in reasons)
+
+
+def test_rank_with_its_confidence_set_and_the_adjusted_comparison_in_words():
+    assert nv.rank_text(3, 13, 2, 7) == "nr. 3 af 13 (sikkert mellem 2 og 7)"
+    assert nv.rank_text(1.0, 13, 1.0, 1.0) == "nr. 1 af 13 (sikkert nr. 1)"
+    assert nv.rank_text(float("nan"), 13, float("nan"), float("nan")) is None
+    assert nv.comparison_sentence("Odder", 3.71, 3.51, "above", 3, 13, (0.07, 0.32), 1, 7).endswith(
+        "Odder er nr. 3 af 13 (sikkert mellem 1 og 7).")
+    assert nv.adjusted_sentence("Odder", 0.167, (0.052, 0.283), "above") == (
+        "Sammenlignet med den gennemsnitlige kommune med borgere som vores ligger Odder 0,17 point højere "
+        "(95 %-konfidensinterval 0,05 til 0,28); forskellen er statistisk sikker.")
+    assert nv.adjusted_sentence("Odder", -0.02, (-0.1, 0.06), "level") == (
+        "Sammenlignet med den gennemsnitlige kommune med borgere som vores ligger Odder på niveau: forskellen på "
+        "0,02 (95 %-konfidensinterval -0,10 til 0,06) er ikke statistisk sikker.")
+    assert nv.adjusted_sentence("Odder", float("nan"), None, "") == ""
+    assert "borgere som vores" in nv.comparisons_explanation() and "rå" in nv.comparisons_explanation()
+
+
+def test_funnel_chart_draws_the_limits_and_highlights_the_own_municipality():
+    from survey_lib.funnel import FunnelLimits
+    from survey_lib.plots import funnel_chart
+
+    table = pd.DataFrame({"kommune": ["A", "B", "C", "D"], "estimate": [3.9, 3.5, 3.45, 3.1],
+                          "n": [400.0, 900.0, 300.0, 150.0], "se": [0.05, 0.03, 0.06, 0.09]})
+    res = FunnelLimits(target=3.5)(table)
+    units = res.units.rename(columns={"kommune": "group", "estimate": "mean"})
+    chart = funnel_chart(units, res.curves, res.target, highlight="A", title="Tema – score mod antal svar")
+    ax = chart.figure.axes[0]
+    lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) > 2]
+    assert len(lines) == 4                                   # lower and upper at 95 % and 99,8 %
+    upper95 = res.curves[res.curves["level"] == 0.95]["upper"].to_numpy()
+    assert any(np.allclose(ln.get_ydata(), upper95) for ln in lines)
+    assert chart.alt_text.startswith("Tragtdiagram: Tema – score mod antal svar.") and len(chart.alt_text) <= 400
+    assert "A har 3,90 med 400 svar og ligger uden for 99,8 %-grænserne" in chart.alt_text
+    assert chart.caption and list(chart.table.columns) == ["Kommune", "Score", "Svar", "Placering i tragten"]
+    assert list(chart.table["Kommune"]) == ["A", "Kommune nr. 2", "Kommune nr. 3", "Kommune nr. 4"]
+    lo, hi = ax.get_ylim()
+    assert SCORE_LIMITS[0] <= lo < 3.1 and 3.9 < hi <= SCORE_LIMITS[1]

@@ -146,6 +146,25 @@ def test_nonresponse_and_weighting_notebooks(twin_tables, name, kommune, tmp_pat
     else:
         assert nums["deff_kish"] == pytest.approx(report.weights_diagnostics["deff_kish"].iloc[0])
         assert nums["strata"] == len(report.strata)
+    text = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
+    if name == "01_frafald":
+        # the design section: population, the benefits of each målgruppe, data collection and reminders
+        assert "## Undersøgelsens design" in text and "Fra ydelse til målgruppe" in text
+        assert r"| Aktivitetsparate | Kontanthjælp \(aktivitetsparat\)" in text
+        assert "4. september 2023 og 11. september 2023" in text
+        sampled = int(rates.loc[rates["variable"] == "total", "sampled"].iloc[0])
+        assert f"{sampled:,}".replace(",", ".") + " blev udtrukket" in text
+    else:
+        # the worked example: from the tables (category counts, weighted shares), not typed in
+        example = [o["data"]["application/json"]["key_numbers"]["weighting_example"] for o in outputs
+                   if "weighting_example" in o.get("data", {}).get("application/json", {}).get("key_numbers", {})]
+        assert len(example) == 1 and "Regneeksempel: vægtede og ikke-vægtede andele" in text
+        t = pd.read_csv(twin_tables / "tables" / "tables.csv", dtype={"group": str, "category": str})
+        rows = t[(t["scope"] == (kommune or "all")) & (t["question"] == "tilfredshed") & (t["breakdown"] == "total")
+                 & t["category"].isin(["4", "5"])]
+        assert example[0]["weighted_top_two"] == pytest.approx(rows["share"].sum(), abs=1e-9)
+        assert example[0]["unweighted_top_two"] == pytest.approx(rows["category_n"].sum() / rows["n"].iloc[0], abs=1e-12)
+        assert example[0]["unweighted_top_two"] != pytest.approx(example[0]["weighted_top_two"], abs=1e-4)
     images = [o for o in outputs if "image/svg+xml" in o.get("data", {})]
     assert images and all(o["metadata"]["image/svg+xml"]["alt"] for o in images)
 
@@ -167,10 +186,30 @@ def test_summary_notebook(twin_tables, kommune, tmp_path):
     for theme, mean in nums["themes"].items():
         row = t[(t["scope"] == scope) & (t["question"] == theme) & (t["breakdown"] == "total")]
         assert mean == pytest.approx(float(row["mean"].iloc[0]), abs=1e-9)
+    text = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
+    funnels = [o for o in outputs if o.get("metadata", {}).get("image/svg+xml", {}).get("alt", "").startswith("Tragtdiagram")]
+    assert len(funnels) == len(nums["themes"]) == len(nums["funnels"])        # one funnel plot per theme
     if kommune:
         comp = pd.read_csv(twin_tables / "tables" / "comparisons.csv")
-        comp = comp[comp["scope"] == kommune].set_index("question")["flag"].to_dict()
-        assert nums["flags"] == comp
+        comp = comp[comp["scope"] == kommune].set_index("question")
+        assert nums["flags"] == comp["flag"].to_dict()
+        assert nums["adjusted_flags"] == comp["adjusted_flag"].dropna().to_dict() and nums["adjusted_flags"]
+        assert all(f"{kommune} har" in o["metadata"]["image/svg+xml"]["alt"] for o in funnels)
+        assert set(nums["funnels"].values()) <= {"inside", "outside_95", "outside_998"}
+        # the rank as 'nr. r af p (sikkert mellem a og b)', none below the reporting minimum
+        r = comp.loc["tilfredshed"]
+        assert rf"nr. {int(r['rank'])} af {int(r['n_municipalities'])} \(sikkert " in text
+        small = comp[comp["n"] < 30]
+        assert len(small) and small["rank"].isna().all()
+        assert "Justeret forskel" in text and "den gennemsnitlige kommune med borgere som vores" in text
+    else:
+        # the most and least satisfied municipality per question, among those with >= 30 answers
+        assert "## Mest og mindst tilfredse kommune" in text
+        k = t[(t["scope"] == "all") & (t["breakdown"] == "kommune") & (t["question"] == "tilfredshed")
+              & (t["n"] >= 30)].drop_duplicates("group")
+        top, bottom = k.loc[k["mean"].idxmax()], k.loc[k["mean"].idxmin()]
+        assert f"| Samlet tilfredshed | {top['group']} | " in text and f"| {bottom['group']} | " in text
+        assert nums["extremes"] >= 10
 
 
 @pytest.mark.parametrize("opener,missing", [("open_context", "tables.csv"), ("open_nonresponse", "response_rates.csv"),

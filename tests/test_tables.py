@@ -161,6 +161,26 @@ def test_cli_tables_writes_csv_and_danish_excel(tmp_path, twin_dir):
     assert ws.cell(row=3, column=mean_col).number_format == "0.00"      # Danish Excel: 3,85
     tests_header = [c.value for c in wb["Tests"][2]]
     assert "Justeret p-værdi" in tests_header
+    # the benchmark sheet: rank sets and the adjusted comparison under Danish headers
+    ws = wb["Kommune mod øvrige"]
+    comp_header = [c.value for c in ws[1]]
+    for machine, danish in (("rank_low", "Placering, sikkert fra (95 %)"), ("rank_high", "Placering, sikkert til (95 %)"),
+                            ("adjusted_difference", "Justeret forskel (borgere som vores)"),
+                            ("adjusted_ci_low", "Justeret forskel, 95 %-KI nedre"),
+                            ("adjusted_ci_high", "Justeret forskel, 95 %-KI øvre"),
+                            ("adjusted_p", "Justeret sammenligning, p-værdi"),
+                            ("adjusted_p_adjusted", "Justeret sammenligning, justeret p-værdi"),
+                            ("adjusted_flag", "Vurdering, justeret sammenligning")):
+        assert danish in comp_header and machine not in comp_header
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    sat = next(r for r in rows if r[comp_header.index("Spørgsmål")] == "tilfredshed")
+    assert sat[comp_header.index("Vurdering, justeret sammenligning")] in {
+        "Signifikant over den gennemsnitlige kommune", "Signifikant under den gennemsnitlige kommune",
+        "På niveau med den gennemsnitlige kommune"}
+    assert 1 <= sat[comp_header.index("Placering, sikkert fra (95 %)")] <= sat[comp_header.index("Placering")] \
+        <= sat[comp_header.index("Placering, sikkert til (95 %)")]
+    comp_csv = pd.read_csv(out / "comparisons.csv")
+    assert {"rank_low", "rank_high", "adjusted_difference", "adjusted_flag"} <= set(comp_csv.columns)
 
 
 def test_bad_municipality_exits_2(tmp_path):
