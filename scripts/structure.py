@@ -23,13 +23,14 @@ PACKAGE = ROOT / "survey_lib"
 
 #: Layers from the bottom up; a module is in the first layer one of whose prefixes it starts with.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "paths", "atomic", "parallel", "vocabulary", "pattern_syntax", "params", "provenance"),
-    ("io", "contract", "cpr", "privacy.scrub", "privacy.pseudonymize", "validate", "derive", "load", "demo"),
-    ("weighting", "design"),
+    ("errors", "paths", "atomic", "parallel", "vocabulary", "pattern_syntax", "params"),
+    ("io", "contract", "cpr", "privacy.scrub", "privacy.pseudonymize", "validate", "derive", "load", "demo",
+     "synthetic", "provenance"),
+    ("exclusions", "weighting", "design"),
     ("estimate", "scoped", "inference", "scores"),
-    ("privacy.disclosure", "tables", "nonresponse", "freetext", "ranks", "funnel", "adjusted"),
-    ("export", "pipeline", "narrative", "plots", "privacy.audit", "privacy"),
-    ("notebook", "batch"),
+    ("privacy.disclosure", "tables", "nonresponse", "freetext", "ranks", "funnel", "adjusted", "change"),
+    ("export", "pipeline", "narrative", "plots", "privacy.audit", "privacy", "trend"),
+    ("notebook", "batch", "summary", "waves"),
     ("cli", "__init__"),
 ]
 

@@ -130,7 +130,7 @@ class DemoData:
 # --------------------------------------------------------------------------------------------------
 # small deterministic helpers
 # --------------------------------------------------------------------------------------------------
-def _round_preserving(x: np.ndarray, total: int | None = None) -> np.ndarray:
+def round_preserving(x: np.ndarray, total: int | None = None) -> np.ndarray:
     """Integers with the same cumulative sums as ``x`` (rounded): every prefix is within 1."""
     x = np.asarray(x, dtype=float)
     if total is not None and x.sum() > 0:
@@ -230,7 +230,7 @@ def _municipalities(params: Params, scale: str | float, rng: np.random.Generator
             raise ValueError(f"the pilot twin has no size for municipalities {missing}; use --scale national")
         kommuner = [k.model_dump() for k in params.kommuner]
         rel = np.array([MUNICIPALITY_SIZES[n] for n in names], float)
-        pop = _round_preserving(rel, PILOT["population"])
+        pop = round_preserving(rel, PILOT["population"])
         f = (pop - pop.min()) / (pop.max() - pop.min())
         smp = _solve_exponent(f, PILOT["sample_min"], PILOT["sample_max"], np.ones(len(f)), PILOT["sample"], True)
         smp = np.round(smp).astype(np.int64)
@@ -246,7 +246,7 @@ def _municipalities(params: Params, scale: str | float, rng: np.random.Generator
     kommuner = [{"name": f"Kommune {i + 1:02d}", "slug": f"kommune-{i + 1:02d}", "code": 101 + i,
                  "region": regions[i % 5]} for i in range(n_k)]
     rel = np.exp(rng.normal(0, 0.7, n_k))
-    pop = _round_preserving(rel, int(round(600_000 * factor)))
+    pop = round_preserving(rel, int(round(600_000 * factor)))
     # sampling fraction that gives about 100,000 respondents per 600,000 citizens at the pilot's 43.2 %
     smp = np.round(pop * (100_000 / 600_000 / 0.432)).astype(np.int64)
     f = (pop - pop.min()) / max(pop.max() - pop.min(), 1)
@@ -351,7 +351,7 @@ def _population(rng: np.random.Generator, kommuner: list[dict], pop_m: np.ndarra
     for m, k in enumerate(kommuner):
         noise = noise_all[m][:, None, None, None]
         shares = (pop_joint * noise).ravel()
-        counts = _round_preserving(shares, int(pop_m[m]))
+        counts = round_preserving(shares, int(pop_m[m]))
         rows.append(np.column_stack([np.full(counts.sum(), m), np.repeat(cells, counts, axis=0)]))
     P = np.concatenate(rows)
     n_pop = len(P)
@@ -396,7 +396,7 @@ def _sample(rng: np.random.Generator, pop: _Population, n_kommuner: int, smp_m: 
     strat_bounds = np.searchsorted(strat_key[strat_order], np.arange(n_kommuner * 6 + 1))
     for m in range(n_kommuner):
         sizes = np.diff(strat_bounds[m * 6:(m + 1) * 6 + 1]).astype(float)
-        alloc = _round_preserving(sizes, int(smp_m[m]))
+        alloc = round_preserving(sizes, int(smp_m[m]))
         for j, n_j in enumerate(alloc):
             members = strat_order[strat_bounds[m * 6 + j]:strat_bounds[m * 6 + j + 1]]
             in_sample[rng.choice(members, size=min(int(n_j), len(members)), replace=False)] = True
@@ -438,7 +438,7 @@ def _partial_response(rng: np.random.Generator, mg: np.ndarray) -> tuple[np.ndar
     partial_n = int(round(PILOT["partial"] * n_r / PILOT["respondents"]))
     partial = _systematic(rng, _inclusion(PARTIAL_BY_MG[mg], partial_n))
     stop = np.full(n_r, 6)
-    stops = _round_preserving(PARTIAL_STOPS, int(partial.sum()))
+    stops = round_preserving(PARTIAL_STOPS, int(partial.sum()))
     stop[np.flatnonzero(partial)[rng.permutation(partial.sum())]] = np.repeat(np.arange(6), stops)
     return partial, stop
 
@@ -654,7 +654,7 @@ def _answered(rng, qid: str, asked: np.ndarray, cells: _Cells, pub: dict) -> np.
         factor = min(1.03, (asked.sum() - 1.1 * vi) / total_n)
         targets = [t * factor for t in targets]
     rates = fit_rates(counts, groups, targets, start=min(1.0, total_n / max(asked.sum(), 1)))
-    want = _round_preserving(counts * rates)
+    want = round_preserving(counts * rates)
     answered = np.zeros(len(asked), dtype=bool)
     idx = np.flatnonzero(asked)
     order = idx[np.lexsort((rng.random(len(idx)), cells.of[idx]))]

@@ -40,7 +40,7 @@ from ..params import Params
 from ..validate import asked_mask
 from .comments import PII_KINDS, make_comment, make_improvement
 from .generate import (KONTAKT_SHARES, MUNICIPALITY_SIZES, PSI_AGE, PSI_GENDER, PSI_MG, SYGEDAGPENGE_WITH_EMPLOYER,
-                       YDELSE_MIX, DemoData, _round_preserving)
+                       YDELSE_MIX, DemoData, round_preserving)
 from .targets import group_targets
 
 __all__ = ["WaveFacts", "WAVE_FACTS", "generate_wave", "planted_changes", "LATENT", "DELTA_RANGE"]
@@ -176,7 +176,7 @@ def generate_wave(params: Params, wave: str, stable_of: dict[str, str], panel_tr
     closing = pd.Timestamp(params.survey.closing_date)
 
     # 1. population: identical composition per municipality in every wave
-    cells = [_round_preserving(f["comp"].ravel(), f["pop"]) for f in fixed]
+    cells = [round_preserving(f["comp"].ravel(), f["pop"]) for f in fixed]
     n_k = np.array([c.sum() for c in cells])
     kom = np.repeat(np.arange(len(kommuner)), n_k)
     cell = np.concatenate([np.repeat(np.arange(24), c) for c in cells])
@@ -202,7 +202,7 @@ def generate_wave(params: Params, wave: str, stable_of: dict[str, str], panel_tr
                                "maalgruppe": np.array(MG, object)[mg], "startdato": start})
 
     # 2. sample: the published number invited, in proportion to the municipalities' sizes
-    inv_k = _round_preserving(n_k.astype(float), facts.invited)
+    inv_k = round_preserving(n_k.astype(float), facts.invited)
     offsets = np.concatenate([[0], np.cumsum(n_k)])
     s_idx = np.concatenate([offsets[i] + rng.choice(n_k[i], size=inv_k[i], replace=False) for i in range(len(n_k))])
     exempt = rng.random(len(s_idx)) < 0.05
@@ -210,7 +210,7 @@ def generate_wave(params: Params, wave: str, stable_of: dict[str, str], panel_tr
 
     # 3. response: the published number of respondents, by propensity within municipality
     rate = facts.respondents / facts.invited + np.array([f["rate"] for f in fixed])
-    resp_k = _round_preserving(inv_k * np.clip(rate, 0.1, 0.9), facts.respondents)
+    resp_k = round_preserving(inv_k * np.clip(rate, 0.1, 0.9), facts.respondents)
     psi = PSI_MG[mg[s_idx]] * PSI_GENDER[gender[s_idx]] * PSI_AGE[age[s_idx]] * np.where(exempt & ~sms, 0.3, 1.0)
     key = np.log(psi) + rng.gumbel(size=len(s_idx))
     s_off = np.concatenate([[0], np.cumsum(inv_k)])
