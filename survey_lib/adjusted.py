@@ -56,6 +56,12 @@ __all__ = ["AdjustedComparison", "AdjustedResult", "WaldTest", "design_regressio
 DEFAULT_COVARIATES = ("maalgruppe", "alder_band", "koen", "varighed_band")
 
 
+class NotEstimable(ValueError):
+    """The adjusted model cannot be estimated on these data (collinear terms: a covariate constant
+    within each unit, or too few answers); the comparison is then not computable, not an error of
+    the caller's."""
+
+
 @dataclass(frozen=True)
 class WaldTest:
     """Joint Wald test of a model term (``regTermTest``): ``F = chisq / df1`` on ``(df1, df2)``."""
@@ -132,7 +138,7 @@ def design_regression(design: SurveyDesign, y: np.ndarray, X: np.ndarray, terms:
     if rank < Xu.shape[1]:
         null = np.linalg.svd(XtWX)[2][rank:]
         involved = [terms[j] for j in np.flatnonzero(np.abs(null).max(axis=0) > 1e-8)]
-        raise ValueError(f"covariates: the model cannot be estimated, the terms {involved} are collinear among the "
+        raise NotEstimable(f"covariates: the model cannot be estimated, the terms {involved} are collinear among the "
                          f"{used.sum()} rows with an answer (e.g. a covariate that is constant within a municipality); "
                          "leave one of them out")
     Ainv = np.linalg.inv(XtWX)
@@ -454,7 +460,7 @@ def unit_effects(design: SurveyDesign, y: np.ndarray, unit_codes: np.ndarray,
     A[G:, G:] = Z.T @ wZ
     rank = np.linalg.matrix_rank(A)
     if rank < q:
-        raise ValueError(f"covariates: the model cannot be estimated among the {used.sum()} rows with an answer "
+        raise NotEstimable(f"covariates: the model cannot be estimated among the {used.sum()} rows with an answer "
                          "(a covariate is collinear with the units, e.g. constant within each unit); leave it out")
     Ainv = np.linalg.inv(A)
     Ainv = (Ainv + Ainv.T) / 2

@@ -36,7 +36,7 @@ from .design import SurveyDesign
 from .estimate import DomainEstimates, domain_estimates
 from .inference import (TestResult, adjust_pvalues, rao_scott, rao_scott_batch, t_pvalue, wald_from_means,
                         wald_means)
-from .adjusted import DEFAULT_COVARIATES, unit_effects
+from .adjusted import DEFAULT_COVARIATES, NotEstimable, unit_effects
 from .privacy.disclosure import CELL_KEYS, SuppressionResult, apply_suppression, secondary_suppression
 from .ranks import rank_confidence_sets
 from .scoped import complement_means, scoped_covariance
@@ -485,10 +485,15 @@ def _covariate_codes(frame: pd.DataFrame) -> tuple[np.ndarray, ...]:
 
 
 def _adjust_outcome(inp: TableInputs, qid: str):
-    """The adjusted municipality effects of one outcome (None when fewer than two municipalities answer)."""
+    """The adjusted municipality effects of one outcome; None (the adjusted columns stay empty) when
+    fewer than two municipalities answer or the model cannot be estimated on the answers (collinear
+    composition, e.g. a handful of answers)."""
     if len(np.unique(inp.kom_codes[(inp.kom_codes >= 0) & ~np.isnan(inp.outcomes[qid])])) < 2:
         return None
-    return unit_effects(inp.design, inp.outcomes[qid], inp.kom_codes, _covariate_codes(inp.design.frame))
+    try:
+        return unit_effects(inp.design, inp.outcomes[qid], inp.kom_codes, _covariate_codes(inp.design.frame))
+    except NotEstimable:
+        return None
 
 
 # ---- stage 6: multiple testing and flags ----------------------------------------------------------------

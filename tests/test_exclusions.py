@@ -198,7 +198,12 @@ def test_the_batch_makes_the_others_pages_and_says_why_one_has_none(silent_dir, 
     assert (wave / "odder" / "00_sammenfatning.html").is_file()
     assert not (wave / "ishoej" / "00_sammenfatning.html").exists()
     index = (wave / "index.html").read_text(encoding="utf-8")
-    assert '<td class="udeladt" colspan="1">ingen svar: ikke analyseret</td>' in index
+    # the contents page: its row in the headline table and its section say why it has no pages
+    assert '<p class="udeladt">ingen svar: ikke analyseret</p>' in index
+    assert 'class="udeladt" colspan=' in index and index.count("ingen svar: ikke analyseret") == 2
+    # the status page's matrix: one cell across its notebooks
+    status_page = (wave / "status.html").read_text(encoding="utf-8")
+    assert '<td class="udeladt" colspan="1">ingen svar: ikke analyseret</td>' in status_page
     manifest = json.loads((wave / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["headlines"][GONE]["excluded"] == "ingen svar: ikke analyseret"
     # its non-response tables were written: the response rates need no weights
