@@ -27,8 +27,8 @@ __all__ = ["SyntheticCheck", "check_synthetic", "BANNER", "BANNER_DETAIL", "TWIN
 #: What every page, workbook and PDF made from the twin says first.
 BANNER = "Syntetiske data – ikke rigtige resultater"
 #: The line under the banner on a page.
-BANNER_DETAIL = ("Tallene er lavet af projektets syntetiske tvilling af pilotundersøgelsen 2023: "
-                 "de ligner de offentliggjorte tal, men ingen rigtige borgere har svaret.")
+BANNER_DETAIL = ("Tallene er lavet af projektets syntetiske tvilling af undersøgelsen: de ligner de "
+                 "offentliggjorte tal, men ingen rigtige borgere har svaret.")
 #: The form of the twin's person ids.
 TWIN_ID = re.compile(r"BR\d{7}")
 #: The file the twin's generator writes beside its data.

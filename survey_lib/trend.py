@@ -27,7 +27,8 @@ TREND_DIR = "udvikling"
 
 
 def _ci(lo: float, hi: float) -> str:
-    return f"{fmt_number(lo)}–{fmt_number(hi)}"
+    # 'til' rather than a dash when a bound is negative: '-0,40 til -0,23', not '-0,40–-0,23'
+    return f"{fmt_number(lo)}{' til ' if min(lo, hi) < 0 else '–'}{fmt_number(hi)}"
 
 
 def change_phrase(earlier: float, later: float, flag: str, reason: str = "") -> str:

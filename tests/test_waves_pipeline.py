@@ -117,6 +117,13 @@ def test_change_table_has_both_waves_and_the_verdict():
                                   "Steget fra 3,52 til 3,71; en sikker forbedring"]
 
 
+def test_an_interval_with_a_negative_bound_reads_with_til():
+    from survey_lib.trend import _ci
+
+    assert _ci(-0.40, -0.23) == "-0,40 til -0,23" and _ci(-0.05, 0.10) == "-0,05 til 0,10"
+    assert _ci(3.50, 3.54) == "3,50–3,54"
+
+
 def test_waves_chart_house_style():
     s = pd.DataFrame({"label": ["Mødet", "Mødet"], "wave_label": ["April 2024", "November 2025"], "mean": [3.6, 3.7],
                       "ci_low": [3.55, 3.65], "ci_high": [3.65, 3.75]})
