@@ -101,30 +101,10 @@ def open_context(kommune: str | None, data_dir: str | None, params_dir: str | No
 
 
 def _show(chart) -> None:
-    """Display a chart as SVG with its alt text, caption and data table (independent of the
-    notebook's matplotlib backend).
+    """Display a chart (:func:`survey_lib.plots.display_chart`)."""
+    from .plots import display_chart
 
-    The SVG keeps its text as text (:data:`survey_lib.plots.STYLE`); the HTML form
-    (:func:`survey_lib.plots.chart_html`: an ``<img>`` with the SVG as a data URI, the caption, and the
-    chart's numbers in a table that opens under it) carries the alt text into exported reports
-    (nbconvert does not read it from output metadata) and keeps the chart's markup out of the page.
-    """
-    import io
-
-    import matplotlib
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    from .plots import STYLE, chart_html
-
-    buf = io.StringIO()
-    # the figures are laid out when made (fixed margins); no second 'tight' pass; no date in the file
-    with matplotlib.rc_context(STYLE):
-        chart.figure.savefig(buf, format="svg", metadata={"Date": None})
-    plt.close(chart.figure)
-    svg = buf.getvalue()
-    display({"image/svg+xml": svg, "text/html": chart_html(chart, svg)}, raw=True,
-            metadata={"image/svg+xml": {"alt": chart.alt_text}})
+    display_chart(chart)
 
 
 def _int_or_none(v) -> int | None:

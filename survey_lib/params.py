@@ -482,9 +482,11 @@ def _format_validation(path: Path, model: type[BaseModel], raw: Any, err: Valida
     return lines
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path, not_found: str = "file not found") -> Any:
+    """A YAML file's content; a :class:`ParamsError` naming the file when it is missing
+    (``not_found`` says what was expected), not valid YAML or not UTF-8 text."""
     if not path.is_file():
-        raise ParamsError(f"{path}: parameter file not found (expected one of {[f for f, _ in _FILES.values()]})")
+        raise ParamsError(f"{path}: {not_found}")
     try:
         with path.open(encoding="utf-8") as fh:
             return yaml.safe_load(fh)
@@ -492,6 +494,10 @@ def _read_yaml(path: Path) -> Any:
         raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise ParamsError(f"{path}: not UTF-8 text: {exc}") from exc
+
+
+def _read_yaml(path: Path) -> Any:
+    return read_yaml(path, f"parameter file not found (expected one of {[f for f, _ in _FILES.values()]})")
 
 
 def load_params(params_dir: Path | str) -> Params:

@@ -181,6 +181,31 @@ _NUMBER = re.compile(r"(-?\d+\.\d{2})\d+")
 _TAG = re.compile(r"<[^>]*>")
 
 
+def display_chart(chart: Chart) -> None:
+    """Display a chart as SVG with its alt text, caption and data table (independent of the
+    notebook's matplotlib backend).
+
+    The SVG keeps its text as text (:data:`survey_lib.plots.STYLE`); the HTML form
+    (:func:`survey_lib.plots.chart_html`: an ``<img>`` with the SVG as a data URI, the caption, and the
+    chart's numbers in a table that opens under it) carries the alt text into exported reports
+    (nbconvert does not read it from output metadata) and keeps the chart's markup out of the page.
+    """
+    import io
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    buf = io.StringIO()
+    # the figures are laid out when made (fixed margins); no second 'tight' pass; no date in the file
+    with matplotlib.rc_context(STYLE):
+        chart.figure.savefig(buf, format="svg", metadata={"Date": None})
+    plt.close(chart.figure)
+    svg = buf.getvalue()
+    display({"image/svg+xml": svg, "text/html": chart_html(chart, svg)}, raw=True,
+            metadata={"image/svg+xml": {"alt": chart.alt_text}})
+
+
 def compact_svg(svg: str) -> str:
     """Matplotlib's SVG with the coordinates in its tags cut to two decimals (1/7200 in), the no-op
     rotations, line breaks and indentation between tags dropped; text content is left alone."""

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .narrative import fmt_number
-from .plots import FONT, INK, MUTED, SCORE_LIMITS, SERIES, WIDTH, Chart, styled
+from .plots import FONT, INK, MUTED, SCORE_LIMITS, SERIES, WIDTH, Chart, display_chart, styled
 
 __all__ = ["TREND_DIR", "change_phrase", "change_table", "not_comparable_table", "waves_chart", "read_trend",
            "TrendFiles"]
@@ -177,23 +177,6 @@ def _md_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _display_chart(chart: Chart) -> None:
-    import io
-
-    import matplotlib
-    from IPython.display import display
-
-    from .plots import STYLE, chart_html
-
-    buf = io.StringIO()
-    with matplotlib.rc_context(STYLE):
-        chart.figure.savefig(buf, format="svg", metadata={"Date": None})
-    plt.close(chart.figure)
-    svg = buf.getvalue()
-    display({"image/svg+xml": svg, "text/html": chart_html(chart, svg)}, raw=True,
-            metadata={"image/svg+xml": {"alt": chart.alt_text}})
-
-
 def trend_sections(files: TrendFiles, scope: str) -> list[tuple[str, object]]:
     """The page's content for ``scope`` (``all`` or a municipality) as ``(kind, value)`` pairs:
     ``markdown`` text, ``chart`` (:class:`~survey_lib.plots.Chart`); what :func:`show_trend` displays
@@ -263,7 +246,7 @@ def show_trend(kommune: str | None, tables_dir: str | None) -> list[tuple[str, o
     sections = trend_sections(files, kommune or "all")
     for kind, value in sections:
         if kind == "chart":
-            _display_chart(value)
+            display_chart(value)
         else:
             display(Markdown(value))
     return sections

@@ -26,7 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ParamsError
-from ..params import Params, load_params
+from ..params import Params, load_params, read_yaml
 from ..paths import ProjectPaths
 
 __all__ = ["WAVES_DIR", "WAVE_FILE", "Wave", "list_waves", "load_wave", "merge_survey", "patch_questionnaire",
@@ -82,13 +82,7 @@ class Wave:
 
 
 def _read(path: Path) -> Any:
-    if not path.is_file():
-        raise ParamsError(f"{path}: file not found")
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+    return read_yaml(path)
 
 
 def list_waves(params_dir: Path | str | None = None) -> list[str]:
