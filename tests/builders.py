@@ -112,3 +112,22 @@ def write(frames_: dict[str, pd.DataFrame], folder: Path, fmt: str = "csv", sep:
         else:
             write_frame(df, path, fmt)
     return folder
+
+
+def twin_with_responses(twin_dir: Path, out: Path, kommune: str, keep: int) -> Path:
+    """A copy of the twin's files in ``out`` where only the first ``keep`` responses of
+    ``kommune``'s citizens are left (0: none, as after a failed mailing); the other files as they are."""
+    import shutil
+
+    import numpy as np
+
+    for p in twin_dir.iterdir():
+        if p.is_file():
+            shutil.copy(p, out / p.name)
+    pop = pd.read_csv(twin_dir / "population.csv", dtype=str)
+    ids = set(pop.loc[pop["kommune"] == kommune, "person_id"])
+    resp = pd.read_csv(twin_dir / "responses.csv", dtype=str, keep_default_na=False)
+    mine = np.flatnonzero(resp["person_id"].isin(ids).to_numpy())
+    assert len(mine) > keep, f"{kommune} has only {len(mine)} responses in the twin"
+    resp.drop(index=resp.index[mine[keep:]]).to_csv(out / "responses.csv", index=False)
+    return out

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+import builders
 from typer.testing import CliRunner
 
 from survey_lib.cli import app
@@ -32,16 +34,7 @@ NAMED = "Odder"         # the municipality left out by name
 @pytest.fixture(scope="module")
 def silent_dir(twin_dir, tmp_path_factory):
     """The twin without any response of GONE's citizens."""
-    out = tmp_path_factory.mktemp("silent")
-    for p in twin_dir.iterdir():
-        if p.is_file():
-            shutil.copy(p, out / p.name)
-    pop = pd.read_csv(twin_dir / "population.csv", dtype=str)
-    gone_ids = set(pop.loc[pop["kommune"] == GONE, "person_id"])
-    resp = pd.read_csv(twin_dir / "responses.csv", dtype=str, keep_default_na=False)
-    assert resp["person_id"].isin(gone_ids).sum() > 0
-    resp[~resp["person_id"].isin(gone_ids)].to_csv(out / "responses.csv", index=False)
-    return out
+    return builders.twin_with_responses(twin_dir, tmp_path_factory.mktemp("silent"), GONE, keep=0)
 
 
 def _params_with(tmp_path: Path, exclude: list[str]) -> Path:

@@ -4,11 +4,11 @@ on the weighting page and in the data of the batch's index (issue 20)."""
 from __future__ import annotations
 
 import re
-import shutil
 
-import numpy as np
 import pandas as pd
 import pytest
+
+import builders
 from typer.testing import CliRunner
 
 from survey_lib.cli import app
@@ -58,17 +58,7 @@ def test_thresholds_by_hand():
 @pytest.fixture(scope="module")
 def small_dir(twin_dir, tmp_path_factory):
     """The twin with only 12 of SMALL's respondents left."""
-    out = tmp_path_factory.mktemp("small")
-    for p in twin_dir.iterdir():
-        if p.is_file():
-            shutil.copy(p, out / p.name)
-    pop = pd.read_csv(twin_dir / "population.csv", dtype=str)
-    ids = set(pop.loc[pop["kommune"] == SMALL, "person_id"])
-    resp = pd.read_csv(twin_dir / "responses.csv", dtype=str, keep_default_na=False)
-    mine = np.flatnonzero(resp["person_id"].isin(ids).to_numpy())
-    drop = mine[12:]
-    resp.drop(index=resp.index[drop]).to_csv(out / "responses.csv", index=False)
-    return out
+    return builders.twin_with_responses(twin_dir, tmp_path_factory.mktemp("small"), SMALL, keep=12)
 
 
 def test_a_municipality_with_twelve_respondents_gets_its_warnings(small_dir, params):
