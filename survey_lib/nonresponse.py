@@ -49,7 +49,7 @@ from .weighting.cells import collapses_of
 __all__ = [
     "sample_frame", "response_rates", "sample_vs_respondents", "mean_comparison", "PropensityModel",
     "propensity_model", "r_indicators", "response_curve", "completion_quartiles", "weighting_shift",
-    "balance", "compare_methods", "nonresponse_report", "NonresponseReport", "NR_VARIABLES",
+    "balance", "compare_methods", "nonresponse_report", "NonresponseReport", "NR_VARIABLES", "SurveyWide", "survey_wide",
 ]
 
 NR_VARIABLES = ("kommune", "koen", "alder_band", "maalgruppe", "varighed_band")
@@ -449,15 +449,59 @@ def _scope_warnings(design: SurveyDesign, params: Params, kommune: str | None) -
                     ].reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class SurveyWide:
+    """What the non-response report of every scope shares, computed once for the whole survey
+    (:func:`survey_wide`; a batch hands it to every scope's worker).
+
+    Attributes
+    ----------
+    data
+        The analysed data: the municipalities left out of the analysis removed
+        (:func:`survey_lib.exclusions.analysed_data`).
+    sample
+        :func:`sample_frame` of ``data``: every sampled citizen of the analysed municipalities.
+    suppressed
+        The respondents counted by scope and group and suppressed as the answer tables are
+        (:func:`survey_lib.privacy.disclosure.respondent_suppression`).
+    left_out
+        The left-out municipalities with their response rates (the table ``left_out`` of scope ``all``).
+    """
+
+    data: SurveyData
+    sample: pd.DataFrame
+    suppressed: pd.DataFrame
+    left_out: pd.DataFrame
+
+
+def survey_wide(data: SurveyData, params: Params, design: SurveyDesign) -> SurveyWide:
+    """The survey-wide part of every scope's non-response report (:class:`SurveyWide`) for ``data``
+    weighted as ``design`` (``build_design(data, params)``)."""
+    from .privacy.disclosure import respondent_suppression
+
+    left_out = _left_out(design.excluded, sample_frame(data), params.survey.min_cell_size) if design.excluded \
+        else pd.DataFrame(columns=LEFT_OUT_COLUMNS)
+    analysed = analysed_data(data, design.excluded)
+    sample = sample_frame(analysed)
+    gone = {e.kommune for e in design.excluded}    # not in these tables: no empty group of theirs to protect
+    municipalities = [k.name for k in params.kommuner if k.name not in gone]
+    return SurveyWide(data=analysed, sample=sample, left_out=left_out,
+                      suppressed=respondent_suppression(sample, params.survey.min_cell_size, municipalities,
+                                                        NR_VARIABLES))
+
+
 def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = None,
-                       design: SurveyDesign | None = None, designs: dict | None = None) -> NonresponseReport:
+                       design: SurveyDesign | None = None, designs: dict | None = None,
+                       wide: SurveyWide | None = None) -> NonresponseReport:
     """Every non-response and weighting-diagnostic table (what ``survey-report nonresponse``
     writes and the notebooks show), for the whole survey or for one municipality (``kommune``: its
     sampled citizens, respondents and population; the weights are those of the whole weighting).
 
     ``design`` (``build_design(data, params)``) and ``designs`` (:func:`method_designs`) may be
     passed when they are already computed for the whole survey, as the batch does once for all
-    municipalities; the result is the same.
+    municipalities; the result is the same. So may ``wide`` (:func:`survey_wide` of the same
+    ``data``, ``params`` and ``design``): the sample frame and the respondent counts' suppression,
+    which are the same for every scope.
 
     Municipalities left out of the analysis (``design.excluded``, :mod:`survey_lib.exclusions`) are
     not in the tables of the whole survey; ``left_out`` lists them with their response rates. For a
@@ -469,11 +513,11 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
         design = build_design(data, params)
     if kommune is not None and kommune in {e.kommune for e in design.excluded}:
         return _left_out_report(data, params, kommune, design.excluded)
-    left_out = _left_out(design.excluded if kommune is None else (), sample_frame(data),
-                         params.survey.min_cell_size) if design.excluded \
-        else pd.DataFrame(columns=LEFT_OUT_COLUMNS)
-    data = analysed_data(data, design.excluded)
-    frame = whole = sample_frame(data)
+    if wide is None:
+        wide = survey_wide(data, params, design)
+    left_out = wide.left_out if kommune is None else pd.DataFrame(columns=LEFT_OUT_COLUMNS)
+    data = wide.data
+    frame = whole = wide.sample
     population = data.population
     variables = NR_VARIABLES
     if kommune is not None:
@@ -526,6 +570,5 @@ def nonresponse_report(data: SurveyData, params: Params, kommune: str | None = N
         left_out=left_out,
     )
     # no count of a group the tables suppress (disclosure control, survey_lib.privacy.disclosure)
-    gone = {e.kommune for e in design.excluded}    # not in these tables: no empty group of theirs to protect
-    return suppress_nonresponse(report, whole, kommune or "all", params.survey.min_cell_size,
-                                [k.name for k in params.kommuner if k.name not in gone], NR_VARIABLES)
+    return suppress_nonresponse(report, whole, kommune or "all", params.survey.min_cell_size, (), NR_VARIABLES,
+                                suppressed=wide.suppressed)

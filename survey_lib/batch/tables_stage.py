@@ -31,7 +31,8 @@ __all__ = ["SharedTables", "TablesOutcome", "tables_stage", "headlines", "write_
 @dataclass(frozen=True)
 class SharedTables:
     """What every scope's worker reads: the computed tables, the batch's provenance, the
-    non-response designs and the free-text corpus, and where to write."""
+    non-response designs, the survey-wide part of the non-response report
+    (:class:`~survey_lib.nonresponse.SurveyWide`) and the free-text corpus, and where to write."""
 
     computed: ComputedTables
     params: Params
@@ -39,6 +40,7 @@ class SharedTables:
     provenance: dict
     method_designs: dict
     corpus: object
+    nonresponse: object
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def _write_scope(sh: SharedTables, scope: str) -> str:
 
     c = sh.computed
     report = nonresponse_report(c.data, sh.params, kommune=None if scope == ALL else scope,
-                                design=c.design, designs=sh.method_designs).frames()
+                                design=c.design, designs=sh.method_designs, wide=sh.nonresponse).frames()
     folder = sh.wave_dir / slug(scope) / TABLES_DIR
     if scope in {e.kommune for e in c.excluded}:    # left out (survey_lib.exclusions): what needs no weights
         from ..export import write_csvs
@@ -176,14 +178,15 @@ def tables_stage(data_dir: Path, params: Params, wave_dir: Path, scopes: list[st
                  log=print) -> TablesOutcome:
     """Compute every table once, then write each scope's folder in up to ``jobs`` forked workers."""
     from ..freetext.report import FreeTextCorpus
-    from ..nonresponse import method_designs
+    from ..nonresponse import method_designs, survey_wide
 
     t0 = time.time()
     computed = compute_tables(data_dir, params, provenance=provenance)
     log(f"Tabeller: beregnet på {time.time() - t0:.1f} s; frafaldsanalyser for {len(scopes)} omfang ...")
     shared = SharedTables(computed=computed, params=params, wave_dir=wave_dir, provenance=provenance,
                           method_designs=method_designs(computed.data, params, default=computed.design),
-                          corpus=FreeTextCorpus(computed.design, params))
+                          corpus=FreeTextCorpus(computed.design, params),
+                          nonresponse=survey_wide(computed.data, params, computed.design))
     fork_map(write_scope, scopes, jobs, shared=shared)
     log(f"Tabeller og frafald skrevet på {time.time() - t0:.1f} s")
     heads = headlines(computed.tables, computed.diagnostics, params)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["SuppressionResult", "secondary_suppression", "apply_suppression", "CELL_KEYS", "LOG_COLUMNS",
-           "scope_counts", "count_suppression", "withheld_groups", "ALL_SCOPE", "suppress_nonresponse",
+           "scope_counts", "count_suppression", "respondent_suppression", "withheld_groups", "ALL_SCOPE", "suppress_nonresponse",
            "suppress_strata", "NONRESPONSE_BLANKED"]
 
 ALL_SCOPE = "all"
@@ -208,6 +208,14 @@ def count_suppression(counts: pd.DataFrame, min_n: int, municipalities) -> pd.Da
     return secondary_suppression(cells[CELL_KEYS + ["n", "suppressed"]], min_n, list(municipalities)).cells
 
 
+def respondent_suppression(sample: pd.DataFrame, min_n: int, municipalities, variables) -> pd.DataFrame:
+    """The respondents of ``sample`` (column ``responded``) counted by every scope and group
+    (:func:`scope_counts`) and suppressed (:func:`count_suppression`): which groups the
+    non-response tables of any scope withhold (:func:`withheld_groups`)."""
+    counts = scope_counts(sample, list(variables), municipalities, count="responded")
+    return count_suppression(counts, min_n, municipalities)
+
+
 def withheld_groups(suppressed: pd.DataFrame, scope: str) -> dict[str, frozenset[str]]:
     """The suppressed groups of ``scope`` by breakdown (``total`` holds ``""`` when the scope's own
     total is suppressed)."""
@@ -231,7 +239,8 @@ def _blank(frame: pd.DataFrame, rows: np.ndarray, columns: list[str]) -> pd.Data
     return out
 
 
-def suppress_nonresponse(report, sample: pd.DataFrame, scope: str, min_n: int, municipalities, variables):
+def suppress_nonresponse(report, sample: pd.DataFrame, scope: str, min_n: int, municipalities, variables,
+                         suppressed: pd.DataFrame | None = None):
     """The non-response tables of ``scope`` with no count of a suppressed group.
 
     Parameters
@@ -246,6 +255,10 @@ def suppress_nonresponse(report, sample: pd.DataFrame, scope: str, min_n: int, m
         the municipality or across municipalities, would give it away).
     scope
         ``all`` or a municipality.
+    suppressed
+        :func:`respondent_suppression` of the same ``sample``, ``min_n``, ``municipalities`` and
+        ``variables``, when already computed (it is the same for every scope: a batch computes it
+        once); ``sample`` and ``municipalities`` are then not read.
 
     Returns
     -------
@@ -254,8 +267,9 @@ def suppress_nonresponse(report, sample: pd.DataFrame, scope: str, min_n: int, m
         :data:`NONRESPONSE_BLANKED` and of the response curve are blank, and ``response_rates`` says
         so in ``suppressed``; the weighting cells by :func:`suppress_strata`.
     """
-    counts = scope_counts(sample, list(variables), municipalities, count="responded")
-    withheld = withheld_groups(count_suppression(counts, min_n, municipalities), scope)
+    if suppressed is None:
+        suppressed = respondent_suppression(sample, min_n, municipalities, variables)
+    withheld = withheld_groups(suppressed, scope)
     total_out = "" in withheld.get("total", ())
     out = dict(report.frames() if hasattr(report, "frames") else report)
     for name, columns in NONRESPONSE_BLANKED.items():
