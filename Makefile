@@ -59,9 +59,24 @@ $(STAMP): requirements.lock pyproject.toml
 # latest wave with its trend pages against the earlier ones (survey-report run --wave latest).
 WAVES := 2023 2024 2025
 
-report: setup
-	@for w in $(WAVES); do test -f $(DEMO)/$$w/responses.csv || $(BIN)/survey-report demo-data --wave $$w --out $(DEMO) || exit 1; done
-	@for w in $(WAVES); do $(BIN)/survey-report validate $(DEMO)/$$w --wave $$w > /dev/null || exit 1; done
+# A wave's twin is validated again only when its data, the parameters or survey_lib's code changed
+# (a stamp per wave under outputs/.make/), so that a rerun with nothing changed takes seconds.
+PARAM_FILES := $(wildcard params/*.yaml params/waves/*.yaml)
+SOURCE      := $(shell find survey_lib -name '*.py' 2>/dev/null)
+VALIDATED   := $(foreach w,$(WAVES),outputs/.make/validated-$(w))
+
+$(DEMO)/%/responses.csv: | $(STAMP)
+	$(BIN)/survey-report demo-data --wave $* --out $(DEMO)
+
+# (the twins are never deleted as intermediate files; a wave's every data file is a prerequisite)
+.SECONDARY:
+.SECONDEXPANSION:
+outputs/.make/validated-%: $(DEMO)/%/responses.csv $$(wildcard $(DEMO)/$$*/*.csv) params/waves/%/wave.yaml \
+		$(PARAM_FILES) $(SOURCE) $(STAMP)
+	$(BIN)/survey-report validate $(DEMO)/$* --wave $* > /dev/null
+	@mkdir -p $(@D) && touch $@
+
+report: setup $(VALIDATED)
 	$(BIN)/survey-report run --wave latest --out outputs
 
 test: setup
