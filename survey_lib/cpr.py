@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["CPR_PATTERN", "date_valid", "is_cpr_like", "cpr_like_mask", "lost_zero_cpr_mask"]
@@ -21,6 +22,7 @@ __all__ = ["CPR_PATTERN", "date_valid", "is_cpr_like", "cpr_like_mask", "lost_ze
 CPR_PATTERN = re.compile(r"(?<!\d)(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])(\d{2})[-\s]?(\d{4})(?!\d)")
 
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_DAYS_BY_MONTH = np.array((0,) + _DAYS_IN_MONTH)      # by month number; 0 for 'no month'
 
 
 def date_valid(day: int, month: int) -> bool:
@@ -47,7 +49,9 @@ def cpr_like_mask(values: pd.Series) -> pd.Series:
     parts = text.str.extract(r"^(\d{2})(\d{2})\d{2}[-\s]?\d{4}$")
     day = pd.to_numeric(parts[0], errors="coerce")
     month = pd.to_numeric(parts[1], errors="coerce")
-    dim = month.map(lambda m: _DAYS_IN_MONTH[int(m) - 1] if pd.notna(m) and 1 <= m <= 12 else 0)
+    m = month.to_numpy(dtype=float, na_value=np.nan)
+    in_year = (m >= 1) & (m <= 12)            # False for a missing month
+    dim = pd.Series(_DAYS_BY_MONTH[np.where(in_year, m, 0).astype(int)], index=month.index)
     ok = day.between(1, 31) & month.between(1, 12) & (day <= dim)
     return ok.fillna(False).astype(bool)
 

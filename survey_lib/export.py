@@ -182,6 +182,22 @@ def _needs_quote(text: str) -> bool:
     return text.lstrip("'")[:1] in FORMULA_TRIGGERS if text else False
 
 
+def _text_test(values: pd.Series, vectorised, one) -> pd.Series:
+    """A boolean Series: ``one(v)`` for every cell that is a text (``str``), False for every other
+    cell. Computed with pandas' string methods (``vectorised`` of the texts only) instead of a
+    Python call per cell where the column allows."""
+    if isinstance(values.dtype, pd.StringDtype) or values.dtype.kind in "SUT":
+        is_text = values.notna()
+    else:
+        is_text = values.map(lambda v: isinstance(v, str))
+    if not is_text.any():
+        return pd.Series(False, index=values.index)
+    texts = values[is_text].astype(str)
+    result = pd.Series(False, index=values.index)
+    result[is_text.to_numpy(bool)] = vectorised(texts).fillna(False).to_numpy(bool)
+    return result
+
+
 def neutralise_csv_text(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
     return prefixed by a single quote, as OWASP recommends against formula injection; numbers are
@@ -202,11 +218,12 @@ def neutralise_csv_text(frame: pd.DataFrame) -> pd.DataFrame:
         values = frame[col]
         if values.dtype.kind not in "OSUT" and not isinstance(values.dtype, pd.StringDtype):
             continue
-        carriage = values.map(lambda v: isinstance(v, str) and "\r" in v)
+        carriage = _text_test(values, lambda t: t.str.contains("\r", regex=False),
+                              lambda v: "\r" in v)
         if carriage.any():
             values = values.astype(object).where(~carriage, values[carriage].astype(str)
                                                  .str.replace("\r\n", "\n").str.replace("\r", "\n"))
-        hit = values.map(lambda v: isinstance(v, str) and _needs_quote(v))
+        hit = _text_test(values, lambda t: t.str.lstrip("'").str[:1].isin(FORMULA_TRIGGERS), _needs_quote)
         if hit.any() or carriage.any():
             if out is None:
                 out = frame.copy()
@@ -223,7 +240,8 @@ def restore_csv_text(frame: pd.DataFrame, text_columns=()) -> pd.DataFrame:
         values = frame[col]
         if values.dtype.kind != "O" and not isinstance(values.dtype, pd.StringDtype):
             continue
-        hit = values.map(lambda v: isinstance(v, str) and v.startswith("'") and _needs_quote(v[1:]))
+        hit = _text_test(values, lambda t: t.str.startswith("'") & t.str[1:].str.lstrip("'").str[:1].isin(FORMULA_TRIGGERS),
+                         lambda v: v.startswith("'") and _needs_quote(v[1:]))
         if hit.any():
             if out is None:
                 out = frame.copy()
