@@ -1,6 +1,6 @@
 """Benchmark: the batch runner against the floor of papermill running an empty notebook.
 
-Run: .venv/bin/python benchmarks/bench_batch.py [--data DIR] [--out DIR] [--skip-full] [--skip-scaling] [--national]
+Run: .venv/bin/python benchmarks/bench_batch.py [--data DIR] [--out DIR] [--skip-full] [--skip-scaling] [--national] [--waves]
 
 Measured in one run, on this machine:
 
@@ -16,6 +16,12 @@ Measured in one run, on this machine:
    ``--jobs 2`` (tables reused, every notebook made stale): the speed-up of the notebook stage and
    of the whole command.
 6. ``--national``: the national twin's batch (99 scopes), wall time and peak memory.
+7. ``--waves``: the batch ``make report`` runs -- the latest twin wave with its trend pages against
+   the earlier twin waves (``survey-report run --wave latest``; the twins of data/demo/<wave>/ are
+   made first if missing) -- from scratch: wall time, peak memory, the stages and the average
+   page; then a rerun with nothing changed; then ``make report`` itself with nothing changed (its
+   validation stamps and the batch's skip; the first ``make report`` is run untimed if outputs/
+   has none yet).
 
 Prints JSON.
 """
@@ -94,6 +100,8 @@ def main() -> None:
     ap.add_argument("--skip-full", action="store_true")
     ap.add_argument("--national", action="store_true")
     ap.add_argument("--skip-scaling", action="store_true", help="scale on 16 notebooks only, not on the whole batch")
+    ap.add_argument("--skip-pilot", action="store_true", help="no pilot batch and no scaling (with --waves or --national)")
+    ap.add_argument("--waves", action="store_true", help="the three-wave batch of make report, and its reruns")
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     out = a.out or work / "out"
@@ -103,6 +111,8 @@ def main() -> None:
                                                          "import pandas, seaborn, statsmodels.api")), 2)
     if not (a.data / "responses.csv").is_file():
         subprocess.run([str(BIN / "survey-report"), "demo-data", "--out", str(a.data)], check=True)
+    if a.skip_pilot:
+        a.skip_full = True
     if not a.skip_full:
         wall, peak = _run(["run", "--data", str(a.data), "--out", str(out), "--jobs", "2", "--no-progress", "--force"])
         manifest = json.loads(next(out.glob("*/manifest.json")).read_text())
@@ -118,7 +128,7 @@ def main() -> None:
     # stale, nothing else): 16 notebooks (one municipality and 'alle') and the whole pilot batch (112)
     for label, kommune_args, folder in (("16_notebooks", ["--kommune", "Odder"], work / "scale"),
                                         ("112_notebooks", [], out)):
-        if not a.skip_scaling or label == "16_notebooks":
+        if not a.skip_pilot and (not a.skip_scaling or label == "16_notebooks"):
             scaling = {}
             for jobs in (1, 2):
                 args = ["run", "--data", str(a.data), "--out", str(folder), *kommune_args, "--jobs", str(jobs),
@@ -153,8 +163,38 @@ def main() -> None:
                                  "failed": sum(j["status"] != "ok" for j in manifest["jobs"].values()),
                                  "mean_notebook_s": round(sum(secs) / max(len(secs), 1), 2),
                                  "stages_s": manifest.get("timings", {})}
+    if a.waves:
+        res["waves_batch"] = _waves(work / "waves-out")
     print(json.dumps(res, indent=1))
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _summary(manifest: dict) -> dict:
+    jobs = manifest["jobs"].values()
+    secs = [j["seconds"] for j in jobs if j["status"] == "ok" and j.get("seconds") is not None]
+    return {"notebooks": len(secs), "failed": sum(j["status"] != "ok" for j in jobs),
+            "mean_notebook_s": round(sum(secs) / max(len(secs), 1), 2), "stages_s": manifest.get("timings", {})}
+
+
+def _waves(out: Path) -> dict:
+    """The batch of ``make report`` (the latest twin wave with its trend pages) from scratch, rerun,
+    and ``make report`` rerun."""
+    demo = ROOT / "data" / "demo"
+    for wave in ("2023", "2024", "2025"):
+        if not (demo / wave / "responses.csv").is_file():
+            subprocess.run([str(BIN / "survey-report"), "demo-data", "--wave", wave, "--out", str(demo)], check=True,
+                           stdout=subprocess.DEVNULL)
+    args = ["run", "--wave", "latest", "--out", str(out), "--jobs", "2", "--no-progress"]
+    wall, peak = _run(args)
+    manifest = json.loads(next(out.glob("*/manifest.json")).read_text())
+    res = {"wall_s": round(wall, 1), "peak_memory_gb": round(peak, 2), **_summary(manifest)}
+    res["rerun_nothing_changed_s"] = round(_run(args)[0], 2)
+    if not (ROOT / "outputs" / ".make").is_dir():
+        subprocess.run(["make", "-s", "report"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t = time.perf_counter()
+    subprocess.run(["make", "-s", "report"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    res["make_report_rerun_s"] = round(time.perf_counter() - t, 2)
+    return res
 
 
 if __name__ == "__main__":
