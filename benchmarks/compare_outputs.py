@@ -8,11 +8,21 @@ change on the same data (``survey-report run --out ...``), then compare the two 
 - every CSV, JSON table and text file: byte for byte;
 - every page (``<scope>/<notebook>.html``): byte for byte up to its provenance footer (which holds
   the run's start and duration; the same cut as the determinism test in ``tests/test_batch.py``);
-- every workbook (``.xlsx``): every sheet's cells (the file also holds its creation time);
-- ``manifest.json``: everything but run times, start times, timings, attempts, the git commit, and
-  the job keys and reasons (a change of survey_lib's source changes every key);
-- ``index.html``: byte for byte without the per-job seconds and the git commit;
-- ``provenance.json``: everything but the git commit and whether the tree was dirty;
+- every one-page summary (``ledelsesresume.html``): byte for byte up to its footer (the tables'
+  time, digests and commit) and without its rerun key; its PDF is made from that HTML and holds
+  the same footer, so it is compared through the HTML;
+- every workbook (``.xlsx``): every sheet's cells (the file also holds its creation time), without
+  the run's rows of the sheet 'Om tabellerne' (made, commit, uncommitted changes, params digest);
+- ``manifest.json``: everything but run times, start times, timings, attempts, the git commit, the
+  job keys, the digests they are made of and their reasons (a change of survey_lib's source changes
+  every key), and the kernel's interpreter path;
+- ``index.html`` and ``status.html``: byte for byte without the per-job seconds, the stage times,
+  the tables' time, the params digest and the git commit;
+- ``provenance.json``: everything but the git commit, whether the tree was dirty and the params
+  digest (a wave's merged parameters carry the trend tables' key, which includes the digest of
+  survey_lib's source);
+- ``udvikling/key.txt``: not compared (that key, a digest of the trend tables' inputs with the
+  source);
 - the same set of files on both sides (``_logs/`` left out: the worker logs are named by pid).
 
 Exit status 0 when the outputs agree, 1 with every difference listed otherwise.
@@ -28,10 +38,17 @@ from pathlib import Path
 #: manifest/provenance keys a run changes (times, attempts, the git commit) or a change of code
 #: changes without changing any output (job keys and the survey_lib digest inside them, the reason)
 RUN_KEYS = {"seconds", "started", "timings", "git_commit", "git_dirty", "attempts", "created", "run_at",
-            "key", "tables_key", "survey_lib", "reason"}
+            "key", "tables_key", "survey_lib", "reason", "params_sha256",
+            # the digests a job's key is made of, and the kernel's interpreter (another checkout's venv)
+            "parts", "digests", "kernel_python"}
+#: rows of a workbook's sheet 'Om tabellerne' that say when and from which commit it was made
+RUN_ROWS = {"Lavet", "Git-commit", "Ændringer ikke committet", "Params (SHA-256)"}
 FOOTER = '<footer class="survey-provenance">'
 _INDEX_SECONDS = re.compile(r" · [\d.,]+ s")
 _INDEX_COMMIT = re.compile(r'<tr><th scope="row">Git-commit</th><td>.*?</td></tr>')
+_STATUS_RUN = re.compile(r'<table id="timings">.*?</table>'
+                         r'|<tr><th scope="row">(Tabellerne lavet|Params \(SHA-256\))</th><td>.*?</td></tr>', re.S)
+_SUMMARY_KEY = re.compile(r'<meta name="survey-summary-key" content="[0-9a-f]*">')
 
 
 def _files(root: Path) -> set[str]:
@@ -51,7 +68,9 @@ def _sheets(path: Path) -> dict:
     from python_calamine import CalamineWorkbook
 
     wb = CalamineWorkbook.from_path(str(path))
-    return {name: wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names}
+    return {name: [row for row in wb.get_sheet_by_name(name).to_python()
+                   if not (name == "Om tabellerne" and row[:1] and row[0] in RUN_ROWS)]
+            for name in wb.sheet_names}
 
 
 def _page(path: Path) -> str:
@@ -59,8 +78,14 @@ def _page(path: Path) -> str:
 
 
 def _index(path: Path) -> str:
-    # the job matrix shows each job's seconds (" · 12,3 s"), the provenance table the git commit
-    return _INDEX_COMMIT.sub("", _INDEX_SECONDS.sub("", path.read_text(encoding="utf-8")))
+    # the job matrix shows each job's seconds (" · 12,3 s"), the provenance table the git commit,
+    # the status page the stages' times and when the tables were made
+    text = _INDEX_COMMIT.sub("", _INDEX_SECONDS.sub("", path.read_text(encoding="utf-8")))
+    return _STATUS_RUN.sub("", text)
+
+
+def _summary(path: Path) -> str:
+    return _SUMMARY_KEY.sub("", path.read_text(encoding="utf-8")).split("<footer")[0]
 
 
 def compare(old: Path, new: Path) -> list[str]:
@@ -74,8 +99,14 @@ def compare(old: Path, new: Path) -> list[str]:
         name = Path(rel).name
         if name in ("manifest.json", "provenance.json"):
             same = _without_run_keys(json.loads(p.read_text())) == _without_run_keys(json.loads(q.read_text()))
-        elif name == "index.html":
+        elif name == "key.txt" and Path(rel).parent.name == "udvikling":
+            continue
+        elif name in ("index.html", "status.html"):
             same = _index(p) == _index(q)
+        elif name == "ledelsesresume.html":
+            same = _summary(p) == _summary(q)
+        elif name == "ledelsesresume.pdf":
+            continue
         elif rel.endswith(".html"):
             same = _page(p) == _page(q)
         elif rel.endswith(".xlsx"):
