@@ -26,7 +26,7 @@ from ..vocabulary import TOTAL
 from .crosswalk import Crosswalk
 from .params import Wave
 
-__all__ = ["PANEL", "TOP_CATEGORY", "WaveComparison", "WaveData", "stable_tables", "stable_scores", "wave_tables",
+__all__ = ["PANEL", "TOP_CATEGORY", "WaveComparison", "WaveData", "as_panel", "stable_tables", "stable_scores", "wave_tables",
            "wave_data", "panel_tables", "panel_data", "compare_waves", "not_comparable", "panel_warning",
            "trend_comparable", "linear_trend", "rank_movement", "top_share_tables", "top_share_changes"]
 
@@ -212,6 +212,15 @@ def panel_data(wave: Wave, cw: Crosswalk, kommuner: list[str], data_dir: Path | 
     t = d.tables[d.tables["scope"] == "all"].copy()
     t["scope"] = PANEL
     return dataclasses.replace(d, tables=t.reset_index(drop=True))
+
+
+def as_panel(data: WaveData) -> WaveData:
+    """A wave's data as its own common panel, when the panel is every participant of the wave: the
+    same design and estimates, the national tables under scope ``panel`` (what :func:`panel_data`
+    would compute again from the same files)."""
+    t = data.tables[data.tables["scope"] == "all"].copy()
+    t["scope"] = PANEL
+    return dataclasses.replace(data, tables=t.reset_index(drop=True))
 
 
 def not_comparable(cw: Crosswalk, earlier: str, later: str) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from ..trend import TREND_DIR
 from ..vocabulary import TOTAL
 from .crosswalk import Crosswalk
 from .params import Wave
-from .pipeline import (PANEL, TREND_PANEL, compare_waves, linear_trend, panel_data, rank_movement,
+from .pipeline import (PANEL, TREND_PANEL, as_panel, compare_waves, linear_trend, panel_data, rank_movement,
                        top_share_changes, top_share_tables, trend_comparable, wave_data)
 
 __all__ = ["TrendResult", "waves_with_data", "write_trend", "labels_of"]
@@ -109,7 +109,8 @@ def write_trend(later: str, waves: dict[str, Wave], cw: Crosswalk, wave_dir: Pat
         """The panel's own tables and design, made once per wave and set of municipalities."""
         key = (w, tuple(kommuner))
         if key not in made:
-            made[key] = panel_data(waves[w], cw, kommuner)
+            whole = set(kommuner) == set(waves[w].kommuner) and w in data
+            made[key] = as_panel(data[w]) if whole else panel_data(waves[w], cw, kommuner)
         return made[key]
 
     for e in earlier:
