@@ -198,8 +198,10 @@ def share_phrase(earlier: float, later: float, flag: str, change: float = float(
     95 %-KI 1,2 til 5,8); en sikker stigning', 'fra 24,0 % til 25,0 %: uændret inden for den
     statistiske usikkerhed'. Sure only by the test after the multiple-testing rule."""
     a, b = fmt_pct(earlier), fmt_pct(later)
-    detail = (f" ({_points(change)} procentpoint; 95 %-KI {_points(ci_low)}{' til ' if min(ci_low, ci_high) < 0 else '–'}"
-              f"{_points(ci_high)})") if not _missing(change) and not _missing(ci_low) else ""
+    detail = ""
+    if not _missing(change) and not _missing(ci_low):
+        sep = " til " if min(ci_low, ci_high) < 0 else "–"
+        detail = f" ({_points(change)} procentpoint; 95 %-KI {_points(ci_low)}{sep}{_points(ci_high)})"
     if flag == "up":
         return f"steget fra {a} til {b}{detail}; en sikker stigning"
     if flag == "down":

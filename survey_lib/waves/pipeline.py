@@ -26,8 +26,8 @@ from ..vocabulary import TOTAL
 from .crosswalk import Crosswalk
 from .params import Wave
 
-__all__ = ["PANEL", "TOP_CATEGORY", "WaveComparison", "WaveData", "as_panel", "stable_tables", "stable_scores", "wave_tables",
-           "wave_data", "panel_tables", "panel_data", "compare_waves", "not_comparable", "panel_warning",
+__all__ = ["PANEL", "TOP_CATEGORY", "WaveComparison", "WaveData", "as_panel", "stable_tables", "stable_scores",
+           "wave_tables", "wave_data", "panel_tables", "panel_data", "compare_waves", "not_comparable", "panel_warning",
            "trend_comparable", "linear_trend", "rank_movement", "top_share_tables", "top_share_changes"]
 
 #: The scope of the national estimates over the common panel (municipalities in both waves).
@@ -384,7 +384,7 @@ def top_share_tables(data: WaveData, ids: list[str], scopes: list[str]) -> pd.Da
     from ..tables import TABLE_COLUMNS
 
     design = data.design
-    national = str(data.tables["scope"].iloc[0]) if len(data.tables) and (data.tables["scope"] == PANEL).all() else "all"
+    national = PANEL if len(data.tables) and (data.tables["scope"] == PANEL).all() else "all"
     strata = [str(s) for s in design.stratum_labels]
     tot = data.tables[data.tables["breakdown"] == TOTAL]
     sup = dict(zip(zip(tot["scope"].astype(str), tot["question"].astype(str)),
