@@ -72,11 +72,14 @@ SPECIAL = {
                       "ctx = open_context(kommune, data_dir, params_dir, tables_dir, wave)",
                       "# Regneeksempel: vægtede og ikke-vægtede andele\nshow_weighting_example(ctx);")),
     "60_udvikling": ("Udvikling siden sidst", "Har kommunen flyttet sig siden de tidligere runder, og er ændringen "
-                     "reel? For hvert spørgsmål og tema: den tidligere og den seneste score med 95 %-"
-                     "konfidensinterval, ændringen og om den er statistisk sikker (testet på forskellen, rettet for "
-                     "mange test i samme kommune), en figur over runderne, og hvilke spørgsmål der ikke kan "
-                     "sammenlignes og hvorfor. Landstallene vises både for alle deltagere og for de kommuner, der "
-                     "deltog i begge runder; det er den sidste sammenligning, man kan stole på.",
+                     "reel? Med tre eller flere runder: tendensen over alle runderne (den gennemsnitlige ændring pr. "
+                     "runde, testet). For hver tidligere runde og hvert spørgsmål og tema: den tidligere og den "
+                     "seneste score med 95 %-konfidensinterval, ændringen og om den er statistisk sikker (testet på "
+                     "forskellen, rettet for mange test i samme kommune), andelen med de to mest positive svar, "
+                     "kommunens placering blandt kommunerne i begge runder, en figur over runderne, og hvilke "
+                     "spørgsmål der ikke kan sammenlignes og hvorfor. Landstallene vises både for alle deltagere og "
+                     "for de kommuner, der deltog i alle de sammenlignede runder; det er den sidste sammenligning, "
+                     "man kan stole på.",
                      "# indlæs funktionen, der viser udviklingen\nfrom survey_lib.trend import show_trend",
                      "# vis udviklingen siden de tidligere runder\nshow_trend(kommune, tables_dir);"),
 }
