@@ -13,6 +13,7 @@ import difflib
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -198,12 +199,29 @@ def check_ages(pop: pd.DataFrame, limits: AgeLimits, reference: pd.Timestamp, fi
     return faults
 
 
+def isin_text(values: pd.Series, candidates) -> pd.Series:
+    """``values.isin(candidates)`` for text columns, computed by Arrow's ``is_in`` on the whole
+    column at once (pandas' Arrow-string ``isin`` converts every candidate to an Arrow scalar in
+    Python: seconds for the ids of a national sample). Anything that is not all text falls back to
+    pandas."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cand = pd.Series(list(candidates) if not isinstance(candidates, pd.Series) else candidates, dtype=object)
+    text_values = isinstance(values.dtype, pd.StringDtype) or values.map(lambda v: isinstance(v, str) or v is None).all()
+    if not text_values or not cand.map(lambda v: isinstance(v, str)).all():
+        return values.isin(candidates)
+    arr = pa.array(values.astype(object).where(values.notna(), None).tolist(), type=pa.string())
+    hit = pc.is_in(arr, value_set=pa.array(cand.tolist(), type=pa.string()))
+    return pd.Series(np.asarray(hit.fill_null(False), dtype=bool), index=values.index)
+
+
 def _membership_faults(frame: pd.DataFrame, ids: pd.Series | None, file: str, kind: str, message: str) -> list[Fault]:
     """A fault (file, row, column person_id, value) for every id of ``frame`` not among ``ids``
     (none when ``ids`` is None: the other file could not be read)."""
     if "person_id" not in frame.columns or ids is None:
         return []
-    missing = frame["person_id"].notna() & ~frame["person_id"].isin(set(ids.dropna()))
+    missing = frame["person_id"].notna() & ~isin_text(frame["person_id"], ids.dropna())
     return [Fault(file, kind, message, int(idx) + 1, "person_id", str(frame.at[idx, "person_id"]))
             for idx in frame.index[missing]]
 

@@ -22,6 +22,7 @@ from ..design import SurveyDesign
 from ..errors import SurveyError
 from ..pipeline import ComputedTables, compute_tables
 from ..trend import TREND_PANEL
+from ..validate import isin_text
 from ..vocabulary import TOTAL
 from .crosswalk import Crosswalk
 from .params import Wave
@@ -198,9 +199,9 @@ def panel_data(wave: Wave, cw: Crosswalk, kommuner: list[str], data_dir: Path | 
     pop = pop[pop["kommune"].isin(kommuner)]
     ids = set(pop["person_id"])
     sample = _read(files["sample"])
-    sample = sample[sample["person_id"].isin(ids)]
+    sample = sample[isin_text(sample["person_id"], ids).to_numpy()]
     resp = _read(files["responses"])
-    resp = resp[resp["person_id"].isin(ids)]
+    resp = resp[isin_text(resp["person_id"], ids).to_numpy()]
     params = wave.params.model_copy(update={"kommuner": tuple(k for k in wave.params.kommuner if k.name in kommuner)})
     with tempfile.TemporaryDirectory(prefix=f"panel-{wave.name}-") as tmp:
         for role, frame in zip(_ROLES, (pop, sample, resp)):
