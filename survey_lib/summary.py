@@ -463,7 +463,7 @@ table.since td:nth-child(2), table.since td:nth-child(3) { white-space: nowrap; 
   body.with-since .cols { display: flex; gap: .8rem; } body.with-since .cols > section { flex: 1 1 0; }
   body.with-since .note, body.with-since footer { font-size: 7pt; } body.with-since p { margin: .1rem 0; }
   body.with-since .banner { padding: .15rem .5rem; margin-top: 0; }
-  table.since td:nth-child(4) { white-space: nowrap; }
+  table.since td:nth-child(4), body.with-since table.themes td { white-space: nowrap; }
 }
 @media (max-width: 40rem) { body { padding: 0 .75rem 2rem; } h1 { font-size: 1.25rem; } }
 """
@@ -529,7 +529,7 @@ def summary_html(s: ScopeSummary, key: str = "", links: bool = True) -> str:
 <p class="sub">{_e(s.title)} · bølge {_e(s.wave)} · {_e(s.made)}</p>
 <h2 id="temaer">Temaerne</h2>
 <div class="table-scroll" role="region" aria-labelledby="temaer" tabindex="0">
-<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<table class="themes"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 </div>
 <p class="note">{_e(flag_note)}</p>
 <div class="cols">
