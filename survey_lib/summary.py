@@ -369,8 +369,8 @@ def since_last(trend: TrendTotals, scope: str) -> SinceLast:
     nc = trend.not_comparable.get(found)
     names = ([("temaet " if str(q).startswith("tema_") else "") + trend.labels.get(q, q) for q in nc["question"]]
              if nc is not None and len(nc) else [])
-    not_compared = (f"Ikke sammenlignet, fordi det ikke er stillet eller opgjort ens i begge runder (hvorfor "
-                    f"står på udviklingssiden): {', '.join(names)}." if names else "")
+    not_compared = (f"Ikke sammenlignet (ikke stillet eller ikke ens i begge runder; se udviklingssiden): "
+                    f"{', '.join(names)}." if names else "")
     return SinceLast(found, label, later_label, intro, tuple(out), not_compared)
 
 
