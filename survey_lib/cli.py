@@ -10,7 +10,8 @@ nonresponse DATA_DIR --out DIR  non-response analysis and weighting diagnostics 
 pseudonymize IN OUT --key-file F  replace CPR numbers by keyed surrogate ids (HMAC-SHA256).
 audit OUTPUT_DIR          scan finished outputs for personal data and small cells.
 run                       the batch: every notebook for every scope, HTML site, index, audit;
-                          --wave W: wave W's batch with its trend pages against the earlier waves.
+                          --wave W: wave W's batch with its trend pages against the earlier waves;
+                          without --wave and --data, the latest wave with data when params/ has waves.
 diff OLD NEW              which headline numbers changed between two batch outputs.
 """
 
@@ -305,13 +306,27 @@ def run(
     wave: Optional[str] = typer.Option(None, "--wave", help="Run this wave (a folder under params/waves/, or "
                                        "'latest': the latest wave with data) with its trend pages against every "
                                        "earlier wave with data (docs/waves.md). --data then replaces the wave's "
-                                       "data folder."),
+                                       "data folder. Default: 'latest' when the params folder has waves with data "
+                                       "and --data is not given; otherwise the single-wave batch."),
 ) -> None:
     """Run every notebook for every scope (all municipalities together, and each municipality),
-    export HTML, write each scope's tables, build the index page and run the leak audit."""
+    export HTML, write each scope's tables, build the index page and run the leak audit.
+
+    Without --wave: if the params folder has waves (params/waves/) with data and no --data is
+    given, the latest wave with data is run with its trend pages (as --wave latest; said on
+    stderr); with --data, or without waves, the single-wave batch on that data as before."""
     from .batch.runner import default_options, run_batch
 
     wave_run = None
+    if wave is None:
+        from .waves.run import default_wave
+
+        try:
+            wave, why = default_wave(params_dir.resolve() if params_dir else None, data_dir is not None)
+        except SurveyError as exc:
+            _fail(exc)
+        if why:
+            typer.echo(why, err=True)
     if wave is not None:
         from .waves.run import prepare_wave
 

@@ -1,11 +1,16 @@
 """Writing the table set: tidy CSV for machines ('.' decimals) and an Excel workbook for analysts
 (Danish headers, number formats that Danish Excel shows as 3,85 and 24,0 %). Written atomically:
 everything goes to a temporary folder beside the target and is moved into place at the end.
+
+A scope's workbook in a wave's batch (``survey-report run --wave``: trend tables in
+``<wave>/udvikling/`` beside the scope folders) also gets the sheet ``Udvikling``: the scope's mean
+changes since each earlier wave (:func:`trend_sheet`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 
@@ -17,7 +22,8 @@ from .params import Params
 from .tables import TableSet
 from .vocabulary import ADJUSTMENT_NAMES, METHOD_NAMES, SurveyVocabulary, theme_outcome
 
-__all__ = ["write_table_set", "write_csvs", "neutralise_csv_text", "restore_csv_text", "FORMULA_TRIGGERS", "write_sheet", "excel_workbook", "EXCEL_HEADERS", "WORKBOOK_OPTIONS"]
+__all__ = ["write_table_set", "write_csvs", "neutralise_csv_text", "restore_csv_text", "FORMULA_TRIGGERS", "write_sheet", "excel_workbook", "EXCEL_HEADERS", "WORKBOOK_OPTIONS",
+           "trend_sheet", "TREND_SHEET", "CHANGE_FLAGS_DA"]
 
 # Danish headers of the Excel workbook (the CSV keeps the machine names).
 EXCEL_HEADERS = {
@@ -41,6 +47,13 @@ EXCEL_HEADERS = {
     "q3": "Øvre kvartil", "max": "Største vægt", "cv": "Variationskoefficient", "deff_kish": "Designeffekt (Kish)",
     "n_effective": "Effektivt antal", "reason": "Årsag", "line": "Linje i tabellen",
     "not_computable": "Ikke beregnelig, årsag", "adjustment": "Tilpasning af tabellen",
+    # the sheet Udvikling (the change since an earlier wave, survey_lib.change.CHANGE_COLUMNS)
+    "earlier_wave": "Fra runde", "later_wave": "Til runde", "earlier_n": "Antal svar, tidligere runde",
+    "later_n": "Antal svar", "earlier": "Gns. score, tidligere runde",
+    "earlier_ci_low": "Tidligere runde, 95 %-KI nedre", "earlier_ci_high": "Tidligere runde, 95 %-KI øvre",
+    "later": "Gns. score, seneste runde", "later_ci_low": "Seneste runde, 95 %-KI nedre",
+    "later_ci_high": "Seneste runde, 95 %-KI øvre", "change": "Ændring", "change_se": "Ændring, standardfejl",
+    "change_ci_low": "Ændring, 95 %-KI nedre", "change_ci_high": "Ændring, 95 %-KI øvre",
 }
 FORMATS = {"share": "0.0%", "share_se": "0.0%", "mean": "0.00", "mean_se": "0.000", "mean_ci_low": "0.00",
            "mean_ci_high": "0.00", "weighted_n": "#,##0", "statistic": "0.00", "df1": "0.0", "df2": "0.0",
@@ -49,12 +62,20 @@ FORMATS = {"share": "0.0%", "share_se": "0.0%", "mean": "0.00", "mean_se": "0.00
            "sum_weights": "#,##0", "min": "0.00", "q1": "0.00", "median": "0.00", "q3": "0.00", "max": "0.00",
            "cv": "0.00", "deff_kish": "0.00", "n_effective": "#,##0", "rank": "0",
            "rank_low": "0", "rank_high": "0", "adjusted_difference": "0.00", "adjusted_ci_low": "0.00",
-           "adjusted_ci_high": "0.00", "adjusted_p": "0.0000", "adjusted_p_adjusted": "0.0000"}
+           "adjusted_ci_high": "0.00", "adjusted_p": "0.0000", "adjusted_p_adjusted": "0.0000",
+           "earlier_n": "#,##0", "later_n": "#,##0", "earlier": "0.00", "earlier_ci_low": "0.00",
+           "earlier_ci_high": "0.00", "later": "0.00", "later_ci_low": "0.00", "later_ci_high": "0.00",
+           "change": "0.00", "change_se": "0.000", "change_ci_low": "0.00", "change_ci_high": "0.00"}
 FLAGS_DA = {"above": "Signifikant over de øvrige", "below": "Signifikant under de øvrige",
             "level": "På niveau med de øvrige", "suppressed": "Undertrykt (for få svar)"}
 ADJUSTED_FLAGS_DA = {"above": "Signifikant over den gennemsnitlige kommune",
                      "below": "Signifikant under den gennemsnitlige kommune",
                      "level": "På niveau med den gennemsnitlige kommune", "": ""}
+#: The change's verdict (survey_lib.change.ChangeFlag) as the workbooks say it.
+CHANGE_FLAGS_DA = {"up": "Sikker forbedring", "down": "Sikkert fald", "unchanged": "Uændret inden for usikkerheden",
+                   "suppressed": "Undertrykt (for få svar)", "not_computable": "Ikke beregnet"}
+#: The sheet of a scope's changes since the earlier waves.
+TREND_SHEET = "Udvikling"
 TESTS_DA = {"rao_scott": "Rao–Scott (fordeling)", "wald": "Wald (gns. score)", "t": "t-test (gns. score)"}
 
 
@@ -118,7 +139,68 @@ def write_sheet(wb, title: str, frame: pd.DataFrame, widths: dict[str, float] | 
                 ws.write_string(r, i, str(v))
 
 
-def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, prov: dict) -> None:
+_TREND_COLUMNS = ["earlier_wave", "later_wave", "scope", "question", "heading", "breakdown", "group", "earlier_n",
+                  "later_n", "earlier", "earlier_ci_low", "earlier_ci_high", "later", "later_ci_low", "later_ci_high",
+                  "change", "change_se", "change_ci_low", "change_ci_high", "statistic", "p_value", "family",
+                  "p_adjusted", "flag", "suppressed", "not_computable"]
+
+
+@functools.lru_cache(maxsize=8)
+def _mean_changes(path: str, stamp: tuple) -> pd.DataFrame:
+    """The mean changes of one ``changes_<wave>.csv`` (read once per process and file version:
+    every scope's workbook reads the same file)."""
+    c = pd.read_csv(path, dtype={"earlier_wave": str, "later_wave": str, "scope": str, "group": str, "category": str},
+                    keep_default_na=True)
+    return c[c["kind"] == "mean"].reset_index(drop=True)
+
+
+def trend_sheet(trend_dir: Path | str, scope: str, breakdown_title=None) -> pd.DataFrame | None:
+    """The sheet ``Udvikling`` of ``scope``'s workbook: its mean changes (in total and in every
+    breakdown group) since each earlier wave, from the trend tables in ``trend_dir``
+    (``changes_<wave>.csv``, :data:`survey_lib.change.CHANGE_COLUMNS`); None when there are none.
+
+    For ``all`` the rows are those of all participants (``Alle deltagere``) and of the
+    municipalities in both waves (``Kommuner med i begge runder``). Waves are named by their labels,
+    questions by their stable id with the label readers see, the verdict in Danish
+    (:data:`CHANGE_FLAGS_DA`). A suppressed change has no number (the change tables leave them
+    empty). Rows in the order of the change tables, earlier waves from the latest back.
+    ``breakdown_title``: the breakdown's Danish title (default: its name)."""
+    folder = Path(trend_dir)
+    if not (folder / "waves.csv").is_file():
+        return None
+    waves = pd.read_csv(folder / "waves.csv", dtype=str)
+    label = dict(zip(waves["wave"], waves["label"]))
+    names = (pd.read_csv(folder / "labels.csv", dtype=str).set_index("question")["label"].to_dict()
+             if (folder / "labels.csv").is_file() else {})
+    keep = {"all", "panel"} if scope == "all" else {scope}
+    frames = []
+    for w in list(waves["wave"])[-2::-1]:
+        path = folder / f"changes_{w}.csv"
+        if not path.is_file():
+            continue
+        st = path.stat()
+        c = _mean_changes(str(path), (st.st_mtime_ns, st.st_size))
+        c = c[c["scope"].isin(keep)]
+        if len(c):
+            frames.append(c)
+    if not frames:
+        return None
+    c = pd.concat(frames, ignore_index=True).rename(columns={"ci_low": "change_ci_low", "ci_high": "change_ci_high"})
+    c["heading"] = c["question"].map(lambda q: names.get(q, q))
+    c["earlier_wave"] = c["earlier_wave"].map(lambda w: label.get(w, w))
+    c["later_wave"] = c["later_wave"].map(lambda w: label.get(w, w))
+    c["scope"] = c["scope"].replace({"all": "Alle deltagere", "panel": "Kommuner med i begge runder"})
+    if breakdown_title is not None:
+        c["breakdown"] = c["breakdown"].map(breakdown_title)
+    c["flag"] = c["flag"].map(CHANGE_FLAGS_DA).fillna(c["flag"])
+    c["suppressed"] = c["suppressed"].astype(str).str.lower().eq("true")
+    for col in ("earlier_n", "later_n"):
+        c[col] = pd.to_numeric(c[col], errors="coerce")
+    return c[_TREND_COLUMNS].reset_index(drop=True)
+
+
+def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, prov: dict,
+           trend: pd.DataFrame | None = None) -> None:
     from .synthetic import BANNER
 
     wb = excel_workbook(path)
@@ -152,6 +234,8 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
     log["breakdown"] = log["breakdown"].map(vocabulary.title)
     log["scope"] = log["scope"].replace({"all": "Alle kommuner"})
     write_sheet(wb, "Undertrykte celler", log, banner=banner)
+    if trend is not None and len(trend):
+        write_sheet(wb, TREND_SHEET, trend, banner=banner)
     from .provenance import workbook_provenance
 
     rows = workbook_provenance(prov)          # Danish labels and dates, no local paths
@@ -167,7 +251,12 @@ def _excel(path: Path, ts: TableSet, params: Params, diagnostics: pd.DataFrame, 
         "'sikkert fra' og 'sikkert til' er et 95 %-konfidenssæt for placeringen. Den justerede sammenligning "
         "sammenligner kommunen med den gennemsnitlige kommune med borgere som kommunens egne (samme "
         "målgrupper, alder, køn og varighed); den rå sammenligning sammenligner med de øvrige kommuner, "
-        "som de er."]}), about])
+        "som de er."
+        + (" Arket Udvikling viser ændringen i gennemsnitlig score siden de tidligere runder (i alt og i hver "
+           "gruppe): 'Antal svar' er antallet i denne runde; ændringens standardfejl er √(SE₁² + SE₂²) for to "
+           "uafhængige stikprøver, og p-værdien er justeret for mange test inden for omfanget "
+           f"({ADJUSTMENT_NAMES[params.survey.comparison_testing]}). Hvor en af runderne har for få svar, vises "
+           "ingen ændring." if trend is not None and len(trend) else "")]}), about])
     write_sheet(wb, "Om tabellerne", about, banner=banner)
     wb.close()
 
@@ -264,7 +353,8 @@ def write_csvs(stage, frames: dict[str, pd.DataFrame]) -> None:
 
 def write_table_set(ts: TableSet, diagnostics: pd.DataFrame, strata: pd.DataFrame,
                     collapses: pd.DataFrame, out: Path | str, params: Params, prov: dict,
-                    excel: bool = True, excel_rows: pd.Series | None = None) -> list[Path]:
+                    excel: bool = True, excel_rows: pd.Series | None = None,
+                    trend_dir: Path | str | None = None) -> list[Path]:
     """Write tables.csv, tests.csv, comparisons.csv, suppression_log.csv, weights_diagnostics.csv,
     strata.csv, collapses.csv, provenance.json and (``excel``) tabeller.xlsx to ``out``.
 
@@ -290,6 +380,11 @@ def write_table_set(ts: TableSet, diagnostics: pd.DataFrame, strata: pd.DataFram
         if excel:
             book = ts if excel_rows is None else dataclasses.replace(
                 ts, tables=ts.tables[excel_rows.to_numpy(bool)].reset_index(drop=True))
-            _excel(stage.file("tabeller.xlsx"), book, params, diagnostics, prov)
+            from .trend import TREND_DIR
+
+            scope = str(prov.get("scope") or "all")
+            trend = trend_sheet(Path(trend_dir) if trend_dir is not None else out.parent.parent / TREND_DIR, scope,
+                                SurveyVocabulary.from_params(params).title)
+            _excel(stage.file("tabeller.xlsx"), book, params, diagnostics, prov, trend)
         names = list(stage.names)
     return [out / n for n in names]

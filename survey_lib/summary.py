@@ -12,11 +12,17 @@ What a municipality's management asks first, on one A4 page:
   the questions with the highest and lowest score. Only cells of at least ``reporting_minimum``
   answers take part;
 - the response rate against the others' (from the all-municipality non-response table);
-- one sentence on the weighting (method, cells, design effect and effective number of answers).
+- one sentence on the weighting (method, cells, design effect and effective number of answers);
+- 'Siden sidst', when the batch has trend tables (``<wave>/udvikling/``, written by
+  ``survey-report run --wave``): for each question and theme the earlier and the latest score with
+  95 % intervals and the change in words (:func:`survey_lib.trend.change_phrase`), against the
+  latest earlier wave in which the scope took part (for all municipalities: the municipalities that
+  took part in both waves, the comparison to trust); a scope without an earlier wave says so.
 
 Everything is read from the scope's tables as the batch wrote them (``comparisons.csv``,
-``tables.csv``, ``weights_diagnostics.csv``, ``frafald/response_rates.csv``); nothing is estimated
-here, and the rank confidence sets are the tables' (``rank_low``, ``rank_high``), shown only when
+``tables.csv``, ``weights_diagnostics.csv``, ``frafald/response_rates.csv``, the trend tables'
+``waves.csv``, ``labels.csv``, ``changes_<wave>.csv`` and ``not_comparable_<wave>.csv``); nothing is
+estimated here, and the rank confidence sets are the tables' (``rank_low``, ``rank_high``), shown only when
 present.
 
 The PDF is written by WeasyPrint with ``pdf_variant="pdf/ua-1"``: a tagged PDF (structure tree from
@@ -44,8 +50,8 @@ from .scores import theme_score_ids
 from .synthetic import BANNER_DETAIL
 from .vocabulary import METHOD_NAMES, SurveyVocabulary
 
-__all__ = ["ScopeSummary", "Row", "summarise_scope", "summary_html", "write_summary_pdf", "write_summaries",
-           "SUMMARY_NAME", "FLAG_WORDS", "SUMMARY_LANG"]
+__all__ = ["ScopeSummary", "Row", "SinceLast", "TrendTotals", "read_trend_totals", "since_last", "summarise_scope",
+           "summary_html", "write_summary_pdf", "write_summaries", "SUMMARY_NAME", "FLAG_WORDS", "SUMMARY_LANG"]
 
 #: File stem of the summary in each scope's folder (``ledelsesresume.html`` and ``.pdf``).
 SUMMARY_NAME = "ledelsesresume"
@@ -62,6 +68,37 @@ class Row:
     label: str
     cells: tuple[str, ...]
     flag: str = ""                # above / below / level / '' (the CSS class of the flag cell)
+
+
+@dataclass(frozen=True)
+class SinceLast:
+    """The summary's 'Siden sidst': the change of each theme and question since an earlier wave.
+
+    ``earlier_wave`` is empty when the scope took part in no earlier wave with data; ``intro`` then
+    says so and ``rows`` is empty. ``rows``: label, (earlier score with 95 % interval, latest score
+    with 95 % interval, the change in words); ``flag`` is the change table's flag (``up``, ``down``,
+    ``unchanged``, ``suppressed``, ``not_computable``)."""
+
+    earlier_wave: str
+    earlier_label: str
+    later_label: str
+    intro: str
+    rows: tuple[Row, ...] = ()
+    not_compared: str = ""
+
+
+@dataclass(frozen=True)
+class TrendTotals:
+    """What the summaries read from a batch's trend tables (``<wave>/udvikling/``), once for every
+    scope: the waves compared (time order, the batch's wave last), their labels, the stable ids'
+    labels, and per earlier wave the mean changes in total and the ids not compared."""
+
+    waves: tuple[str, ...]
+    wave_labels: dict
+    labels: dict
+    changes: dict
+    not_comparable: dict
+    digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +120,7 @@ class ScopeSummary:
     made: str
     notes: tuple[str, ...] = ()
     provenance: str = ""
+    since: SinceLast | None = None
 
 
 def _num(value) -> float:
@@ -241,10 +279,106 @@ def _everyone(params: Params, tables: pd.DataFrame, minimum: int) -> tuple:
             "De tre højeste spørgsmål", "De tre laveste spørgsmål")
 
 
+def _trend_digest(folder: Path) -> str:
+    """SHA-256 of the trend tables the summaries read (empty when there are none)."""
+    if not (folder / "waves.csv").is_file():
+        return ""
+    h = hashlib.sha256()
+    for path in sorted(folder.glob("*.csv")):
+        if path.name.startswith(("waves", "labels", "changes_", "not_comparable_")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def read_trend_totals(wave_dir: Path) -> TrendTotals | None:
+    """The trend tables of the batch in ``wave_dir`` as the summaries need them, or None when the
+    batch has none (a run without ``--wave``)."""
+    from .trend import TREND_DIR, TrendFiles
+
+    files = TrendFiles(Path(wave_dir) / TREND_DIR)
+    if not files.present:
+        return None
+    waves = files.waves()
+    names = tuple(str(w) for w in waves["wave"])
+    changes, not_comparable = {}, {}
+    for name in names[:-1]:
+        ch = files.changes(name)
+        changes[name] = ch[(ch["breakdown"] == "total") & (ch["kind"] == "mean")].reset_index(drop=True)
+        not_comparable[name] = files.not_comparable(name)
+    labels = files.labels() if (files.folder / "labels.csv").is_file() else {}
+    return TrendTotals(names, dict(zip(names, (str(x) for x in waves["label"]))), labels, changes, not_comparable,
+                       _trend_digest(files.folder))
+
+
+def _score_ci(mean: float, lo: float, hi: float) -> str:
+    if math.isnan(mean):
+        return "–"
+    if math.isnan(lo) or math.isnan(hi):
+        return fmt_number(mean)
+    return f"{fmt_number(mean)} ({fmt_number(lo)}{' til ' if min(lo, hi) < 0 else '–'}{fmt_number(hi)})"
+
+
+def since_last(trend: TrendTotals, scope: str) -> SinceLast:
+    """'Siden sidst' of ``scope`` (``all`` or a municipality): the change of every theme and question
+    since the latest earlier wave in which the scope took part, in words
+    (:func:`survey_lib.trend.change_phrase`; 'sikker' only by the change's test after the
+    multiple-testing rule). For all municipalities the rows are those of the common panel (the
+    municipalities in both waves), the comparison to trust; the change of all participants is on
+    the trend page. A suppressed change shows no score (for few answers in one of the waves)."""
+    from .trend import change_phrase
+
+    later_label = trend.wave_labels[trend.waves[-1]]
+    earlier = list(trend.waves[:-1])
+    key = "panel" if scope == _ALL else scope
+    found = next((w for w in reversed(earlier) if (trend.changes[w]["scope"].astype(str) == key).any()), None)
+    if found is None:
+        if not earlier:
+            why = f"{later_label} er den første runde med data; der er endnu ingen udvikling at vise."
+        elif scope == _ALL:
+            why = (f"Ingen kommune deltog både i {later_label} og i en tidligere runde med data; der er ingen "
+                   "udvikling at vise.")
+        else:
+            why = (f"{scope} deltog ikke i nogen tidligere runde med data "
+                   f"({', '.join(trend.wave_labels[w] for w in earlier)}); der er ingen udvikling at vise.")
+        return SinceLast("", "", later_label, why)
+    label = trend.wave_labels[found]
+    rows = trend.changes[found]
+    rows = rows[rows["scope"].astype(str) == key]
+    themes = rows["question"].astype(str).str.startswith("tema_")
+    out = []
+    for r in pd.concat([rows[themes], rows[~themes]]).to_dict("records"):
+        flag = str(r.get("flag") or "")
+        reason = "" if pd.isna(r.get("not_computable")) else str(r.get("not_computable"))
+        shown = flag != "suppressed"
+        e, l_ = _num(r.get("earlier")), _num(r.get("later"))
+        words = change_phrase(e, l_, flag, reason)
+        q = str(r["question"])
+        name = trend.labels.get(q, q)
+        out.append(Row(f"Tema: {name}" if q.startswith("tema_") else name, (
+            _score_ci(e, _num(r.get("earlier_ci_low")), _num(r.get("earlier_ci_high"))) if shown else "–",
+            _score_ci(l_, _num(r.get("later_ci_low")), _num(r.get("later_ci_high"))) if shown else "–",
+            words[:1].upper() + words[1:]), flag))
+    if scope == _ALL:
+        n = len(set(trend.changes[found]["scope"].astype(str)) - {_ALL, "panel"})
+        intro = (f"Udviklingen fra {label} til {later_label} for de {n} kommuner, der deltog begge gange (den "
+                 "sammenligning, man kan stole på; udviklingen for alle deltagere står på udviklingssiden).")
+    else:
+        skipped = [trend.wave_labels[w] for w in earlier[earlier.index(found) + 1:]]
+        intro = (f"Udviklingen fra {label}, den seneste tidligere runde, {scope} deltog i, til {later_label}"
+                 + (f" ({scope} deltog ikke i {' og '.join(skipped)})" if skipped else "") + ".")
+    nc = trend.not_comparable.get(found)
+    names = ([("temaet " if str(q).startswith("tema_") else "") + trend.labels.get(q, q) for q in nc["question"]]
+             if nc is not None and len(nc) else [])
+    not_compared = (f"Ikke sammenlignet (ikke stillet eller ikke ens i begge runder; se udviklingssiden): "
+                    f"{', '.join(names)}." if names else "")
+    return SinceLast(found, label, later_label, intro, tuple(out), not_compared)
+
+
 def summarise_scope(wave_dir: Path, params: Params, scope: str, scope_folder: str, banner: str = "",
-                    made: dt.date | None = None) -> ScopeSummary:
+                    made: dt.date | None = None, trend: TrendTotals | None | bool = True) -> ScopeSummary:
     """The summary of ``scope`` from the tables in ``wave_dir/scope_folder/tabeller`` (and the
-    all-municipality response rates in ``wave_dir/alle``)."""
+    all-municipality response rates in ``wave_dir/alle``); ``trend``: the batch's trend tables
+    (:func:`read_trend_totals`; True: read them from ``wave_dir``; None: no 'Siden sidst')."""
     folder = Path(wave_dir) / scope_folder / TABLES_DIR
     minimum = params.survey.reporting_minimum
     diag = _read(folder / "weights_diagnostics.csv")
@@ -256,13 +390,19 @@ def summarise_scope(wave_dir: Path, params: Params, scope: str, scope_folder: st
         header, themes, strong, weak, st, wt = _municipality(params, scope, _read(folder / "comparisons.csv"), minimum)
         label = scope
     day = made or dt.date.today()
+    if trend is True:
+        trend = read_trend_totals(wave_dir)
     import json
 
     from .provenance import danish_datetime, strip_paths
 
     prov_path = folder / "provenance.json"
     prov = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else {}
+    since = None if trend is None else since_last(trend, scope)
+    waves = ([since.earlier_label] if since is not None and since.earlier_wave else []) + \
+        ([since.later_label] if since is not None else [])
     provenance = "; ".join(x for x in (
+        f"runder {' og '.join(waves)}" if waves else "",
         f"tabellerne lavet {danish_datetime(prov['created'])}" if prov.get("created") else "",
         f"data (SHA-256) {str(prov['data_sha256'])[:16]}…" if prov.get("data_sha256") else "",
         f"params (SHA-256) {str(prov['params_sha256'])[:16]}…" if prov.get("params_sha256") else "",
@@ -277,7 +417,8 @@ def summarise_scope(wave_dir: Path, params: Params, scope: str, scope_folder: st
         notes=((f"Kun spørgsmål og kommuner med mindst {minimum} svar indgår i styrker, svagheder og placeringer.",)
                if scope != _ALL else
                (f"Kun spørgsmål og kommuner med mindst {minimum} svar indgår i de højeste og laveste.",)),
-        provenance=strip_paths(provenance))
+        provenance=strip_paths(provenance),
+        since=since)
 
 
 _CSS = """
@@ -307,12 +448,22 @@ a { color: #1c4f8a; }
 .skip-link { position: absolute; left: .5rem; top: -4rem; background: #fff; color: #1c4f8a; padding: .5rem .9rem;
   border: 2px solid #1c4f8a; }
 .skip-link:focus { top: .5rem; }
+table.since td.change-up { color: #133a66; font-weight: 700; }
+table.since td.change-down { color: #8a251f; font-weight: 700; }
+table.since td:nth-child(2), table.since td:nth-child(3) { white-space: nowrap; }
 @media print {
   body { max-width: none; padding: 0; font-size: 9.5pt; }
   nav, .skip-link { display: none; }
   .banner { background: none; border-color: #1a1a1a; } .banner strong { color: #1a1a1a; }
   table { font-size: 8.5pt; } h1 { font-size: 15pt; } h2 { font-size: 11pt; }
   .cols { display: block; } .cols > section { break-inside: avoid; }
+  body.with-since { font-size: 8.5pt; line-height: 1.25; }
+  body.with-since h1 { font-size: 13pt; margin-top: .3rem; } body.with-since h2 { font-size: 10pt; margin: .45rem 0 .15rem; }
+  body.with-since table { font-size: 7.5pt; } body.with-since th, body.with-since td { padding: .05rem .3rem; }
+  body.with-since .cols { display: flex; gap: .8rem; } body.with-since .cols > section { flex: 1 1 0; }
+  body.with-since .note, body.with-since footer { font-size: 7pt; } body.with-since p { margin: .1rem 0; }
+  body.with-since .banner { padding: .15rem .5rem; margin-top: 0; }
+  table.since td:nth-child(4), body.with-since table.themes td { white-space: nowrap; }
 }
 @media (max-width: 40rem) { body { padding: 0 .75rem 2rem; } h1 { font-size: 1.25rem; } }
 """
@@ -320,6 +471,24 @@ a { color: #1c4f8a; }
 
 def _e(text) -> str:
     return html.escape("" if text is None else str(text), quote=True)
+
+
+def _since_html(since: SinceLast | None) -> str:
+    """The 'Siden sidst' section (empty without trend tables)."""
+    if since is None:
+        return ""
+    if not since.rows:
+        return f'<h2 id="siden-sidst">Siden sidst</h2>\n<p>{_e(since.intro)}</p>\n'
+    head = "".join(f'<th scope="col">{_e(h)}</th>' for h in (
+        "Tema eller spørgsmål", f"{since.earlier_label} (95 %-KI)", f"{since.later_label} (95 %-KI)", "Udvikling"))
+    body = "".join(f'<tr><th scope="row">{_e(r.label)}</th><td>{_e(r.cells[0])}</td><td>{_e(r.cells[1])}</td>'
+                   f'<td class="change-{_e(r.flag)}">{_e(r.cells[2])}</td></tr>' for r in since.rows)
+    note = ("Score fra 1 til 5 med 95 %-konfidensinterval. En ændring kaldes sikker, når testen af forskellen er "
+            "statistisk signifikant efter korrektion for mange test, ikke ud fra om intervallerne overlapper.")
+    return (f'<h2 id="siden-sidst">Siden sidst</h2>\n<p>{_e(since.intro)}</p>\n'
+            f'<div class="table-scroll" role="region" aria-labelledby="siden-sidst" tabindex="0">\n'
+            f'<table class="since"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n</div>\n'
+            f'<p class="note">{_e(note)}' + (f" {_e(since.not_compared)}" if since.not_compared else "") + "</p>\n")
 
 
 def summary_html(s: ScopeSummary, key: str = "", links: bool = True) -> str:
@@ -352,7 +521,7 @@ def summary_html(s: ScopeSummary, key: str = "", links: bool = True) -> str:
 <title>{_e(title)}</title>
 <style>{_CSS}</style>
 </head>
-<body>
+<body{' class="with-since"' if s.since is not None and s.since.rows else ""}>
 <a class="skip-link" href="#indhold">Gå til indholdet</a>
 <header>{banner}{nav}</header>
 <main id="indhold">
@@ -360,14 +529,14 @@ def summary_html(s: ScopeSummary, key: str = "", links: bool = True) -> str:
 <p class="sub">{_e(s.title)} · bølge {_e(s.wave)} · {_e(s.made)}</p>
 <h2 id="temaer">Temaerne</h2>
 <div class="table-scroll" role="region" aria-labelledby="temaer" tabindex="0">
-<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<table class="themes"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 </div>
 <p class="note">{_e(flag_note)}</p>
 <div class="cols">
 <section aria-labelledby="styrker"><h2 id="styrker">{_e(s.strengths_title)}</h2>{items(s.strengths, "Ingen spørgsmål ligger over de øvrige kommuner.")}</section>
 <section aria-labelledby="svagheder"><h2 id="svagheder">{_e(s.weaknesses_title)}</h2>{items(s.weaknesses, "Ingen spørgsmål ligger under de øvrige kommuner.")}</section>
 </div>
-<h2 id="svar">Svarprocent</h2>
+{_since_html(s.since)}<h2 id="svar">Svarprocent</h2>
 <p>{_e(s.response)}</p>
 <h2 id="vaegtning">Vægtning</h2>
 <p>{_e(s.weighting)}</p>
@@ -398,8 +567,8 @@ def write_summary_pdf(page: str, path: Path) -> Path:
     return path
 
 
-def _key(wave_dir: Path, scope_folder: str, params: Params, banner: str) -> str:
-    h = hashlib.sha256()
+def _key(wave_dir: Path, scope_folder: str, params: Params, banner: str, trend_digest: str = "") -> str:
+    h = hashlib.sha256(trend_digest.encode() + b"\0")
     folder = Path(wave_dir) / scope_folder / TABLES_DIR
     for p in (folder / "comparisons.csv", folder / "tables.csv", folder / "weights_diagnostics.csv",
               Path(wave_dir) / "alle" / TABLES_DIR / NONRESPONSE_DIR / "response_rates.csv", Path(__file__)):
@@ -422,17 +591,26 @@ def write_summaries(wave_dir: Path, params: Params, scopes: list[tuple[str, str]
     """Write ``ledelsesresume.html`` and ``.pdf`` into each scope's folder; ``scopes``: (scope,
     folder) pairs. A scope whose summary is current (same inputs, code, banner and day) is left
     alone. A PDF that cannot be made (WeasyPrint or its system libraries missing) is said in the
-    log; the HTML is written anyway."""
+    log; the HTML is written anyway.
+
+    With trend tables beside the scopes (``<wave>/udvikling/``) each summary has 'Siden sidst'; the
+    tables are read once for all scopes, and only when a summary is to be written."""
+    from .trend import TREND_DIR
+
     written = []
+    digest = _trend_digest(Path(wave_dir) / TREND_DIR)
+    trend: TrendTotals | None | bool = True
     for scope, folder in scopes:
         out = Path(wave_dir) / folder
         if not (out / TABLES_DIR).is_dir():
             continue
-        key = _key(wave_dir, folder, params, banner)
+        key = _key(wave_dir, folder, params, banner, digest)
         html_path, pdf_path = out / f"{SUMMARY_NAME}.html", out / f"{SUMMARY_NAME}.pdf"
         if _stored_key(html_path) == key and pdf_path.is_file():
             continue
-        s = summarise_scope(wave_dir, params, scope, folder, banner)
+        if trend is True:
+            trend = read_trend_totals(wave_dir)
+        s = summarise_scope(wave_dir, params, scope, folder, banner, trend=trend)
         try:
             written.append(write_summary_pdf(summary_html(s, key, links=False), pdf_path))
         except (ImportError, OSError) as exc:

@@ -9,7 +9,9 @@ municipalities and for one municipality) is checked; axe-core
 page it wrote -- the index and every page type, whatever notebooks exist -- twice: as it opens, and
 with every folded part (code, data tables, provenance) open. A page fails on any violation of a
 rule tagged wcag2a, wcag2aa, wcag21a or wcag21aa, or a serious/critical best-practice one; the
-message names the rule, the element and the page. Set SURVEY_A11Y_WAVE to a batch's wave folder
+message names the rule, the element and the page. The wave batch of tests/test_waves_run.py (a
+summary with 'Siden sidst', an index with the waves, the trend pages) is checked the same way: axe,
+one A4 page in print, no sideways scroll at 390 px. Set SURVEY_A11Y_WAVE to a batch's wave folder
 (e.g. outputs/2023) to check that instead of running a batch.
 
 The palette is checked without a browser: contrast against the background (WCAG 1.4.11) and the
@@ -28,6 +30,7 @@ import pytest
 from axe import ensure_axe, page_type, report_pages, run_axe
 from browser import browser_or_skip, weasyprint_or_why
 from survey_lib.plots import BACKGROUND, DIVERGING, HIGHLIGHT, INK, OTHERS, SERIES, contrast_ratio, text_colour_on
+from test_waves_run import small, wave_batch  # noqa: F401 - the shared wave batch (built once per session)
 
 #: The page types a batch of the project's notebooks makes (more are checked when they appear).
 EXPECTED_TYPES = {"index", "status", "ledelsesresume", "00_sammenfatning", "01_frafald", "02_vaegtning", "10_moedet_med_jobcentret",
@@ -271,6 +274,48 @@ def test_summary_shows_themes_flags_and_only_large_cells(wave_dir, params):
               for li in soup.find("section", attrs={"aria-labelledby": sec}).find_all("li")]
     assert listed and set(listed) <= large
     assert "Svarprocent" in soup.get_text() and "designeffekten" in soup.get_text()
+
+
+# ---- the wave batch: 'Siden sidst' in the summary, the waves on the index ----------------------------
+def _wave_pages(wave_batch) -> list[Path]:
+    w = wave_batch.wave_dir
+    return [w / "index.html"] + [w / s / "ledelsesresume.html" for s in ("alle", "aalborg", "ishoej")] + \
+        [w / s / "60_udvikling.html" for s in ("alle", "aalborg")]
+
+
+def test_wave_batch_summary_and_index_pass_axe_core(wave_batch, axe_source, driver):
+    pages = _wave_pages(wave_batch)
+    assert 'id="siden-sidst"' in pages[2].read_text(encoding="utf-8")
+    assert 'id="runder"' in pages[0].read_text(encoding="utf-8")
+    blocking = []
+    for p in pages:
+        for open_details in (False, True):
+            found = run_axe(driver, axe_source, p.as_uri(), str(p.relative_to(wave_batch.wave_dir))
+                            + (" (alt foldet ud)" if open_details else ""), open_details)
+            blocking += [f for f in found if f.blocking]
+    assert not blocking, f"{len(blocking)} accessibility violation(s):\n" + "\n".join(str(f) for f in blocking)
+
+
+def test_wave_batch_summary_is_one_page_in_print_and_fits_a_phone(wave_batch, driver):
+    import base64
+    import io
+
+    pikepdf = pytest.importorskip("pikepdf")
+    for scope in ("alle", "aalborg", "ishoej"):
+        driver.get((wave_batch.wave_dir / scope / "ledelsesresume.html").as_uri())
+        pdf = driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True})
+        with pikepdf.open(io.BytesIO(base64.b64decode(pdf["data"]))) as doc:
+            assert len(doc.pages) == 1, scope
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 1,
+                                                                 "mobile": True})
+    try:
+        for p in _wave_pages(wave_batch):
+            driver.get(p.as_uri())
+            width = driver.execute_script("return document.documentElement.scrollWidth")
+            assert width <= 390, (p.relative_to(wave_batch.wave_dir), width)
+    finally:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 900,
+                                                                     "deviceScaleFactor": 1, "mobile": False})
 
 
 # ---- the palette -----------------------------------------------------------------------------------

@@ -6,7 +6,14 @@ its pages (linked only when current) and its workbook. ``status.html`` is the bu
 notebook ran how long or failed, the leak audit, the weighting diagnostics, the stage times and the
 provenance (without local file paths).
 
-Writing the index also sets every current page's previous/next links (the scope's pages in batch
+A batch made by ``survey-report run --wave`` (trend tables in ``<wave>/udvikling/``) gets a section
+'Runderne' on the index: which wave the batch is, the earlier waves with data that it is compared
+with, a link to each earlier wave's own index when that batch is in the same output root (a
+relative link, ``../2024/index.html``), and a link to each scope's trend page (when current) and to
+the trend workbook.
+
+Writing the index also writes into each current trend page's provenance footer the waves that made
+it (row 'Runder', :func:`set_page_waves`) and sets every current page's previous/next links (the scope's pages in batch
 order; :func:`survey_lib.batch.html.set_page_links`). Everything on the pages is escaped; they load
 nothing and carry their own CSS (:func:`survey_lib.batch.html.page_css`).
 """
@@ -16,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
+import re
 from pathlib import Path
 from typing import Mapping
 
@@ -31,7 +39,8 @@ from ..synthetic import banner_for
 from .html import SUMMARY_PAGE, WORKBOOK, banner_html, danish_date, page_css, set_page_links
 from .jobs import ALL, INDEX, Job, JobState, is_current, notebook_title, scope_label, slug
 
-__all__ = ["write_index", "STATUS_DA", "KIND_DA", "FLAG_WORDS", "STATUS_PAGE", "headline_flags", "link_pages"]
+__all__ = ["write_index", "STATUS_DA", "KIND_DA", "FLAG_WORDS", "STATUS_PAGE", "headline_flags", "link_pages",
+           "waves_section", "WAVE_FOLDERS", "scope_waves", "set_page_waves", "waves_words"]
 
 #: The build's page, beside the index.
 STATUS_PAGE = "status.html"
@@ -44,6 +53,12 @@ KIND_DA = {"cell_error": "fejl i en celle", "timeout": "tidsgrænse overskredet"
            "kernel_start": "kernen kunne ikke starte", "export": "HTML kunne ikke skrives",
            "disk_full": "disken er fuld"}
 STALE_DA = "lavet af andre data, kode eller parametre end tabellerne; køres igen"
+#: In the trend folder: each wave's output folder under the output root (``wave,folder``), written by
+#: ``survey-report run --wave`` (the folder is the wave's ``survey.wave``, e.g. ``2023-pilot``).
+WAVE_FOLDERS = "wave_folders.csv"
+#: The trend page's notebook (survey_lib.waves.run.TREND_NOTEBOOK; not imported: that module pulls in
+#: the waves' pipeline).
+_TREND_NOTEBOOK = "60_udvikling"
 
 
 def _e(value) -> str:
@@ -229,6 +244,111 @@ def _scope_section(scope: str, jobs: list[Job], states: Mapping[str, JobState], 
             + f'<ol class="survey-pages">{"".join(items)}</ol></section>')
 
 
+def scope_waves(trend_dir: Path, scopes: list[str]) -> dict[str, list[str]]:
+    """Per scope (``all`` or a municipality) the waves that made its trend page, in time order: the
+    earlier waves in which it took part (``all``: every earlier wave compared) and the batch's wave;
+    {} without trend tables. Read from the trend tables (``waves.csv``, the scopes of each
+    ``changes_<wave>.csv``: a municipality has changes only against the waves it took part in)."""
+    folder = Path(trend_dir)
+    if not (folder / "waves.csv").is_file():
+        return {}
+    waves = [str(w) for w in pd.read_csv(folder / "waves.csv", dtype=str)["wave"]]
+    present: dict[str, set[str]] = {}
+    for w in waves[:-1]:
+        path = folder / f"changes_{w}.csv"
+        present[w] = set(pd.read_csv(path, usecols=["scope"], dtype=str)["scope"]) if path.is_file() else set()
+    return {s: [w for w in waves[:-1] if s == ALL or s in present[w]] + waves[-1:] for s in scopes}
+
+
+def waves_words(waves: list[str], labels: Mapping[str, str]) -> str:
+    """'April 2024 og November 2025' (the waves by their labels)."""
+    names = [labels.get(w, w) for w in waves]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " og " + names[-1]
+
+
+_WAVES_ROW = re.compile(r"<!-- survey:waves -->.*?<!-- /survey:waves -->", re.S)
+_FOOTER_TABLE = re.compile(r'(<footer class="survey-provenance">\s*<details>.*?<table>)', re.S)
+
+
+def set_page_waves(page: str, words: str) -> str:
+    """``page`` with the row 'Runder' (the waves that made it) first in its provenance footer; the
+    row is replaced when there already is one, so that writing it twice changes nothing."""
+    row = f'<!-- survey:waves --><tr><th scope="row">Runder</th><td>{_e(words)}</td></tr><!-- /survey:waves -->'
+    if _WAVES_ROW.search(page):
+        return _WAVES_ROW.sub(lambda m: row, page, count=1)
+    return _FOOTER_TABLE.sub(lambda m: m.group(1) + "\n" + row, page, count=1)
+
+
+def _mark_trend_pages(wave_dir: Path, jobs: list[Job], states: Mapping[str, JobState], tables_key: str) -> int:
+    """Write into each current trend page's provenance footer the waves that made it
+    (:func:`scope_waves`); a page is rewritten only when the row changes. Returns how many were."""
+    from ..trend import TREND_DIR
+
+    folder = Path(wave_dir) / TREND_DIR
+    trend_jobs = [j for j in jobs if j.notebook_name == _TREND_NOTEBOOK and is_current(j, states.get(j.job_id),
+                                                                                         tables_key)]
+    if not trend_jobs or not (folder / "waves.csv").is_file():
+        return 0
+    waves = pd.read_csv(folder / "waves.csv", dtype=str)
+    labels = dict(zip(waves["wave"], waves["label"]))
+    made = scope_waves(folder, [j.scope for j in trend_jobs])
+    changed = 0
+    for j in trend_jobs:
+        page = Path(j.html).read_text(encoding="utf-8")
+        new = set_page_waves(page, waves_words(made[j.scope], labels))
+        if new != page:
+            atomic_write_text(Path(j.html), new)
+            changed += 1
+    return changed
+
+
+def waves_section(wave_dir: Path, jobs: list[Job], states: Mapping[str, JobState], tables_key: str) -> str:
+    """The index's section on the waves ('Runderne'), or '' when the batch has no trend tables.
+
+    Says which wave the batch is and which earlier waves with data it is compared with; an earlier
+    wave's batch in the same output root (``wave_dir.parent / <its folder> / index.html``) is linked
+    relatively; each scope's trend page is linked when current (else named with 'ikke klar'), and
+    the trend workbook when it exists."""
+    from ..trend import TREND_DIR
+
+    folder = Path(wave_dir) / TREND_DIR
+    if not (folder / "waves.csv").is_file():
+        return ""
+    waves = pd.read_csv(folder / "waves.csv", dtype=str).fillna("")
+    where = (dict(zip(*pd.read_csv(folder / WAVE_FOLDERS, dtype=str).fillna("")[["wave", "folder"]].T.values))
+             if (folder / WAVE_FOLDERS).is_file() else {})
+    latest = waves.iloc[-1]
+    parts = [f'<h2 id="runder">Runderne</h2>\n<p>Denne oversigt er runden <strong>{_e(latest["label"])}</strong>'
+             f' (bølge {_e(latest["wave"])}).']
+    earlier = waves.iloc[:-1]
+    if not len(earlier):
+        parts.append(" Der er ingen tidligere runder med data; der er endnu ingen udvikling at vise.</p>")
+        return "".join(parts) + "\n"
+    items = []
+    for r in earlier.iloc[::-1].itertuples():
+        out = where.get(r.wave, r.wave)
+        index = Path(wave_dir).parent / out / INDEX
+        if out and index.is_file() and index.resolve() != (Path(wave_dir) / INDEX).resolve():
+            items.append(f'<li><a href="../{_e(out)}/{INDEX}">Rapporterne fra {_e(r.label)}</a></li>')
+        else:
+            items.append(f"<li>{_e(r.label)} (rundens egne rapporter er ikke lavet i samme mappe)</li>")
+    parts.append(f" Den sammenlignes med de tidligere runder med data:</p>\n<ul class=\"survey-waves\">"
+                 f'{"".join(items)}</ul>\n')
+    trend_jobs = [j for j in jobs if j.notebook_name == _TREND_NOTEBOOK]
+    links = []
+    for j in trend_jobs:
+        if is_current(j, states.get(j.job_id), tables_key):
+            links.append(f'<li><a href="{_e(os.path.relpath(j.html, wave_dir))}">{_e(scope_label(j.scope))}</a></li>')
+        else:
+            links.append(f"<li>{_e(scope_label(j.scope))} <small>(ikke klar)</small></li>")
+    if links:
+        parts.append('<p>Udviklingen siden de tidligere runder, for hvert omfang:</p>\n'
+                     f'<ul class="survey-trend-pages">{"".join(links)}</ul>\n')
+    if (folder / "udvikling.xlsx").is_file():
+        parts.append(f'<p>Alle ændringer i tal: <a href="{TREND_DIR}/udvikling.xlsx">udviklingen (Excel)</a>.</p>\n')
+    return "".join(parts)
+
+
 _OVERVIEW_CSS = """
 body.survey-index { max-width: 80rem; }
 .survey-index td small { white-space: nowrap; }
@@ -240,6 +360,7 @@ body.survey-index { max-width: 80rem; }
 .survey-scope p { margin: .2rem 0 .4rem; }
 ol.survey-pages { margin: 0; padding-left: 1.4rem; }
 .udeladt { font-style: italic; color: #595959; }
+ul.survey-trend-pages { display: flex; flex-wrap: wrap; gap: .1rem 1.2rem; padding-left: 0; list-style: none; }
 """
 
 
@@ -306,6 +427,7 @@ def write_index(wave_dir: Path, params: Params, jobs: list[Job], states: Mapping
     themes = _themes(params, headlines)
     flags = headline_flags(wave_dir, scopes, [q for q, _ in themes])
     link_pages(jobs, states, tables_key)
+    _mark_trend_pages(wave_dir, jobs, states, tables_key)
     status_note = (f'{n_failed} af {len(jobs)} sider fejlede eller mangler' if n_failed else "alle sider er lavet")
     sections = "".join(_scope_section(s, [j for j in jobs if j.scope == s], states, wave_dir, tables_key,
                                       headlines.get(s, {}).get("excluded")) for s in scopes)
@@ -319,7 +441,7 @@ svar vises ikke.</p>
 <div class="table-scroll" role="region" aria-labelledby="noegletal" tabindex="0">
 <table id="headlines">{_contents_table(scopes, themes, headlines, flags)}</table>
 </div>
-<h2 id="rapporter">Rapporterne</h2>
+{waves_section(wave_dir, jobs, states, tables_key)}<h2 id="rapporter">Rapporterne</h2>
 <div class="survey-scopes">{sections}</div>
 """
     index = _page(f"{title} – {wave}", f"{title} · bølge {wave} · {today}", banner, title, contents)

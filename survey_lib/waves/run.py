@@ -31,7 +31,8 @@ from .params import write_wave_params
 from .report import TrendResult, labels_of, waves_with_data, write_trend
 from .twin import load_waves
 
-__all__ = ["TREND_NOTEBOOK", "WaveRun", "choose_wave", "prepare_wave", "record_waves", "write_trend_workbook"]
+__all__ = ["TREND_NOTEBOOK", "WaveRun", "choose_wave", "default_wave", "prepare_wave", "record_waves",
+           "write_trend_workbook"]
 
 TREND_NOTEBOOK = "60_udvikling"
 PARAMS_DIR = "_params"
@@ -60,6 +61,29 @@ def choose_wave(name: str, waves: dict) -> str:
         raise SurveyError("--wave latest: no wave has data; make the twins with "
                           "'survey-report demo-data --wave all --out data/demo' or put a wave's data in its data_dir")
     return have[-1]
+
+
+def default_wave(params_dir: Path | None, data_given: bool) -> tuple[str | None, str]:
+    """The wave ``survey-report run`` takes when ``--wave`` is not given, and why, in Danish.
+
+    The rule: without ``--data``, a params folder with waves (``<params>/waves/``) of which at least
+    one has data runs the latest wave with data, as ``--wave latest``. With ``--data`` (data given
+    explicitly), a params folder without waves, or waves none of which has data, it is the
+    single-wave batch on that params folder as before: (None, why)."""
+    from ..paths import ProjectPaths
+
+    folder = Path(params_dir) if params_dir is not None else ProjectPaths().params
+    if data_given:
+        return None, ""
+    if not (folder / "waves").is_dir():
+        return None, ""
+    waves, _ = load_waves(params_dir)
+    have = waves_with_data(waves)
+    if not have:
+        return None, (f"Ingen --wave: {folder.name}/waves/ har runder ({', '.join(waves)}), men ingen af dem har data; "
+                      "batchen køres for én runde som før (giv --wave, når en rundes data findes)")
+    return "latest", (f"Ingen --wave: den seneste runde med data, {have[-1]}, køres med udviklingen mod de "
+                      f"tidligere runder med data (som --wave latest; giv --data for én runde uden udvikling)")
 
 
 def write_trend_workbook(folder: Path, labels: dict[str, str]) -> Path:
@@ -120,6 +144,17 @@ def _inputs_key(wave: str, waves: dict, params_dir: Path | None) -> str:
     return h.hexdigest()
 
 
+def _write_wave_folders(folder: Path, waves: dict) -> None:
+    """``wave_folders.csv``: each wave's output folder under the output root (its ``survey.wave``), so
+    that the index can link to an earlier wave's batch (:func:`survey_lib.batch.index.waves_section`)."""
+    from ..batch.index import WAVE_FOLDERS
+
+    text = "wave,folder\n" + "".join(f"{w},{waves[w].params.survey.wave}\n" for w in waves)
+    path = folder / WAVE_FOLDERS
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        atomic_write_text(path, text)
+
+
 def prepare_wave(name: str, out_root: Path, params_dir: Path | None = None, data_dir: Path | None = None,
                  change=None, log=print) -> WaveRun:
     """Steps 1–2 of the module docstring; returns what the batch needs."""
@@ -129,7 +164,10 @@ def prepare_wave(name: str, out_root: Path, params_dir: Path | None = None, data
     if data_dir is not None:
         w = dataclasses.replace(w, data_dir=Path(data_dir))
         waves[wave] = w
-    wave_dir = Path(out_root) / w.params.survey.wave
+    from ..batch.outdir import prepare_output
+
+    # before minutes of trend tables: an --out that cannot be written is said now
+    wave_dir = prepare_output(Path(out_root), w.params.survey.wave)
     key = _inputs_key(wave, waves, params_dir)
     key_file = wave_dir / TREND_DIR / KEY_FILE
     if key_file.is_file() and key_file.read_text(encoding="utf-8").strip() == key:
@@ -141,6 +179,7 @@ def prepare_wave(name: str, out_root: Path, params_dir: Path | None = None, data
         if trend.earlier:
             write_trend_workbook(trend.folder, labels_of(cw))
         atomic_write_text(key_file, key + "\n")
+    _write_wave_folders(trend.folder, waves)
     header = (f"Parameters of wave {wave} (params/ with params/waves/{wave}/wave.yaml), written by survey-report run "
               f"--wave.\nTrend against: {', '.join(trend.earlier) or 'none'}; trend tables SHA-256 "
               f"{_tree_sha(trend.folder)}")
@@ -149,16 +188,45 @@ def prepare_wave(name: str, out_root: Path, params_dir: Path | None = None, data
 
 
 def record_waves(run: WaveRun, manifest_path: Path) -> None:
-    """Add to the batch's manifest which waves made each page: the trend pages the wave and the
-    earlier waves compared, every other page the wave alone (key ``waves``)."""
+    """Add to the batch's manifest which waves made each page and file (key ``waves``).
+
+    ``pages``: per notebook page (job id) the waves it was made from: a trend page the earlier
+    waves in which its scope took part and the wave (the scope ``alle``: every earlier wave
+    compared), every other page the wave alone. ``files``: the same for what is not a notebook
+    page: each scope's one-page summary (``<scope>/ledelsesresume.html`` and ``.pdf``: the wave
+    and the earlier wave its 'Siden sidst' compares with), each scope's workbook
+    (``<scope>/tabeller/tabeller.xlsx``, whose sheet Udvikling holds the changes since the earlier
+    waves the scope took part in), the index and the trend tables (``udvikling/``: every wave
+    compared)."""
+    from ..batch.index import scope_waves
+    from ..batch.jobs import ALL, slug
+    from ..paths import TABLES_DIR
+    from ..summary import SUMMARY_NAME
+
     if not manifest_path.is_file():
         return
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    jobs = manifest.get("jobs", {})
+    wave_dir = manifest_path.parent
+    compared = [*run.earlier, run.wave]
+    scopes = sorted({str(j.get("scope") or job_id.rsplit("/", 1)[0]) for job_id, j in jobs.items()})
+    made = scope_waves(wave_dir / TREND_DIR, scopes + [ALL])
+    by_folder = {slug(s): made.get(s, [run.wave]) for s in scopes + [ALL]}
     pages = {}
-    for job_id in manifest.get("jobs", {}):
-        trend = job_id.rsplit("/", 1)[-1] == TREND_NOTEBOOK
-        pages[job_id] = [*run.earlier, run.wave] if trend else [run.wave]
-    manifest["waves"] = {"wave": run.wave, "trend_against": list(run.earlier), "pages": pages,
+    for job_id in jobs:
+        folder, notebook = job_id.rsplit("/", 1)
+        pages[job_id] = by_folder.get(folder, compared) if notebook == TREND_NOTEBOOK else [run.wave]
+    files: dict[str, list[str]] = {"index.html": compared, f"{TREND_DIR}/": compared}
+    for folder, waves in sorted(by_folder.items()):
+        if not (wave_dir / folder).is_dir():
+            continue
+        summary = waves[-2:] if len(waves) > 1 else [run.wave]     # 'Siden sidst': the latest earlier wave
+        for name in (f"{SUMMARY_NAME}.html", f"{SUMMARY_NAME}.pdf"):
+            if (wave_dir / folder / name).is_file():
+                files[f"{folder}/{name}"] = summary
+        if (wave_dir / folder / TABLES_DIR / "tabeller.xlsx").is_file():
+            files[f"{folder}/{TABLES_DIR}/tabeller.xlsx"] = waves
+    manifest["waves"] = {"wave": run.wave, "trend_against": list(run.earlier), "pages": pages, "files": files,
                          "trend_tables": f"{TREND_DIR}/"}
     atomic_write_text(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True, default=str)
                       + "\n")
