@@ -109,10 +109,10 @@ def main() -> None:
     res["empty_notebook_s"] = round(_papermill(_notebook(work / "empty.ipynb", "")), 2)
     res["naive_notebook_s"] = round(_papermill(_notebook(work / "naive.ipynb",
                                                          "import pandas, seaborn, statsmodels.api")), 2)
-    if not (a.data / "responses.csv").is_file():
-        subprocess.run([str(BIN / "survey-report"), "demo-data", "--out", str(a.data)], check=True)
     if a.skip_pilot:
         a.skip_full = True
+    elif not (a.data / "responses.csv").is_file():
+        subprocess.run([str(BIN / "survey-report"), "demo-data", "--out", str(a.data)], check=True)
     if not a.skip_full:
         wall, peak = _run(["run", "--data", str(a.data), "--out", str(out), "--jobs", "2", "--no-progress", "--force"])
         manifest = json.loads(next(out.glob("*/manifest.json")).read_text())
