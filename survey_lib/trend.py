@@ -34,6 +34,16 @@ def _ci(lo: float, hi: float) -> str:
     return f"{fmt_number(lo)}{' til ' if min(lo, hi) < 0 else '–'}{fmt_number(hi)}"
 
 
+def _verdict(flag: str, reason: str, up: str, down: str, unchanged: str) -> str:
+    """The words of a tested flag: ``up``, ``down`` or ``unchanged`` as given; a suppressed or not
+    computed result says why."""
+    if flag in ("up", "down", "unchanged"):
+        return {"up": up, "down": down, "unchanged": unchanged}[flag]
+    if flag == "suppressed":
+        return "ikke vist: for få svar i en af runderne"
+    return f"ikke beregnet{': ' + reason if reason else ''}"
+
+
 def change_phrase(earlier: float, later: float, flag: str, reason: str = "") -> str:
     """The change in words: 'steget fra 3,52 til 3,71; en sikker forbedring', 'faldet fra 3,71 til
     3,52; et sikkert fald', 'fra 3,52 til 3,55: uændret inden for den statistiske usikkerhed'; a
@@ -44,15 +54,9 @@ def change_phrase(earlier: float, later: float, flag: str, reason: str = "") -> 
     multiple-testing rule, is significant — never from whether the two intervals overlap.
     """
     a, b = fmt_number(earlier), fmt_number(later)
-    if flag == "up":
-        return f"steget fra {a} til {b}; en sikker forbedring"
-    if flag == "down":
-        return f"faldet fra {a} til {b}; et sikkert fald"
-    if flag == "unchanged":
-        return f"fra {a} til {b}: uændret inden for den statistiske usikkerhed"
-    if flag == "suppressed":
-        return "ikke vist: for få svar i en af runderne"
-    return f"ikke beregnet{': ' + reason if reason else ''}"
+    return _verdict(flag, reason, up=f"steget fra {a} til {b}; en sikker forbedring",
+                    down=f"faldet fra {a} til {b}; et sikkert fald",
+                    unchanged=f"fra {a} til {b}: uændret inden for den statistiske usikkerhed")
 
 
 def change_table(changes: pd.DataFrame, labels: dict[str, str], earlier_label: str, later_label: str) -> pd.DataFrame:
@@ -106,15 +110,9 @@ def trend_phrase(flag: str, n_waves: int, reason: str = "") -> str:
     ``flag`` is the trend table's flag (:class:`survey_lib.change.ChangeFlag`): a trend is called
     sure only when the slope's test, after the multiple-testing rule, is significant."""
     over = f"over de {_NUMBER_WORDS.get(int(n_waves), str(int(n_waves)))} runder"
-    if flag == "up":
-        return f"en sikker stigende tendens {over}"
-    if flag == "down":
-        return f"en sikker faldende tendens {over}"
-    if flag == "unchanged":
-        return f"ingen sikker tendens {over}"
-    if flag == "suppressed":
-        return "ikke vist: for få svar i en af runderne"
-    return f"ikke beregnet{': ' + reason if reason else ''}"
+    return _verdict(flag, reason, up=f"en sikker stigende tendens {over}",
+                    down=f"en sikker faldende tendens {over}",
+                    unchanged=f"ingen sikker tendens {over}")
 
 
 def trend_table(trend: pd.DataFrame, scores: pd.DataFrame, labels: dict[str, str], waves: pd.DataFrame
@@ -202,15 +200,9 @@ def share_phrase(earlier: float, later: float, flag: str, change: float = float(
     if not _missing(change) and not _missing(ci_low):
         sep = " til " if min(ci_low, ci_high) < 0 else "–"
         detail = f" ({_points(change)} procentpoint; 95 %-KI {_points(ci_low)}{sep}{_points(ci_high)})"
-    if flag == "up":
-        return f"steget fra {a} til {b}{detail}; en sikker stigning"
-    if flag == "down":
-        return f"faldet fra {a} til {b}{detail}; et sikkert fald"
-    if flag == "unchanged":
-        return f"fra {a} til {b}{detail}: uændret inden for den statistiske usikkerhed"
-    if flag == "suppressed":
-        return "ikke vist: for få svar i en af runderne"
-    return f"ikke beregnet{': ' + reason if reason else ''}"
+    return _verdict(flag, reason, up=f"steget fra {a} til {b}{detail}; en sikker stigning",
+                    down=f"faldet fra {a} til {b}{detail}; et sikkert fald",
+                    unchanged=f"fra {a} til {b}{detail}: uændret inden for den statistiske usikkerhed")
 
 
 def share_table(shares: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:

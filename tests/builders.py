@@ -131,3 +131,21 @@ def twin_with_responses(twin_dir: Path, out: Path, kommune: str, keep: int) -> P
     assert len(mine) > keep, f"{kommune} has only {len(mine)} responses in the twin"
     resp.drop(index=resp.index[mine[keep:]]).to_csv(out / "responses.csv", index=False)
     return out
+
+
+def params_with_wave_kommuner(root: Path, kommuner: dict[str, list[str]]) -> Path:
+    """A copy of the project's params folder in ``root/params`` in which each wave of ``kommuner``
+    (wave -> municipality names) takes part with those municipalities only."""
+    import shutil
+
+    from survey_lib.paths import ProjectPaths
+
+    params = root / "params"
+    shutil.copytree(ProjectPaths().params, params)
+    for w, names in kommuner.items():
+        f = params / "waves" / w / "wave.yaml"
+        text = f.read_text(encoding="utf-8")
+        start = text.index("kommuner: [")
+        end = text.index("]", start) + 1
+        f.write_text(text[:start] + f"kommuner: [{', '.join(names)}]" + text[end:], encoding="utf-8")
+    return params

@@ -20,11 +20,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from builders import params_with_wave_kommuner
+
 from conftest import _once
 from survey_lib.demo import write_dataset
 from survey_lib.demo.waves import WAVE_FACTS, generate_wave
 from survey_lib.params import load_params
-from survey_lib.paths import ProjectPaths
 from survey_lib.waves.run import choose_wave, default_wave, prepare_wave, record_waves
 from survey_lib.waves.twin import load_waves
 
@@ -34,14 +35,7 @@ BATCH_KOMMUNER = ("Aalborg", "Ishøj")
 
 
 def _build_small(root: Path) -> None:
-    params = root / "params"
-    shutil.copytree(ProjectPaths().params, params)
-    for w, names in SMALL.items():
-        f = params / "waves" / w / "wave.yaml"
-        text = f.read_text(encoding="utf-8")
-        start = text.index("kommuner: [")
-        end = text.index("]", start) + 1
-        f.write_text(text[:start] + f"kommuner: [{', '.join(names)}]" + text[end:], encoding="utf-8")
+    params = params_with_wave_kommuner(root, SMALL)
     waves, cw = load_waves(params)
     for w in SMALL:
         facts = dataclasses.replace(WAVE_FACTS[w], invited=2400, respondents=900)

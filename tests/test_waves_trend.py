@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
+from builders import params_with_wave_kommuner
 
 from survey_lib.change import LinearTrend, RankMovement, stack_designs
 from survey_lib.demo import write_dataset
 from survey_lib.demo.waves import WAVE_FACTS, generate_wave
 from survey_lib.narrative import fmt_number, fmt_pct
-from survey_lib.paths import ProjectPaths
 from survey_lib.ranks import RankConfidence
 from survey_lib.scores import outcome_scores
 from survey_lib.tables import RANK_COVERAGE, RANK_DRAWS, RANK_SEED
@@ -45,14 +44,7 @@ def three(tmp_path_factory, twin_dir):
     from survey_lib.waves.run import prepare_wave
 
     root = tmp_path_factory.mktemp("three")
-    params = root / "params"
-    shutil.copytree(ProjectPaths().params, params)
-    for w, names in SMALL.items():
-        f = params / "waves" / w / "wave.yaml"
-        text = f.read_text(encoding="utf-8")
-        start = text.index("kommuner: [")
-        end = text.index("]", start) + 1
-        f.write_text(text[:start] + f"kommuner: [{', '.join(names)}]" + text[end:], encoding="utf-8")
+    params = params_with_wave_kommuner(root, SMALL)
     with open(params / "waves" / "2023" / "wave.yaml", "a", encoding="utf-8") as f:
         f.write(f"kommuner: [{', '.join(COMMON)}]\n")
     waves, cw = load_waves(params)
