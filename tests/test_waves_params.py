@@ -78,7 +78,7 @@ def test_unknown_key_in_wave_file(params_copy):
 def test_municipality_not_in_register(params_copy):
     _edit(params_copy / "waves/2025/wave.yaml", "Rebild]", "Rebildd]")
     with pytest.raises(ParamsError, match=r"2025/wave\.yaml: kommuner\[28\]: unknown municipality 'Rebildd'; "
-                                          r"did you mean 'Rebild'\?"):
+                 r"did you mean 'Rebild'\?"):
         load_wave("2025", params_copy)
 
 
@@ -92,52 +92,43 @@ def test_bad_code_in_merged_survey_names_wave_file_and_shared_file(params_copy):
 def test_wave_changes_unknown_question(params_copy):
     _edit(params_copy / "waves/2025/wave.yaml", "drop: [plan_uddannelse]", "drop: [plan_uddanelse]")
     with pytest.raises(ParamsError, match=r"questionnaire\.drop: unknown question 'plan_uddanelse' "
-                                          r"\(did you mean 'plan_uddannelse'\?\)"):
+                 r"\(did you mean 'plan_uddannelse'\?\)"):
         load_wave("2025", params_copy)
 
 
-def test_crosswalk_unknown_question(params_copy):
-    _edit(params_copy / "waves/crosswalk.yaml", '"2025": tillid}', '"2025": tilid}')
-    with pytest.raises(ParamsError, match=r"crosswalk\.yaml: questions\.tillid\.2025: unknown question 'tilid' "
-                                          r"\(did you mean 'tillid'\?\)"):
-        _crosswalk(params_copy)
+# Each fault of the crosswalk: (text replaced, its replacement, the error that names the file and key)
+CROSSWALK_FAULTS = [
+    pytest.param('"2025": tillid}', '"2025": tilid}',
+                 r"crosswalk\.yaml: questions\.tillid\.2025: unknown question 'tilid' "
+                 r"\(did you mean 'tillid'\?\)",
+                 id='unknown_question'),
+    pytest.param("  udgangspunkt:", "  tillid: {\"2023\": tillid}\n  udgangspunkt:",
+                 r"crosswalk\.yaml: key 'tillid' is given twice \(lines \d+ and \d+\); "
+                 r"a stable id is mapped twice",
+                 id='stable_id_mapped_twice'),
+    pytest.param('"2025": udgangspunkt}', '"2025": tillid}',
+                 r"questions\.udgangspunkt\.2025: question 'tillid' of wave 2025 is "
+                 r"already mapped to stable id 'tillid'",
+                 id='one_question_two_stable_ids'),
+    pytest.param("      recode: {5: 5, 4: 4, 3: 3, 2: 2, 1: 1}\n", "",
+                 r"questions\.tro_paa_job\.2025: the scale changed from 'grad' \(2024\) "
+                 r"to 'enig' \(2025\) without a recoding",
+                 id='scale_change_without_recoding'),
+    pytest.param("recode: {5: 5,", "recode: {7: 5,",
+                 r"tro_paa_job\.2025\.recode: codes \[7\] are not scores of wave 2025's "
+                 r"scale 'enig'; scores without a recoding: \[5\]",
+                 id='recode_code_not_in_scale'),
+    pytest.param("      comparable: false\n", "",
+                 r"questions\.formidling\.2024: reworded without 'comparable'",
+                 id='reworded_needs_the_methodologists_mark'),
+    pytest.param('  kontakt_let: {"2024": kontakt_let, "2025": kontakt_let}\n', "",
+                 r"wave 2024's question 'kontakt_let' is not in the crosswalk",
+                 id='missing_question_of_a_wave'),
+]
 
 
-def test_crosswalk_stable_id_mapped_twice(params_copy):
-    _edit(params_copy / "waves/crosswalk.yaml", "  udgangspunkt:", "  tillid: {\"2023\": tillid}\n  udgangspunkt:")
-    with pytest.raises(ParamsError, match=r"crosswalk\.yaml: key 'tillid' is given twice \(lines \d+ and \d+\); "
-                                          r"a stable id is mapped twice"):
-        _crosswalk(params_copy)
-
-
-def test_crosswalk_one_question_two_stable_ids(params_copy):
-    _edit(params_copy / "waves/crosswalk.yaml", '"2025": udgangspunkt}', '"2025": tillid}')
-    with pytest.raises(ParamsError, match=r"questions\.udgangspunkt\.2025: question 'tillid' of wave 2025 is "
-                                          r"already mapped to stable id 'tillid'"):
-        _crosswalk(params_copy)
-
-
-def test_crosswalk_scale_change_without_recoding(params_copy):
-    _edit(params_copy / "waves/crosswalk.yaml", "      recode: {5: 5, 4: 4, 3: 3, 2: 2, 1: 1}\n", "")
-    with pytest.raises(ParamsError, match=r"questions\.tro_paa_job\.2025: the scale changed from 'grad' \(2024\) "
-                                          r"to 'enig' \(2025\) without a recoding"):
-        _crosswalk(params_copy)
-
-
-def test_crosswalk_recode_code_not_in_scale(params_copy):
-    _edit(params_copy / "waves/crosswalk.yaml", "recode: {5: 5,", "recode: {7: 5,")
-    with pytest.raises(ParamsError, match=r"tro_paa_job\.2025\.recode: codes \[7\] are not scores of wave 2025's "
-                                          r"scale 'enig'; scores without a recoding: \[5\]"):
-        _crosswalk(params_copy)
-
-
-def test_crosswalk_reworded_needs_the_methodologists_mark(params_copy):
-    _edit(params_copy / "waves/crosswalk.yaml", "      comparable: false\n", "")
-    with pytest.raises(ParamsError, match=r"questions\.formidling\.2024: reworded without 'comparable'"):
-        _crosswalk(params_copy)
-
-
-def test_crosswalk_missing_question_of_a_wave(params_copy):
-    _edit(params_copy / "waves/crosswalk.yaml", '  kontakt_let: {"2024": kontakt_let, "2025": kontakt_let}\n', "")
-    with pytest.raises(ParamsError, match=r"wave 2024's question 'kontakt_let' is not in the crosswalk"):
+@pytest.mark.parametrize(("old", "new", "error"), CROSSWALK_FAULTS)
+def test_crosswalk_fault_is_named(params_copy, old, new, error):
+    _edit(params_copy / "waves/crosswalk.yaml", old, new)
+    with pytest.raises(ParamsError, match=error):
         _crosswalk(params_copy)
