@@ -43,6 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from .atomic import atomic_write_text
+from .batch.html import head_meta
 from .narrative import fmt_int, fmt_number, fmt_pct
 from .params import Params
 from .paths import NONRESPONSE_DIR, TABLES_DIR
@@ -513,10 +514,7 @@ def summary_html(s: ScopeSummary, key: str = "", links: bool = True) -> str:
     return f"""<!DOCTYPE html>
 <html lang="{SUMMARY_LANG}">
 <head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
-<meta name="survey-summary-key" content="{_e(key)}">
+{head_meta()}<meta name="survey-summary-key" content="{_e(key)}">
 <meta name="author" content="survey_lib">
 <title>{_e(title)}</title>
 <style>{_CSS}</style>

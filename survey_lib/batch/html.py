@@ -38,7 +38,7 @@ from pathlib import Path
 
 __all__ = ["export_html", "write_stylesheet", "page_css", "accessible_markup", "code_label", "danish_date",
            "add_contents", "set_page_links", "page_links_html", "banner_html", "TEMPLATES", "STYLESHEET",
-           "FONT_STACK", "PAGE_CSS", "SUMMARY_PAGE", "WORKBOOK"]
+           "FONT_STACK", "PAGE_CSS", "SUMMARY_PAGE", "WORKBOOK", "CONTENT_SECURITY_POLICY", "head_meta"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The shared stylesheet older versions wrote next to the pages (removed by :func:`write_stylesheet`).
@@ -48,6 +48,18 @@ STYLESHEET = "style.css"
 SUMMARY_PAGE = "ledelsesresume"
 #: A scope's workbook, relative to its pages.
 WORKBOOK = "tabeller/tabeller.xlsx"
+
+#: Every page's Content-Security-Policy: no script, no request other than embedded images.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+                           "form-action 'none'")
+
+
+def head_meta() -> str:
+    """The first lines of every page's ``<head>``: the character set, the phone viewport and the
+    :data:`CONTENT_SECURITY_POLICY` (report pages, the index and the one-page summaries)."""
+    return ('<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1.0">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n')
+
 
 #: One sans-serif stack for everything (system fonts only: nothing is fetched).
 FONT_STACK = ('system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", '
@@ -433,7 +445,7 @@ def export_html(nb, title: str, stylesheet: str | None, index: str, scope_label:
     if banner:
         print_header = f"{banner.upper()} · {print_header}"
     resources = {"survey": {"title": title, "index": index, "scope_label": scope_label, "wave": wave,
-                            "date": day, "css": page_css(print_header), "print_header": header,
+                            "date": day, "css": page_css(print_header), "print_header": header, "head": head_meta(),
                             "banner": banner, "banner_detail": BANNER_DETAIL,
                             "summary": f"{SUMMARY_PAGE}.html", "workbook": WORKBOOK,
                             "provenance": reader_provenance(provenance)}}

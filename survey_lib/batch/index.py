@@ -36,7 +36,7 @@ from ..provenance import danish_datetime
 from ..scores import theme_score_ids
 from ..params import Params
 from ..synthetic import banner_for
-from .html import SUMMARY_PAGE, WORKBOOK, banner_html, danish_date, page_css, set_page_links
+from .html import SUMMARY_PAGE, WORKBOOK, banner_html, danish_date, head_meta, page_css, set_page_links
 from .jobs import ALL, INDEX, Job, JobState, is_current, notebook_title, scope_label, slug
 
 __all__ = ["write_index", "STATUS_DA", "KIND_DA", "FLAG_WORDS", "STATUS_PAGE", "headline_flags", "link_pages",
@@ -368,10 +368,7 @@ def _page(title: str, print_header: str, banner: str, heading: str, body: str) -
     return f"""<!DOCTYPE html>
 <html lang="da">
 <head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
-<title>{_e(title)}</title>
+{head_meta()}<title>{_e(title)}</title>
 <style>
 {page_css((banner.upper() + " · " if banner else "") + print_header)}{_OVERVIEW_CSS}
 </style>
