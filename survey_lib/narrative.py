@@ -46,6 +46,12 @@ def fmt_number(x: float, decimals: int = 2) -> str:
     return text.replace(",", "_").replace(".", ",").replace("_", ".")
 
 
+def fmt_signed(x: float, decimals: int = 2) -> str:
+    """A difference with its sign: 0.333 -> '+0,33', -0.2 -> '-0,20', 0 -> '0,00', NaN -> '–'."""
+    text = fmt_number(x, decimals)
+    return text if text.startswith(("-", "–")) or float(round(float(x), decimals)) == 0 else f"+{text}"
+
+
 def fmt_int(x: float) -> str:
     """9989 -> '9.989'."""
     return fmt_number(x, 0)

@@ -44,7 +44,7 @@ import pandas as pd
 
 from .atomic import atomic_write_text
 from .batch.html import head_meta
-from .narrative import fmt_int, fmt_number, fmt_pct
+from .narrative import fmt_int, fmt_number, fmt_pct, fmt_signed
 from .params import Params
 from .paths import NONRESPONSE_DIR, TABLES_DIR
 from .scores import theme_score_ids
@@ -147,11 +147,6 @@ def _rank_text(r: dict) -> str:
     return text
 
 
-def _signed(x: float) -> str:
-    text = fmt_number(x)
-    return text if text.startswith(("-", "–")) or text == "0,00" else f"+{text}"
-
-
 def _totals(tables: pd.DataFrame, scope: str) -> pd.DataFrame:
     t = tables[(tables["scope"].astype(str) == scope) & (tables["breakdown"] == "total")]
     return t.drop_duplicates("question").set_index("question")
@@ -217,7 +212,7 @@ def _municipality(params: Params, scope: str, comp: pd.DataFrame, minimum: int) 
         if r is None or r.get("flag") == "suppressed" or math.isnan(_num(r.get("mean"))):
             rows.append(Row(theme_label[theme], ("–", "–", "–", "for få svar", "–")))
             continue
-        ci = f"{_signed(_num(r['difference']))} ({fmt_number(_num(r['difference_ci_low']))} til " \
+        ci = f"{fmt_signed(_num(r['difference']))} ({fmt_number(_num(r['difference_ci_low']))} til " \
              f"{fmt_number(_num(r['difference_ci_high']))})"
         small = _num(r.get("n")) < minimum
         rows.append(Row(theme_label[theme], (fmt_number(_num(r["mean"])), fmt_number(_num(r["others_mean"])), ci,
@@ -232,7 +227,7 @@ def _municipality(params: Params, scope: str, comp: pd.DataFrame, minimum: int) 
         flag = FLAG_WORDS.get(r["flag"], "")
         sure = "statistisk sikker forskel" if r["flag"] in ("above", "below") else "ikke en sikker forskel"
         return (f"{labels.get(r['question'], r['question'])}: {fmt_number(_num(r['mean']))} mod "
-                f"{fmt_number(_num(r['others_mean']))} hos de øvrige ({_signed(_num(r['difference']))}; {sure}"
+                f"{fmt_number(_num(r['others_mean']))} hos de øvrige ({fmt_signed(_num(r['difference']))}; {sure}"
                 + (f", {flag}" if flag and r["flag"] != "level" else "") + ")")
 
     up = qs[qs["difference"] > 0].sort_values("statistic", ascending=False).head(3)

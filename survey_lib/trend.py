@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .narrative import fmt_number, fmt_pct
+from .narrative import fmt_number, fmt_pct, fmt_signed
 from .plots import FONT, INK, MUTED, SCORE_LIMITS, SERIES, WIDTH, Chart, display_chart, styled
 
 __all__ = ["TREND_DIR", "change_phrase", "change_table", "not_comparable_table", "waves_chart", "read_trend",
@@ -75,7 +75,7 @@ def change_table(changes: pd.DataFrame, labels: dict[str, str], earlier_label: s
             if shown else "–",
             f"{later_label} (95 %-KI)": f"{fmt_number(r.later)} ({_ci(r.later_ci_low, r.later_ci_high)})"
             if shown else "–",
-            "Ændring (95 %-KI)": f"{fmt_number(r.change)} ({_ci(r.ci_low, r.ci_high)})" if shown and r.flag != "not_computable"
+            "Ændring (95 %-KI)": f"{fmt_signed(r.change)} ({_ci(r.ci_low, r.ci_high)})" if shown and r.flag != "not_computable"
             else "–",
             "Vurdering": change_phrase(r.earlier, r.later, r.flag, str(r.not_computable or "")).capitalize(),
         })
@@ -133,7 +133,7 @@ def trend_table(trend: pd.DataFrame, scores: pd.DataFrame, labels: dict[str, str
         rows.append({
             "Spørgsmål": labels.get(r.question, r.question),
             f"Score ({years})": " → ".join(fmt_number(mean.get((w, str(r.question)), float("nan"))) for w in order),
-            "Ændring pr. runde (95 %-KI)": f"{fmt_number(r.slope)} ({_ci(r.ci_low, r.ci_high)})" if tested else "–",
+            "Ændring pr. runde (95 %-KI)": f"{fmt_signed(r.slope)} ({_ci(r.ci_low, r.ci_high)})" if tested else "–",
             "Vurdering": _first_upper(trend_phrase(r.flag, len(order), "" if _missing(r.not_computable)
                                                    else str(r.not_computable))),
         })
@@ -199,7 +199,7 @@ def share_phrase(earlier: float, later: float, flag: str, change: float = float(
     detail = ""
     if not _missing(change) and not _missing(ci_low):
         sep = " til " if min(ci_low, ci_high) < 0 else "–"
-        detail = f" ({_points(change)} procentpoint; 95 %-KI {_points(ci_low)}{sep}{_points(ci_high)})"
+        detail = f" ({fmt_signed(100 * change, 1)} procentpoint; 95 %-KI {_points(ci_low)}{sep}{_points(ci_high)})"
     return _verdict(flag, reason, up=f"steget fra {a} til {b}{detail}; en sikker stigning",
                     down=f"faldet fra {a} til {b}{detail}; et sikkert fald",
                     unchanged=f"fra {a} til {b}{detail}: uændret inden for den statistiske usikkerhed")

@@ -14,6 +14,13 @@ def test_fmt_number(value, decimals, expected):
     assert nv.fmt_number(value, decimals) == expected
 
 
+@pytest.mark.parametrize("value,decimals,expected", [(0.333, 2, "+0,33"), (-0.2, 2, "-0,20"), (0.0, 2, "0,00"),
+                                                     (-0.004, 2, "0,00"), (3.46, 1, "+3,5"), (float("nan"), 2, "–")])
+def test_fmt_signed(value, decimals, expected):
+    # a difference carries its sign; a difference that rounds to zero has none (never '+0,00' or '-0,00')
+    assert nv.fmt_signed(value, decimals) == expected
+
+
 def test_fmt_pct_and_p():
     assert nv.fmt_pct(0.24) == "24,0 %"
     assert nv.fmt_pct(0.592) == "59,2 %"

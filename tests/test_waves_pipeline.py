@@ -113,7 +113,7 @@ def _changes():
 def test_change_table_has_both_waves_and_the_verdict():
     t = change_table(_changes().iloc[:2], {"tillid": "Tillid", "tema_moedet": "Mødet med jobcentret"}, "2024", "2025")
     assert list(t.columns) == ["Spørgsmål", "2024 (95 %-KI)", "2025 (95 %-KI)", "Ændring (95 %-KI)", "Vurdering"]
-    assert t.iloc[0].tolist() == ["Tillid", "3,52 (3,50–3,54)", "3,71 (3,69–3,73)", "0,19 (0,16–0,22)",
+    assert t.iloc[0].tolist() == ["Tillid", "3,52 (3,50–3,54)", "3,71 (3,69–3,73)", "+0,19 (0,16–0,22)",
                                   "Steget fra 3,52 til 3,71; en sikker forbedring"]
 
 

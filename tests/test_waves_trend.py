@@ -21,7 +21,7 @@ from builders import params_with_wave_kommuner
 from survey_lib.change import LinearTrend, RankMovement, stack_designs
 from survey_lib.demo import write_dataset
 from survey_lib.demo.waves import WAVE_FACTS, generate_wave
-from survey_lib.narrative import fmt_number, fmt_pct
+from survey_lib.narrative import fmt_number, fmt_pct, fmt_signed
 from survey_lib.ranks import RankConfidence
 from survey_lib.scores import outcome_scores
 from survey_lib.tables import RANK_COVERAGE, RANK_DRAWS, RANK_SEED
@@ -198,7 +198,7 @@ def test_phrases_by_hand():
     assert rank_phrase(np.nan, np.nan, 3, 22, "ikke rangeret: 12 svar (under 30)") == \
         "før: ikke rangeret: 12 svar (under 30); nu: nr. 3 af 22"
     assert share_phrase(0.24, 0.275, "up", 0.035, 0.012, 0.058) == \
-        "steget fra 24,0 % til 27,5 % (3,5 procentpoint; 95 %-KI 1,2–5,8); en sikker stigning"
+        "steget fra 24,0 % til 27,5 % (+3,5 procentpoint; 95 %-KI 1,2–5,8); en sikker stigning"
     assert share_phrase(0.24, 0.25, "unchanged") == "fra 24,0 % til 25,0 %: uændret inden for den statistiske usikkerhed"
 
 
@@ -208,7 +208,7 @@ def test_trend_and_rank_tables_by_hand():
                           "not_computable": [np.nan]})
     scores = pd.DataFrame({"wave": ["a", "b", "c"], "question": "q", "mean": [3.5, 3.6, 3.7]})
     t = trend_table(trend, scores, {"q": "Spørgsmål Q"}, waves)
-    assert t.iloc[0].tolist() == ["Spørgsmål Q", "3,50 → 3,60 → 3,70", "0,10 (0,02–0,18)",
+    assert t.iloc[0].tolist() == ["Spørgsmål Q", "3,50 → 3,60 → 3,70", "+0,10 (0,02–0,18)",
                                   "En sikker stigende tendens over de tre runder"]
     ranks = pd.DataFrame({"question": ["q"], "kommune": ["K"], "earlier_rank": [12], "earlier_of": [22],
                           "earlier_lower": [8], "earlier_upper": [15], "earlier_label": [""], "later_rank": [7],
@@ -236,8 +236,8 @@ def test_trend_page_shows_the_tables(three):
     trend = pd.read_csv(folder / "trend.csv").set_index(["scope", "question"])
     t = trend.loc[("Aalborg", "tillid")]
     assert "Tendens over de tre runder" in text
-    assert re.search(rf"Tillid \| [\d,]+ → [\d,]+ → [\d,]+ \| {re.escape(fmt_number(t['slope']))} \(", text) or \
-        re.search(rf"Tillid [\d,]+ → [\d,]+ → [\d,]+ {re.escape(fmt_number(t['slope']))} \(", text), text[:3000]
+    assert re.search(rf"Tillid \| [\d,]+ → [\d,]+ → [\d,]+ \| {re.escape(fmt_signed(t['slope']))} \(", text) or \
+        re.search(rf"Tillid [\d,]+ → [\d,]+ → [\d,]+ {re.escape(fmt_signed(t['slope']))} \(", text), text[:3000]
     assert re.search(re.escape(trend_phrase(t["flag"], 3)), text, re.I)
     ranks = pd.read_csv(folder / "ranks_2024.csv").set_index(["kommune", "question"])
     r = ranks.loc[("Aalborg", "tillid")]
