@@ -20,9 +20,11 @@ from .errors import DataError, Fault
 from .io import RawTable, find_input, is_surveyxact, read_surveyxact, read_table
 from .io.labels import mismatch_fault, recode_by_labels
 from .params import Params
-from .validate import check_columns, check_cpr_columns, check_invitation_order, check_population, check_responses, check_sample
+from .validate import (check_columns, check_cpr_columns, check_invitation_order, check_population, check_responses,
+                       check_sample, isin_text)
 
-__all__ = ["SurveyData", "CheckResult", "InputFile", "check_inputs", "load_survey", "file_digest", "scrub_free_text"]
+__all__ = ["SurveyData", "CheckResult", "InputFile", "check_inputs", "load_survey", "restrict_to", "file_digest",
+           "scrub_free_text"]
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,27 @@ def check_inputs(data_dir: Path | str, params: Params) -> CheckResult:
     faults = _one_per_cell(faults)
     data = _survey_data(inputs, derived_pop, params) if not faults and len(inputs) == 3 else None
     return CheckResult(faults, notes, summary, data)
+
+
+def restrict_to(data: SurveyData, kommuner: list[str] | set[str]) -> SurveyData:
+    """The validated data of the municipalities ``kommuner`` only: the population rows of those
+    municipalities, and the sample and responses rows of their people, in their order.
+
+    Every check of :func:`check_inputs` holds for a part cut this way (each file's rows are checked
+    on their own or against a file the part keeps whole for its people), and every derived column
+    is a function of its row, so the part is what validating the same rows as files of their own
+    would give (the common panel of two waves is cut like this, instead of being written out and
+    read again). ``sources`` and ``digest`` still name the files the part was cut from;
+    ``scrubbed`` (replacements in the free text, not per municipality) is the whole data's.
+    """
+    keep = data.population["kommune"].isin(set(kommuner)).to_numpy()
+    pop = data.population[keep].reset_index(drop=True)
+    ids = pop["person_id"].dropna().unique()
+
+    def of_people(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[isin_text(frame["person_id"], ids).to_numpy()].reset_index(drop=True)
+
+    return replace(data, population=pop, sample=of_people(data.sample), responses=of_people(data.responses))
 
 
 def scrub_free_text(responses: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:

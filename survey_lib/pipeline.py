@@ -18,7 +18,7 @@ from .provenance import provenance as make_provenance
 from .tables import TableSet, build_tables
 from .weighting import weight_summary, weight_warnings
 
-__all__ = ["ComputedTables", "compute_tables", "make_tables", "analysis_notes"]
+__all__ = ["ComputedTables", "compute_tables", "tables_of", "make_tables", "analysis_notes"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class ComputedTables:
 
 
 def compute_tables(data_dir: Path | str, params: Params, scopes: list[str] | None = None,
-                   provenance: dict | None = None) -> ComputedTables:
+                   provenance: dict | None = None, tests: bool = True) -> ComputedTables:
     """Load and validate ``data_dir``, weight, and estimate every table and test.
 
     Parameters
@@ -73,13 +73,21 @@ def compute_tables(data_dir: Path | str, params: Params, scopes: list[str] | Non
     provenance
         The inputs' provenance to extend with the weighting (default: made here from the loaded
         data, see :func:`survey_lib.provenance.provenance`).
+    tests
+        False: the estimates only, no tests or comparisons (:func:`survey_lib.tables.build_tables`).
     """
-    data = load_survey(data_dir, params)
+    return tables_of(load_survey(data_dir, params), params, scopes, provenance, tests)
+
+
+def tables_of(data: SurveyData, params: Params, scopes: list[str] | None = None, provenance: dict | None = None,
+              tests: bool = True) -> ComputedTables:
+    """:func:`compute_tables` on data already loaded and validated (:func:`survey_lib.load.load_survey`,
+    or a part of it cut by :func:`survey_lib.load.restrict_to`): weight, estimate, diagnose."""
     design = build_design(data, params)
     gone = {e.kommune for e in design.excluded}
     if gone:   # a municipality left out has no scope of its own
         scopes = [k for k in (scopes if scopes is not None else [k.name for k in params.kommuner]) if k not in gone]
-    ts = build_tables(design, params, scopes=scopes)
+    ts = build_tables(design, params, scopes=scopes, tests=tests)
     if gone:   # the municipality breakdown lists every municipality of kommuner.yaml: not those left out
         def kept(frame: pd.DataFrame) -> pd.DataFrame:
             out = (frame["breakdown"] == "kommune") & frame["group"].astype(str).isin(gone)

@@ -545,7 +545,8 @@ def _flag_adjusted(comp_df: pd.DataFrame, alpha: float, method: str) -> None:
     comp_df["adjusted_flag"] = np.where(has.to_numpy(), flag, "")
 
 
-def build_tables(design: SurveyDesign, params: "Params", scopes: Iterable[str] | None = None) -> TableSet:
+def build_tables(design: SurveyDesign, params: "Params", scopes: Iterable[str] | None = None,
+                 tests: bool = True) -> TableSet:
     """Estimate every table, test and comparison.
 
     Parameters
@@ -556,9 +557,16 @@ def build_tables(design: SurveyDesign, params: "Params", scopes: Iterable[str] |
         Parameters (questions, breakdowns, minimum cell size, significance level, adjustment).
     scopes
         Municipalities to make scopes for (default: all in params); ``all`` is always made.
+    tests
+        False: the tables and the suppression log only; ``tests`` and ``comparisons`` are empty
+        frames with their columns (the tables are the same: they never depend on a test). For
+        callers that use the estimates alone, such as the comparison between waves.
     """
     inp = TableInputs.from_params(design, params, scopes)
     tables, supp = suppress(assemble(estimate_outcomes(inp), estimate_multi_select(inp)), inp)
+    if not tests:
+        return TableSet(tables=tables, tests=pd.DataFrame(columns=TEST_COLUMNS),
+                        comparisons=pd.DataFrame(columns=COMPARISON_COLUMNS), suppression_log=supp.log)
     group_tests = test_groups(inp, supp)
     comp, comp_tests = compare_municipalities(inp, tables)
     tests = adjust(group_tests + comp_tests, inp)

@@ -207,12 +207,22 @@ def isin_text(values: pd.Series, candidates) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    cand = pd.Series(list(candidates) if not isinstance(candidates, pd.Series) else candidates, dtype=object)
-    text_values = isinstance(values.dtype, pd.StringDtype) or values.map(lambda v: isinstance(v, str) or v is None).all()
-    if not text_values or not cand.map(lambda v: isinstance(v, str)).all():
+    def arrow_text(s: pd.Series):
+        """The Arrow array of a column of text without a Python object per value when it is held
+        in Arrow already; else built from the values; None when the column is not all text."""
+        if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+            return s.array.__arrow_array__().cast(pa.string())
+        if isinstance(s.dtype, pd.StringDtype) or s.map(lambda v: isinstance(v, str) or v is None).all():
+            return pa.array(s.astype(object).where(s.notna(), None).tolist(), type=pa.string())
+        return None
+
+    cand = candidates if isinstance(candidates, pd.Series) else pd.Series(
+        candidates if isinstance(candidates, np.ndarray | pd.api.extensions.ExtensionArray) else list(candidates))
+    arr = arrow_text(values)
+    cand_arr = arrow_text(cand) if not cand.isna().any() else None
+    if arr is None or cand_arr is None:
         return values.isin(candidates)
-    arr = pa.array(values.astype(object).where(values.notna(), None).tolist(), type=pa.string())
-    hit = pc.is_in(arr, value_set=pa.array(cand.tolist(), type=pa.string()))
+    hit = pc.is_in(arr, value_set=cand_arr)
     return pd.Series(np.asarray(hit.fill_null(False), dtype=bool), index=values.index)
 
 

@@ -221,3 +221,14 @@ def test_text_in_a_workbook_never_becomes_a_formula(tmp_path):
     assert [ws.cell(row=r, column=1).data_type for r in (2, 3, 4)] == ["s", "s", "s"]
     assert ws.cell(row=2, column=1).value.startswith("=HYPERLINK") and ws.cell(row=3, column=2).value is None
     assert ws.cell(row=2, column=2).number_format == "0.00"
+
+
+def test_estimates_only_are_the_same_tables_without_tests(twin_tables, params):
+    """build_tables(tests=False): the same tables and suppression log, empty tests and comparisons
+    with their columns (the comparison between waves uses the estimates alone)."""
+    _, design, ts = twin_tables
+    only = build_tables(design, params, scopes=["Odder", "Ishøj"], tests=False)
+    pd.testing.assert_frame_equal(only.tables, ts.tables)
+    pd.testing.assert_frame_equal(only.suppression_log, ts.suppression_log)
+    assert only.tests.empty and list(only.tests.columns) == TEST_COLUMNS
+    assert only.comparisons.empty and list(only.comparisons.columns) == list(ts.comparisons.columns)

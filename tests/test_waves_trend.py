@@ -95,6 +95,35 @@ def test_three_wave_tables_are_written(three):
     assert set(scores.loc[scores["scope"] == "panel:trend", "wave"]) == set(WAVES)
 
 
+def test_a_panel_cut_from_the_loaded_wave_is_the_panel_of_its_own_files(three, tmp_path):
+    """The common panel is cut from the wave's validated data (load.restrict_to) instead of being
+    written out and validated again: its weights and tables equal those of the panel's rows
+    written as files of their own and run through the whole pipeline (compute_tables)."""
+    from survey_lib.load import load_survey, restrict_to
+    from survey_lib.pipeline import compute_tables
+    from survey_lib.waves.pipeline import panel_data, stable_tables
+
+    _, _, waves, cw, _, _ = three
+    w = waves["2024"]
+    panel = ["Aalborg", "Odense"]          # a part of the wave: Vejle and Ishøj left out
+    data = load_survey(w.data_dir, w.params)
+    part = restrict_to(data, panel)
+    assert set(part.population["kommune"]) == set(panel)
+    assert set(part.responses["person_id"]) <= set(part.population["person_id"])
+    assert 0 < len(part.responses) < len(data.responses)
+    for role in ("population", "sample", "responses"):
+        raw = pd.read_csv(w.data_dir / f"{role}.csv", dtype=str, keep_default_na=False)
+        keep = raw["kommune"].isin(panel) if role == "population" else raw["person_id"].isin(part.population["person_id"])
+        raw[keep].to_csv(tmp_path / f"{role}.csv", index=False)
+    params = w.params.model_copy(update={"kommuner": tuple(k for k in w.params.kommuner if k.name in panel)})
+    own = compute_tables(tmp_path, params, scopes=panel[:1])
+    cut = panel_data(w, cw, panel, data=data)
+    np.testing.assert_array_equal(cut.design.weight, own.design.weight)
+    expected = stable_tables(own.tables.tables, "2024", cw)
+    expected = expected[expected["scope"] == "all"].assign(scope="panel").reset_index(drop=True)
+    pd.testing.assert_frame_equal(cut.tables, expected)
+
+
 def _score(waves, cw, d, wave: str, sid: str) -> np.ndarray:
     """The stable score per respondent of one wave, by hand from the codebook and the crosswalk."""
     qid = sid if sid.startswith("tema_") else cw.entries[sid][wave].question

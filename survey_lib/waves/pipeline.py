@@ -11,7 +11,6 @@ municipalities present in both waves (scope ``panel``, the common panel: the com
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +19,9 @@ import pandas as pd
 
 from ..design import SurveyDesign
 from ..errors import SurveyError
-from ..pipeline import ComputedTables, compute_tables
+from ..load import SurveyData, load_survey, restrict_to
+from ..pipeline import ComputedTables, compute_tables, tables_of
 from ..trend import TREND_PANEL
-from ..validate import isin_text
 from ..vocabulary import TOTAL
 from .crosswalk import Crosswalk
 from .params import Wave
@@ -35,7 +34,6 @@ __all__ = ["PANEL", "TOP_CATEGORY", "WaveComparison", "WaveData", "as_panel", "s
 PANEL = "panel"
 #: The category code of the two most positive answers together (scores 4 and 5) in the share tables.
 TOP_CATEGORY = "4-5"
-_ROLES = ("population", "sample", "responses")
 
 
 @dataclass(frozen=True)
@@ -105,7 +103,9 @@ class WaveData:
     ``tables``: the ``tables.csv`` frame under stable ids (:func:`stable_tables`); ``design``: the
     weighted design of the respondents; ``scores``: stable id -> score per respondent of the design
     (questions recoded to the stable scale, theme scores under ``tema_<theme>``; NaN where not
-    answered); ``labels``: stable id of a question -> {score: Danish label} of the wave's scale.
+    answered); ``labels``: stable id of a question -> {score: Danish label} of the wave's scale;
+    ``data``: the wave's validated input data (every municipality), from which a common panel is cut
+    (:func:`panel_data`); None for a panel's own data.
     """
 
     wave: str
@@ -113,6 +113,7 @@ class WaveData:
     design: SurveyDesign
     scores: dict[str, np.ndarray]
     labels: dict[str, dict[int, str]]
+    data: SurveyData | None = None
 
 
 def stable_scores(design: SurveyDesign, wave: Wave, cw: Crosswalk) -> tuple[dict[str, np.ndarray],
@@ -146,70 +147,53 @@ def stable_scores(design: SurveyDesign, wave: Wave, cw: Crosswalk) -> tuple[dict
     return scores, labels
 
 
-def _wave_data(c: ComputedTables, wave: Wave, cw: Crosswalk) -> WaveData:
+def _wave_data(c: ComputedTables, wave: Wave, cw: Crosswalk, keep_data: bool = True) -> WaveData:
     scores, labels = stable_scores(c.design, wave, cw)
-    return WaveData(wave.name, stable_tables(c.tables.tables, wave.name, cw), c.design, scores, labels)
+    return WaveData(wave.name, stable_tables(c.tables.tables, wave.name, cw), c.design, scores, labels,
+                    c.data if keep_data else None)
 
 
 def wave_data(wave: Wave, cw: Crosswalk, scopes: list[str] | None = None,
               data_dir: Path | str | None = None) -> WaveData:
-    """:func:`wave_tables` with the design and the respondents' stable scores kept (for the trend)."""
-    return _wave_data(compute_tables(data_dir or wave.data_dir, wave.params, scopes=scopes), wave, cw)
+    """:func:`wave_tables` with the design, the respondents' stable scores and the validated data
+    kept (for the trend and the common panels). The tests and comparisons of the wave's own
+    tables are not computed (the change between waves uses the estimates only)."""
+    return _wave_data(compute_tables(data_dir or wave.data_dir, wave.params, scopes=scopes, tests=False), wave, cw)
 
 
 def wave_tables(wave: Wave, cw: Crosswalk, scopes: list[str] | None = None,
                 data_dir: Path | str | None = None) -> pd.DataFrame:
     """The wave's tables (every scope, or ``scopes``) under stable ids: :func:`compute_tables` on the
     wave's parameters and data folder (or ``data_dir``), then :func:`stable_tables`."""
-    c = compute_tables(data_dir or wave.data_dir, wave.params, scopes=scopes)
+    c = compute_tables(data_dir or wave.data_dir, wave.params, scopes=scopes, tests=False)
     return stable_tables(c.tables.tables, wave.name, cw)
-
-
-def _data_files(folder: Path) -> dict[str, Path]:
-    files = {}
-    for role in _ROLES:
-        found = sorted(p for p in folder.glob(f"{role}.*") if p.suffix in (".csv", ".parquet"))
-        if len(found) != 1:
-            raise SurveyError(f"{folder}: the common-panel tables need exactly one {role}.csv or {role}.parquet "
-                              f"(found {[p.name for p in found]}); convert the file with the data contract's reader "
-                              "or give the panel's data folder")
-        files[role] = found[0]
-    return files
-
-
-def _read(path: Path) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
 def panel_tables(wave: Wave, cw: Crosswalk, kommuner: list[str], data_dir: Path | str | None = None) -> pd.DataFrame:
     """The national tables (scope ``panel``) over the municipalities ``kommuner`` only: the wave's
     data restricted to them (population, sample, responses), weighted and estimated as a survey of
-    its own by :func:`compute_tables`, under stable ids."""
+    its own, under stable ids (:func:`panel_data`)."""
     return panel_data(wave, cw, kommuner, data_dir).tables
 
 
-def panel_data(wave: Wave, cw: Crosswalk, kommuner: list[str], data_dir: Path | str | None = None) -> WaveData:
+def panel_data(wave: Wave, cw: Crosswalk, kommuner: list[str], data_dir: Path | str | None = None,
+               data: SurveyData | None = None) -> WaveData:
     """:func:`panel_tables` with the panel's own design and stable scores kept (:class:`WaveData`;
-    its tables hold scope ``panel`` only)."""
+    its tables hold scope ``panel`` only).
+
+    The panel is cut from the wave's validated data (``data``, as :func:`wave_data` keeps it; None:
+    loaded and validated from ``data_dir`` or the wave's data folder) by
+    :func:`survey_lib.load.restrict_to`, then weighted and estimated with the wave's parameters
+    restricted to ``kommuner`` (:func:`survey_lib.pipeline.tables_of`).
+    """
     wave.params.check_kommuner(kommuner, "panel")
-    files = _data_files(Path(data_dir or wave.data_dir))
-    pop = _read(files["population"])
-    pop = pop[pop["kommune"].isin(kommuner)]
-    ids = set(pop["person_id"])
-    sample = _read(files["sample"])
-    sample = sample[isin_text(sample["person_id"], ids).to_numpy()]
-    resp = _read(files["responses"])
-    resp = resp[isin_text(resp["person_id"], ids).to_numpy()]
+    if data is None:
+        data = load_survey(data_dir or wave.data_dir, wave.params)
     params = wave.params.model_copy(update={"kommuner": tuple(k for k in wave.params.kommuner if k.name in kommuner)})
-    with tempfile.TemporaryDirectory(prefix=f"panel-{wave.name}-") as tmp:
-        for role, frame in zip(_ROLES, (pop, sample, resp)):
-            frame.to_csv(Path(tmp) / f"{role}.csv", index=False, lineterminator="\n")
-        # one municipality as a scope beside 'all': build_tables(scopes=[]) fails when it has no
-        # benchmark test to adjust (the family column stays numeric); only 'all' is kept below
-        c = compute_tables(tmp, params, scopes=sorted(kommuner)[:1])
-    d = _wave_data(c, wave, cw)
+    # one municipality as a scope beside 'all', as the panel's tables have always been made (the
+    # secondary suppression of 'all' looks at the scopes made); only 'all' is kept below
+    c = tables_of(restrict_to(data, kommuner), params, scopes=sorted(kommuner)[:1], tests=False)
+    d = _wave_data(c, wave, cw, keep_data=False)
     t = d.tables[d.tables["scope"] == "all"].copy()
     t["scope"] = PANEL
     return dataclasses.replace(d, tables=t.reset_index(drop=True))

@@ -110,7 +110,8 @@ def write_trend(later: str, waves: dict[str, Wave], cw: Crosswalk, wave_dir: Pat
         key = (w, tuple(kommuner))
         if key not in made:
             whole = set(kommuner) == set(waves[w].kommuner) and w in data
-            made[key] = as_panel(data[w]) if whole else panel_data(waves[w], cw, kommuner)
+            made[key] = as_panel(data[w]) if whole else panel_data(
+                waves[w], cw, kommuner, data=data[w].data if w in data else None)
         return made[key]
 
     for e in earlier:
