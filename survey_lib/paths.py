@@ -16,6 +16,7 @@ __all__ = ["ProjectPaths", "project_root", "TABLES_DIR", "NONRESPONSE_DIR", "FRE
 TABLES_DIR = "tabeller"          # <scope>/tabeller: tables.csv, tests.csv, ..., tabeller.xlsx
 NONRESPONSE_DIR = "frafald"      # <tables_dir>/frafald: the non-response tables
 FREE_TEXT_DIR = "fritekst"       # <tables_dir>/fritekst: the free-text tables
+TREND_DIR = "udvikling"          # <out>/<wave>/udvikling: the trend tables against the earlier waves
 
 
 def tables_present(tables_dir: Path | str) -> bool:

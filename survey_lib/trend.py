@@ -18,15 +18,16 @@ import numpy as np
 import pandas as pd
 
 from .narrative import fmt_number, fmt_pct, fmt_signed
+from .paths import TREND_DIR
 from .plots import FONT, INK, MUTED, SCORE_LIMITS, SERIES, WIDTH, Chart, display_chart, styled
+from .vocabulary import TREND_PANEL
 
 __all__ = ["TREND_DIR", "change_phrase", "change_table", "not_comparable_table", "waves_chart", "read_trend",
            "TrendFiles", "trend_phrase", "trend_table", "rank_phrase", "rank_table", "share_phrase", "share_table"]
 
-#: The folder of a wave's output (``<out>/<wave>/udvikling``) that holds the trend tables.
-TREND_DIR = "udvikling"
-#: The scope in ``scores.csv`` of each wave's scores over the municipalities in every wave of the trend.
-TREND_PANEL = "panel:trend"
+# TREND_DIR (the folder ``<out>/<wave>/udvikling`` of the trend tables) and TREND_PANEL (the scope of
+# the scores over the municipalities in every wave) live in paths and vocabulary, which the batch and
+# the wave pipeline import without this module's charts.
 
 
 def _ci(lo: float, hi: float) -> str:

@@ -28,6 +28,9 @@ __all__ = ["BREAKDOWN_VARIABLES", "TOTAL", "VS_OTHERS", "THEME_PREFIX", "Breakdo
 BREAKDOWN_VARIABLES = ("maalgruppe", "koen", "alder_band", "varighed_band", "tilknytning", "kommune")
 #: The pseudo-breakdown of every respondent (one group, ``""``).
 TOTAL = "total"
+#: The scope in the trend's ``scores.csv`` of each wave's scores over the municipalities in every
+#: wave of the trend (:mod:`survey_lib.trend`).
+TREND_PANEL = "panel:trend"
 #: The pseudo-breakdown of a municipality's comparison with the other municipalities (tests.csv).
 VS_OTHERS = "kommune_vs_others"
 #: Outcome ids of theme scores: ``tema_<theme id>``.

@@ -26,7 +26,7 @@ from survey_lib.ranks import RankConfidence
 from survey_lib.scores import outcome_scores
 from survey_lib.tables import RANK_COVERAGE, RANK_DRAWS, RANK_SEED
 from survey_lib.trend import rank_phrase, rank_table, share_phrase, trend_phrase, trend_table
-from survey_lib.waves import report
+from survey_lib.waves import pipeline
 from survey_lib.waves.pipeline import trend_comparable
 from survey_lib.waves.twin import load_waves
 
@@ -68,8 +68,8 @@ def three(tmp_path_factory, twin_dir):
         return inner
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report, "wave_data", recorded(report.wave_data, "wave"))
-        mp.setattr(report, "panel_data", recorded(report.panel_data, "panel"))
+        mp.setattr(pipeline, "wave_data", recorded(pipeline.wave_data, "wave"))
+        mp.setattr(pipeline, "panel_data", recorded(pipeline.panel_data, "panel"))
         run = prepare_wave("latest", root / "outputs", params, log=lambda m: None)
     return root, params, waves, cw, run, made
 

@@ -282,7 +282,7 @@ def set_page_waves(page: str, words: str) -> str:
 def _mark_trend_pages(wave_dir: Path, jobs: list[Job], states: Mapping[str, JobState], tables_key: str) -> int:
     """Write into each current trend page's provenance footer the waves that made it
     (:func:`scope_waves`); a page is rewritten only when the row changes. Returns how many were."""
-    from ..trend import TREND_DIR
+    from ..paths import TREND_DIR
 
     folder = Path(wave_dir) / TREND_DIR
     trend_jobs = [j for j in jobs if j.notebook_name == _TREND_NOTEBOOK and is_current(j, states.get(j.job_id),
@@ -309,7 +309,7 @@ def waves_section(wave_dir: Path, jobs: list[Job], states: Mapping[str, JobState
     wave's batch in the same output root (``wave_dir.parent / <its folder> / index.html``) is linked
     relatively; each scope's trend page is linked when current (else named with 'ikke klar'), and
     the trend workbook when it exists."""
-    from ..trend import TREND_DIR
+    from ..paths import TREND_DIR
 
     folder = Path(wave_dir) / TREND_DIR
     if not (folder / "waves.csv").is_file():

@@ -21,8 +21,7 @@ from ..design import SurveyDesign
 from ..errors import SurveyError
 from ..load import SurveyData, load_survey, restrict_to
 from ..pipeline import ComputedTables, compute_tables, tables_of
-from ..trend import TREND_PANEL
-from ..vocabulary import TOTAL
+from ..vocabulary import TOTAL, TREND_PANEL
 from .crosswalk import Crosswalk
 from .params import Wave
 

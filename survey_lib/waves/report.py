@@ -11,12 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import atomic_folder
-from ..trend import TREND_DIR
-from ..vocabulary import TOTAL
+from ..paths import TREND_DIR
+from ..vocabulary import TOTAL, TREND_PANEL
 from .crosswalk import Crosswalk
 from .params import Wave
-from .pipeline import (PANEL, TREND_PANEL, as_panel, compare_waves, linear_trend, panel_data, rank_movement,
-                       top_share_changes, top_share_tables, trend_comparable, wave_data)
 
 __all__ = ["TrendResult", "waves_with_data", "write_trend", "labels_of"]
 
@@ -82,6 +80,10 @@ def write_trend(later: str, waves: dict[str, Wave], cw: Crosswalk, wave_dir: Pat
     :class:`survey_lib.change.LinearTrend` with the later wave's settings.
     """
     from ..change import LinearTrend, WaveChange
+    # the table pipeline (and scipy with it) only when the trend is computed, not for a batch that
+    # finds its trend tables current
+    from .pipeline import (PANEL, as_panel, compare_waves, linear_trend, panel_data, rank_movement, top_share_changes,
+                           top_share_tables, trend_comparable, wave_data)
 
     wave_dir = Path(wave_dir)
     names = list(waves)

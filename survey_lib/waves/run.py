@@ -25,11 +25,11 @@ import pandas as pd
 
 from ..atomic import atomic_write_text
 from ..errors import SurveyError
-from ..trend import TREND_DIR
+from ..paths import TREND_DIR
 from ..vocabulary import TOTAL
 from .params import write_wave_params
 from .report import TrendResult, labels_of, waves_with_data, write_trend
-from .twin import load_waves
+from . import load_waves
 
 __all__ = ["TREND_NOTEBOOK", "WaveRun", "choose_wave", "default_wave", "prepare_wave", "record_waves",
            "write_trend_workbook"]

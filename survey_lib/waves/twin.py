@@ -11,24 +11,15 @@ import pandas as pd
 from ..demo import generate, write_dataset
 from ..demo.waves import WAVE_FACTS, generate_wave, planted_changes
 from ..errors import SurveyError
-from .crosswalk import CROSSWALK_FILE, Crosswalk, load_crosswalk
-from .params import WAVES_DIR, Wave, list_waves, load_wave
+from . import load_waves
+from .crosswalk import Crosswalk
+from .params import Wave
 
 __all__ = ["TRUTH_FILE", "TWIN_WAVES", "load_waves", "truth_of", "write_twins"]
 
 TRUTH_FILE = "ground_truth_changes.csv"
 PILOT_WAVE = "2023"
 TWIN_WAVES = (PILOT_WAVE, *WAVE_FACTS)
-
-
-def load_waves(params_dir: Path | str | None = None) -> tuple[dict[str, Wave], Crosswalk]:
-    """Every wave under ``params_dir/waves`` and the validated crosswalk."""
-    from ..paths import ProjectPaths
-
-    params_dir = Path(params_dir or ProjectPaths().params)
-    waves = {w: load_wave(w, params_dir) for w in list_waves(params_dir)}
-    cw = load_crosswalk(params_dir / WAVES_DIR / CROSSWALK_FILE, {w: x.params for w, x in waves.items()})
-    return waves, cw
 
 
 def truth_of(wave: str, waves: dict[str, Wave], cw: Crosswalk) -> pd.DataFrame:
