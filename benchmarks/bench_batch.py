@@ -1,6 +1,7 @@
 """Benchmark: the batch runner against the floor of papermill running an empty notebook.
 
-Run: .venv/bin/python benchmarks/bench_batch.py [--data DIR] [--out DIR] [--skip-full] [--skip-scaling] [--national] [--waves]
+Run: .venv/bin/python benchmarks/bench_batch.py [--data DIR] [--out DIR] [--skip-full] [--skip-scaling] [--national]
+     [--waves] [--dask] [--skip-pilot]
 
 Measured in one run, on this machine:
 
@@ -19,9 +20,13 @@ Measured in one run, on this machine:
 7. ``--waves``: the batch ``make report`` runs -- the latest twin wave with its trend pages against
    the earlier twin waves (``survey-report run --wave latest``; the twins of data/demo/<wave>/ are
    made first if missing) -- from scratch: wall time, peak memory, the stages and the average
-   page; then a rerun with nothing changed; then ``make report`` itself with nothing changed (its
-   validation stamps and the batch's skip; the first ``make report`` is run untimed if outputs/
-   has none yet).
+   page, and the time before the batch's stages (the trend tables, start-up); then three reruns
+   with nothing changed; then ``make report`` itself (brought up to date untimed, then three
+   reruns with nothing changed: its validation stamps and the batch's skip).
+8. ``--dask``: the notebook stage of the pilot twin's batch (data/demo/2023; made first if
+   missing) on the local executor and on a Dask ``LocalCluster`` of 2 worker processes with one
+   thread each, one after the other in this run (tables made once and reused, every page made
+   stale before each): the two stages' times and their ratio.
 
 Prints JSON.
 """
@@ -102,6 +107,7 @@ def main() -> None:
     ap.add_argument("--skip-scaling", action="store_true", help="scale on 16 notebooks only, not on the whole batch")
     ap.add_argument("--skip-pilot", action="store_true", help="no pilot batch and no scaling (with --waves or --national)")
     ap.add_argument("--waves", action="store_true", help="the three-wave batch of make report, and its reruns")
+    ap.add_argument("--dask", action="store_true", help="the pilot's notebook stage: local executor against Dask")
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     out = a.out or work / "out"
@@ -133,15 +139,9 @@ def main() -> None:
             for jobs in (1, 2):
                 args = ["run", "--data", str(a.data), "--out", str(folder), *kommune_args, "--jobs", str(jobs),
                         "--no-progress"]
-                manifest_path = next(folder.glob("*/manifest.json"), None)
-                if manifest_path is None:
+                if next(folder.glob("*/manifest.json"), None) is None:
                     _run(args)                    # the first call makes the tables
-                    manifest_path = next(folder.glob("*/manifest.json"))
-                manifest = json.loads(manifest_path.read_text())
-                for j in manifest["jobs"].values():
-                    j["key"] = "stale"
-                    j["parts"] = {}
-                manifest_path.write_text(json.dumps(manifest))
+                manifest_path = _stale(folder)
                 wall, _ = _run(args)
                 stage = json.loads(manifest_path.read_text())["timings"]["notebooks"]
                 scaling[jobs] = {"command_s": round(wall, 1), "notebook_stage_s": round(stage, 1)}
@@ -165,6 +165,8 @@ def main() -> None:
                                  "stages_s": manifest.get("timings", {})}
     if a.waves:
         res["waves_batch"] = _waves(work / "waves-out")
+    if a.dask:
+        res["dask"] = _dask(work / "dask-out")
     print(json.dumps(res, indent=1))
     shutil.rmtree(work, ignore_errors=True)
 
@@ -174,6 +176,42 @@ def _summary(manifest: dict) -> dict:
     secs = [j["seconds"] for j in jobs if j["status"] == "ok" and j.get("seconds") is not None]
     return {"notebooks": len(secs), "failed": sum(j["status"] != "ok" for j in jobs),
             "mean_notebook_s": round(sum(secs) / max(len(secs), 1), 2), "stages_s": manifest.get("timings", {})}
+
+
+def _stale(folder: Path) -> Path:
+    """Every job of the batch in ``folder`` marked stale (its key forgotten): the next run makes
+    every page again and reuses the tables."""
+    manifest_path = next(folder.glob("*/manifest.json"))
+    manifest = json.loads(manifest_path.read_text())
+    for j in manifest["jobs"].values():
+        j["key"] = "stale"
+        j["parts"] = {}
+    manifest_path.write_text(json.dumps(manifest))
+    return manifest_path
+
+
+def _dask(out: Path) -> dict:
+    """The pilot twin's notebook stage on the local executor and on a Dask LocalCluster (2 worker
+    processes, 1 thread each), tables made once before."""
+    from distributed import LocalCluster
+
+    data = ROOT / "data" / "demo" / "2023"
+    if not (data / "responses.csv").is_file():
+        subprocess.run([str(BIN / "survey-report"), "demo-data", "--wave", "2023", "--out", str(data.parent)],
+                       check=True, stdout=subprocess.DEVNULL)
+    args = ["run", "--data", str(data), "--out", str(out), "--jobs", "2", "--no-progress"]
+    _run(args)                                    # tables and pages once
+    stages = {}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        for label, extra in (("local", []), ("dask", ["--executor", f"dask://{cluster.scheduler_address}"])):
+            manifest_path = _stale(out)
+            wall, _ = _run(args + extra)
+            manifest = json.loads(manifest_path.read_text())
+            stages[label] = {"command_s": round(wall, 1), "notebook_stage_s": manifest["timings"]["notebooks"],
+                             "failed": sum(j["status"] != "ok" for j in manifest["jobs"].values())}
+    stages["dask_vs_local_notebook_stage"] = round(stages["dask"]["notebook_stage_s"]
+                                                   / stages["local"]["notebook_stage_s"], 3)
+    return stages
 
 
 def _waves(out: Path) -> dict:

@@ -380,7 +380,7 @@ def write_table_set(ts: TableSet, diagnostics: pd.DataFrame, strata: pd.DataFram
         if excel:
             book = ts if excel_rows is None else dataclasses.replace(
                 ts, tables=ts.tables[excel_rows.to_numpy(bool)].reset_index(drop=True))
-            from .trend import TREND_DIR
+            from .paths import TREND_DIR
 
             scope = str(prov.get("scope") or "all")
             trend = trend_sheet(Path(trend_dir) if trend_dir is not None else out.parent.parent / TREND_DIR, scope,

@@ -485,6 +485,15 @@ def _format_validation(path: Path, model: type[BaseModel], raw: Any, err: Valida
 #: PyYAML's safe loader, in C (libyaml) when PyYAML was built with it: the same documents, about ten
 #: times faster than the pure-Python one (every notebook of a batch reads the parameter files).
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def dump_yaml(content: Any) -> str:
+    """``content`` as YAML text (UTF-8 characters kept, keys in their order), by libyaml's emitter
+    when PyYAML has it: the same text as ``yaml.safe_dump`` (compared on every merged parameter
+    file of the waves), several times faster (each wave's parameters are merged and written on
+    every run)."""
+    return yaml.dump(content, Dumper=_SAFE_DUMPER, allow_unicode=True, sort_keys=False)
 
 
 def read_yaml(path: Path, not_found: str = "file not found") -> Any:

@@ -588,7 +588,7 @@ def write_summaries(wave_dir: Path, params: Params, scopes: list[tuple[str, str]
 
     With trend tables beside the scopes (``<wave>/udvikling/``) each summary has 'Siden sidst'; the
     tables are read once for all scopes, and only when a summary is to be written."""
-    from .trend import TREND_DIR
+    from .paths import TREND_DIR
 
     written = []
     digest = _trend_digest(Path(wave_dir) / TREND_DIR)

@@ -116,7 +116,8 @@ def test_no_suppressed_count_can_be_recovered_from_the_twins_published_tables(pa
         shutil.copyfile(Path(params.sources["survey"]).parent / name, folder / name)
     (folder / "kommuner.yaml").write_text(yaml.safe_dump({"kommuner": data.kommuner}, allow_unicode=True))
     p = load_params(folder)
-    ts = build_tables(build_design(load_survey(folder / "data", p), p), p)
+    # the published tables alone (their tests play no part in what can be subtracted)
+    ts = build_tables(build_design(load_survey(folder / "data", p), p), p, tests=False)
     pub = ts.tables.drop_duplicates(["scope", "question", "breakdown", "group"])
     assert (ts.suppression_log["reason"] == "secondary").any()      # the case arises on a small twin
     n = {k: v for k, v in zip(zip(pub["scope"], pub["question"], pub["breakdown"], pub["group"]), pub["n"])}

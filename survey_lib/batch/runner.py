@@ -327,12 +327,13 @@ def _run_locked(opts: BatchOptions, params: Params, wave_dir: Path, t_start: flo
     manifest = _read_manifest(manifest_path, log)
     digests, sources = _digests(opts, params)
     jobs = plan_jobs(opts, params, digests, wave_dir, manifest)
-    _check_parameters({j.notebook_name: j.notebook for j in jobs}, set(jobs[0].parameters) if jobs else set())
+    to_run = [j for j in jobs if j.reason]
+    # the notebooks that run now (an unchanged notebook was checked when it last ran)
+    _check_parameters({j.notebook_name: j.notebook for j in to_run}, set(jobs[0].parameters) if jobs else set())
     scopes = sorted({j.scope for j in jobs}, key=lambda s: (s != ALL, s))
     kernel, python = _kernel(params)
     prov = provenance(digests["data"], params.digest, params.survey.wave, sources)
     tables_key = _sha(digests["data"], digests["survey_lib"], digests["params"], digests["lock"])
-    to_run = [j for j in jobs if j.reason]
     tables_stage = bool(to_run) or not manifest.get("tables") or opts.force
     if to_run:   # before any table or page changes: link no page that is not the result of today's inputs
         unchanged = not tables_stage or _tables_reusable(opts, manifest, tables_key, scopes, wave_dir)

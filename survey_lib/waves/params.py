@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ParamsError
-from ..params import Params, load_params, read_yaml
+from ..params import Params, dump_yaml, load_params, read_yaml
 from ..paths import ProjectPaths
 
 __all__ = ["WAVES_DIR", "WAVE_FILE", "Wave", "list_waves", "load_wave", "merge_survey", "patch_questionnaire",
@@ -202,7 +201,7 @@ def write_wave_params(wave: str, dest: Path | str, params_dir: Path | str | None
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     for name, content in merged_files(wave, params_dir).items():
-        text = yaml.safe_dump(content, allow_unicode=True, sort_keys=False)
+        text = dump_yaml(content)
         if name == "survey.yaml" and header:
             text = "".join(f"# {line}\n" for line in header.splitlines()) + text
         (dest / name).write_text(text, encoding="utf-8")
