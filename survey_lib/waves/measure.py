@@ -81,8 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     """Measure on the twins under ``argv[0]`` (default ``data/demo``); print the figures."""
     import time
 
-    from .pipeline import compare_waves, panel_tables, wave_tables
-    from .twin import TRUTH_FILE, load_waves
+    from . import load_waves
+    from .pipeline import compare_waves, panel_data, wave_data
+    from .twin import TRUTH_FILE
 
     argv = sys.argv[1:] if argv is None else argv
     root = Path(argv[0] if argv else "data/demo")
@@ -90,10 +91,12 @@ def main(argv: list[str] | None = None) -> None:
     e, l = waves["2024"], waves["2025"]
     panel = sorted(set(e.kommuner) & set(l.kommuner))
     t0 = time.time()
-    te = wave_tables(e, cw, scopes=panel, data_dir=root / "2024")
-    tl = wave_tables(l, cw, scopes=panel, data_dir=root / "2025")
-    pe = panel_tables(e, cw, panel, data_dir=root / "2024")
-    pl = panel_tables(l, cw, panel, data_dir=root / "2025")
+    # each wave loaded and validated once; its common panel cut from that data (as the batch does)
+    de = wave_data(e, cw, scopes=panel, data_dir=root / "2024")
+    dl = wave_data(l, cw, scopes=panel, data_dir=root / "2025")
+    te, tl = de.tables, dl.tables
+    pe = panel_data(e, cw, panel, data=de.data).tables
+    pl = panel_data(l, cw, panel, data=dl.data).tables
     t1 = time.time()
     comp = compare_waves(e, l, cw, te, tl, pe, pl)
     t2 = time.time()
